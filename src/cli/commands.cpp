@@ -1,0 +1,111 @@
+#include "cli/commands.h"
+
+#include <cstdio>
+#include <filesystem>
+
+#include "config/config.h"
+#include "core/clock.h"
+#include "core/json_writer.h"
+#include "gateway/runtime.h"
+#include "ledger/report.h"
+#include "ledger/sqlite_store.h"
+#include "route/features.h"
+
+namespace tandem {
+
+int CheckConfigCommand(const std::string& path) {
+  auto config = LoadConfig(path, ProcessEnv());
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s\n", config.status().message().c_str());
+    return 1;
+  }
+  auto snap = BuildSnapshot(config.value(), SystemClock::Get());
+  if (!snap.ok()) {
+    std::fprintf(stderr, "%s\n", snap.status().message().c_str());
+    return 1;
+  }
+  std::printf("%s: OK (%zu models, %zu rules)\n", path.c_str(), config->models.size(), config->routing.rules.size());
+  for (const auto& m : config->models) {
+    std::printf("  %-24s %s/%s%s%s\n", m.name.c_str(), TierName(m.tier), LocalityName(m.locality),
+                m.unavailable.empty() ? "" : "  UNAVAILABLE: ", m.unavailable.c_str());
+  }
+  return 0;
+}
+
+int RouteExplainCommand(const std::string& path, const std::string& prompt, const std::string& model,
+                        const std::string& tier_header) {
+  auto config = LoadConfig(path, ProcessEnv());
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s\n", config.status().message().c_str());
+    return 1;
+  }
+  auto snap = BuildSnapshot(config.value(), SystemClock::Get());
+  if (!snap.ok()) {
+    std::fprintf(stderr, "%s\n", snap.status().message().c_str());
+    return 1;
+  }
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object().kv("model", model).key("messages").begin_array();
+  w.begin_object().kv("role", "user").kv("content", prompt).end_object().end_array().end_object();
+  auto req = ParseChatRequest(body);
+  if (!req.ok()) {
+    std::fprintf(stderr, "%s\n", req.status().message().c_str());
+    return 1;
+  }
+  const Snapshot& s = *snap.value();
+  Features f = ComputeFeatures(req.value(), *s.pii, tier_header);
+  Decision d = s.policy->decide(req.value(), f);
+  std::vector<std::string> notes;
+  auto chain = s.providers->chain(d.model, d.local_only, &notes);
+  const ModelInfo* m = s.config.find(d.model);
+  std::printf("model:     %s (%s, %s)\n", d.model.c_str(), m ? TierName(m->tier) : "?",
+              m ? LocalityName(m->locality) : "?");
+  std::printf("features:  tokens~%lld turns=%d tools=%d task=%s pii=%s\n", (long long)f.prompt_tokens, f.turns,
+              f.tools, f.task.c_str(), f.pii.empty() ? "none" : "");
+  for (const auto& k : f.pii) std::printf("           personal data: %s\n", k.c_str());
+  std::printf("privacy:   %s\n", d.local_only ? "local only (no cloud model may serve)" : "unrestricted");
+  for (const auto& r : d.reasons) std::printf("reason:    %s\n", r.c_str());
+  std::printf("chain:    ");
+  for (Provider* p : chain) std::printf(" %s", p->info().name.c_str());
+  std::printf("%s\n", chain.empty() ? " (none available)" : "");
+  for (const auto& n : notes) std::printf("note:      %s\n", n.c_str());
+  return 0;
+}
+
+int ReportCommand(const std::string& path, const std::string& ledger_override, const std::string& since) {
+  std::string ledger = ledger_override;
+  if (ledger.empty()) {
+    // Only the ledger path is needed: secrets are not looked up (a key that is unset must not fail this).
+    auto config = LoadConfig(path, [](const char*) -> const char* { return "unused"; });
+    if (!config.ok()) {
+      std::fprintf(stderr, "%s\n", config.status().message().c_str());
+      return 1;
+    }
+    ledger = config->ledger_path;
+  }
+  int64_t window = ParseDuration(since);
+  if (window < 0) {
+    std::fprintf(stderr, "--since: expected a duration such as 30m, 24h or 7d, got '%s'\n", since.c_str());
+    return 2;
+  }
+  if (!std::filesystem::exists(ledger)) {
+    std::fprintf(stderr, "no ledger at %s (has `tandem serve` run with this config?)\n", ledger.c_str());
+    return 1;
+  }
+  auto store = SqliteStore::Open(ledger, /*read_only=*/true);
+  if (!store.ok()) {
+    std::fprintf(stderr, "%s\n", store.status().message().c_str());
+    return 1;
+  }
+  int64_t now = SystemClock::Get().wall_us();
+  auto rows = store.value()->rows_since(now - window);
+  if (!rows.ok()) {
+    std::fprintf(stderr, "%s\n", rows.status().message().c_str());
+    return 1;
+  }
+  std::fputs(FormatReport(BuildReport(rows.value(), now, window), since).c_str(), stdout);
+  return 0;
+}
+
+}  // namespace tandem

@@ -1,0 +1,39 @@
+// tandem: the command line. Subcommands: serve, check-config, route, report.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Tandem: one OpenAI-compatible endpoint that routes between a local SLM and a cloud LLM"};
+  app.require_subcommand(1);
+  std::string config = "tandem.yaml";
+
+  auto* serve = app.add_subcommand("serve", "Run the gateway");
+  serve->add_option("-c,--config", config, "Config file")->capture_default_str();
+
+  auto* check = app.add_subcommand("check-config", "Validate a config file and exit");
+  check->add_option("config", config, "Config file")->capture_default_str();
+
+  std::string prompt, model = "auto", tier;
+  bool explain = true;
+  auto* route = app.add_subcommand("route", "Show the route decision for a prompt without calling a model");
+  route->add_option("prompt", prompt, "The user prompt")->required();
+  route->add_flag("--explain", explain, "Print the reasons (default)");
+  route->add_option("-c,--config", config, "Config file")->capture_default_str();
+  route->add_option("-m,--model", model, "Requested model (auto, an alias or a model)")->capture_default_str();
+  route->add_option("--tier", tier, "Simulate the x-tandem-tier header (slm|llm)");
+
+  std::string since = "7d", ledger;
+  auto* report = app.add_subcommand("report", "Spend, savings and latency from the ledger");
+  report->add_option("-c,--config", config, "Config file (for the ledger path)")->capture_default_str();
+  report->add_option("--since", since, "Window: 30m, 24h, 7d, ...")->capture_default_str();
+  report->add_option("--ledger", ledger, "Ledger file (overrides the config)");
+
+  CLI11_PARSE(app, argc, argv);
+  if (*serve) return tandem::ServeCommand(config);
+  if (*check) return tandem::CheckConfigCommand(config);
+  if (*route) return tandem::RouteExplainCommand(config, prompt, model, tier);
+  if (*report) return tandem::ReportCommand(config, ledger, since);
+  return 2;
+}

@@ -1,0 +1,417 @@
+#include "config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace tandem {
+namespace {
+
+// Thrown inside the parser only; converted to a Status at the API boundary (start-up code).
+struct ConfigError {
+  int line;
+  std::string msg;
+};
+
+int LineOf(const YAML::Node& n) { return n.Mark().line >= 0 ? n.Mark().line + 1 : 0; }
+
+[[noreturn]] void Fail(const YAML::Node& n, const std::string& path, const std::string& what) {
+  throw ConfigError{LineOf(n), path + ": " + what};
+}
+
+void CheckKeys(const YAML::Node& n, const std::string& path, std::initializer_list<const char*> allowed) {
+  if (!n.IsMap()) Fail(n, path, "expected a mapping");
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    std::string k = it->first.as<std::string>();
+    bool ok = std::any_of(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; });
+    if (!ok) {
+      std::string list;
+      for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+      Fail(it->first, path, "unknown key '" + k + "' (allowed: " + list + ")");
+    }
+  }
+}
+
+std::string Str(const YAML::Node& n, const std::string& path) {
+  if (!n.IsScalar()) Fail(n, path, "expected a string");
+  return n.as<std::string>();
+}
+
+int64_t Int(const YAML::Node& n, const std::string& path, int64_t lo, int64_t hi) {
+  int64_t v;
+  if (!n.IsScalar() || !YAML::convert<int64_t>::decode(n, v)) Fail(n, path, "expected an integer");
+  if (v < lo || v > hi) {
+    Fail(n, path, std::to_string(v) + " is outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  }
+  return v;
+}
+
+double Num(const YAML::Node& n, const std::string& path) {
+  double v;
+  if (!n.IsScalar() || !YAML::convert<double>::decode(n, v)) Fail(n, path, "expected a number");
+  if (v < 0) Fail(n, path, "must not be negative");
+  return v;
+}
+
+bool Bool(const YAML::Node& n, const std::string& path) {
+  bool v;
+  if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) Fail(n, path, "expected true or false");
+  return v;
+}
+
+std::vector<std::string> StrList(const YAML::Node& n, const std::string& path) {
+  std::vector<std::string> out;
+  if (n.IsScalar()) return {n.as<std::string>()};
+  if (!n.IsSequence()) Fail(n, path, "expected a list of strings");
+  for (size_t i = 0; i < n.size(); ++i) out.push_back(Str(n[i], path + "[" + std::to_string(i) + "]"));
+  return out;
+}
+
+std::string Resolve(const std::string& config_path, const std::string& p) {
+  namespace fs = std::filesystem;
+  if (p.empty() || fs::path(p).is_absolute()) return p;
+  return (fs::path(config_path).parent_path() / p).lexically_normal().string();
+}
+
+void ParseServer(const YAML::Node& n, Config& c) {
+  CheckKeys(n, "server", {"listen", "workers", "max_body_bytes"});
+  if (n["listen"]) {
+    std::string listen = Str(n["listen"], "server.listen");
+    size_t colon = listen.rfind(':');
+    if (colon == std::string::npos) Fail(n["listen"], "server.listen", "expected host:port, got '" + listen + "'");
+    c.server.host = listen.substr(0, colon);
+    if (c.server.host.size() > 2 && c.server.host.front() == '[') {
+      c.server.host = c.server.host.substr(1, c.server.host.size() - 2);
+    }
+    try {
+      size_t used = 0;
+      int port = std::stoi(listen.substr(colon + 1), &used);
+      if (used != listen.size() - colon - 1 || port < 0 || port > 65535) throw std::out_of_range("port");
+      c.server.port = port;
+    } catch (const std::exception&) {
+      Fail(n["listen"], "server.listen", "port must be a number in [0, 65535], got '" + listen + "'");
+    }
+  }
+  if (n["workers"]) c.server.workers = static_cast<int>(Int(n["workers"], "server.workers", 1, 256));
+  if (n["max_body_bytes"]) {
+    c.server.max_body_bytes =
+        static_cast<size_t>(Int(n["max_body_bytes"], "server.max_body_bytes", 1024, int64_t{1} << 30));
+  }
+}
+
+void ParseAuth(const YAML::Node& n, Config& c, const EnvLookup& env) {
+  CheckKeys(n, "auth", {"keys", "keys_file"});
+  std::set<std::string> ids;
+  if (n["keys"]) {
+    const YAML::Node& keys = n["keys"];
+    if (!keys.IsSequence()) Fail(keys, "auth.keys", "expected a list");
+    for (size_t i = 0; i < keys.size(); ++i) {
+      std::string p = "auth.keys[" + std::to_string(i) + "]";
+      CheckKeys(keys[i], p, {"id", "key_env"});
+      if (!keys[i]["id"]) Fail(keys[i], p, "'id' is required");
+      if (!keys[i]["key_env"]) Fail(keys[i], p, "'key_env' is required (keys are never written in the config)");
+      ClientKey k{Str(keys[i]["id"], p + ".id"), ""};
+      std::string var = Str(keys[i]["key_env"], p + ".key_env");
+      const char* v = env(var.c_str());
+      if (!v || !*v) Fail(keys[i]["key_env"], p + ".key_env", "environment variable " + var + " is not set");
+      k.key = v;
+      if (!ids.insert(k.id).second) Fail(keys[i]["id"], p + ".id", "duplicate key id '" + k.id + "'");
+      c.keys.push_back(std::move(k));
+    }
+  }
+  if (n["keys_file"]) {
+    std::string file = Resolve(c.path, Str(n["keys_file"], "auth.keys_file"));
+    YAML::Node kf;
+    try {
+      kf = YAML::LoadFile(file);
+    } catch (const YAML::BadFile&) {
+      Fail(n["keys_file"], "auth.keys_file", "cannot read '" + file + "'");
+    } catch (const YAML::Exception& e) {
+      Fail(n["keys_file"], "auth.keys_file",
+           "'" + file + "' line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    }
+    if (!kf.IsMap()) Fail(n["keys_file"], "auth.keys_file", "'" + file + "' must map key ids to keys");
+    for (auto it = kf.begin(); it != kf.end(); ++it) {
+      ClientKey k{it->first.as<std::string>(), it->second.as<std::string>()};
+      if (!ids.insert(k.id).second) Fail(n["keys_file"], "auth.keys_file", "duplicate key id '" + k.id + "'");
+      c.keys.push_back(std::move(k));
+    }
+  }
+}
+
+ModelInfo ParseModel(const YAML::Node& n, const std::string& p, const EnvLookup& env) {
+  CheckKeys(n, p, {"name", "provider", "base_url", "model", "api_key_env", "tier", "locality", "price", "context",
+                   "timeouts", "retry", "breaker", "fallbacks"});
+  ModelInfo m;
+  m.config_line = LineOf(n);
+  if (!n["name"]) Fail(n, p, "'name' is required");
+  m.name = Str(n["name"], p + ".name");
+  if (m.name.empty() || m.name == "auto") Fail(n["name"], p + ".name", "'" + m.name + "' is reserved");
+  std::string prov = n["provider"] ? Str(n["provider"], p + ".provider") : "openai";
+  if (prov == "openai") {
+    m.provider = ProviderKind::kOpenAi;
+  } else if (prov == "anthropic") {
+    m.provider = ProviderKind::kAnthropic;
+  } else if (prov == "local") {
+    m.provider = ProviderKind::kLocalEngine;
+  } else {
+    Fail(n["provider"], p + ".provider", "'" + prov + "' is not one of openai, anthropic, local");
+  }
+  if (m.provider == ProviderKind::kLocalEngine) {
+    Fail(n["provider"], p + ".provider", "the in-process engine ('local') is not built into this version yet");
+  }
+  if (!n["base_url"]) Fail(n, p, "'base_url' is required");
+  m.base_url = Str(n["base_url"], p + ".base_url");
+  if (m.base_url.rfind("http://", 0) != 0 && m.base_url.rfind("https://", 0) != 0) {
+    Fail(n["base_url"], p + ".base_url", "must start with http:// or https://");
+  }
+  while (!m.base_url.empty() && m.base_url.back() == '/') m.base_url.pop_back();
+  m.upstream_model = n["model"] ? Str(n["model"], p + ".model") : m.name;
+  if (n["api_key_env"]) {
+    m.api_key_env = Str(n["api_key_env"], p + ".api_key_env");
+    const char* v = env(m.api_key_env.c_str());
+    if (v && *v) {
+      m.api_key = v;
+    } else {
+      m.unavailable = "environment variable " + m.api_key_env + " is not set";
+    }
+  }
+  std::string tier = n["tier"] ? Str(n["tier"], p + ".tier") : "";
+  if (tier == "slm") {
+    m.tier = Tier::kSlm;
+  } else if (tier == "llm") {
+    m.tier = Tier::kLlm;
+  } else {
+    Fail(n["tier"] ? n["tier"] : n, p + ".tier", "expected 'slm' or 'llm', got '" + tier + "'");
+  }
+  std::string loc = n["locality"] ? Str(n["locality"], p + ".locality") : (m.tier == Tier::kSlm ? "local" : "cloud");
+  if (loc == "local") {
+    m.locality = Locality::kLocal;
+  } else if (loc == "cloud") {
+    m.locality = Locality::kCloud;
+  } else {
+    Fail(n["locality"], p + ".locality", "expected 'local' or 'cloud', got '" + loc + "'");
+  }
+  if (n["price"]) {
+    CheckKeys(n["price"], p + ".price", {"input", "output"});
+    if (n["price"]["input"]) m.usd_per_mtok_in = Num(n["price"]["input"], p + ".price.input");
+    if (n["price"]["output"]) m.usd_per_mtok_out = Num(n["price"]["output"], p + ".price.output");
+  }
+  if (n["context"]) m.context = static_cast<int>(Int(n["context"], p + ".context", 1, 100'000'000));
+  if (const YAML::Node& t = n["timeouts"]) {
+    CheckKeys(t, p + ".timeouts", {"connect_ms", "first_token_ms", "total_ms"});
+    if (t["connect_ms"]) m.timeouts.connect_ms = Int(t["connect_ms"], p + ".timeouts.connect_ms", 1, 600000);
+    if (t["first_token_ms"]) {
+      m.timeouts.first_token_ms = Int(t["first_token_ms"], p + ".timeouts.first_token_ms", 1, 3600000);
+    }
+    if (t["total_ms"]) m.timeouts.total_ms = Int(t["total_ms"], p + ".timeouts.total_ms", 1, 86400000);
+  }
+  if (const YAML::Node& r = n["retry"]) {
+    CheckKeys(r, p + ".retry", {"max_attempts", "base_backoff_ms", "max_backoff_ms"});
+    if (r["max_attempts"]) m.retry.max_attempts = Int(r["max_attempts"], p + ".retry.max_attempts", 1, 10);
+    if (r["base_backoff_ms"]) {
+      m.retry.base_backoff_ms = Int(r["base_backoff_ms"], p + ".retry.base_backoff_ms", 0, 60000);
+    }
+    if (r["max_backoff_ms"]) m.retry.max_backoff_ms = Int(r["max_backoff_ms"], p + ".retry.max_backoff_ms", 0, 600000);
+  }
+  if (const YAML::Node& b = n["breaker"]) {
+    CheckKeys(b, p + ".breaker", {"failure_threshold", "cooldown_ms"});
+    if (b["failure_threshold"]) {
+      m.breaker.failure_threshold = Int(b["failure_threshold"], p + ".breaker.failure_threshold", 1, 1000);
+    }
+    if (b["cooldown_ms"]) m.breaker.cooldown_ms = Int(b["cooldown_ms"], p + ".breaker.cooldown_ms", 1, 3600000);
+  }
+  if (n["fallbacks"]) m.fallbacks = StrList(n["fallbacks"], p + ".fallbacks");
+  return m;
+}
+
+
+void CheckTarget(const Config& c, const YAML::Node& at, const std::string& p, const std::string& target) {
+  if (target == "slm" || target == "llm" || c.find(target)) return;
+  Fail(at, p, "'" + target + "' is neither 'slm', 'llm' nor a configured model");
+}
+
+void ParseRouting(const YAML::Node& n, Config& c) {
+  CheckKeys(n, "routing", {"default", "slm", "llm", "aliases", "privacy", "pii", "rules"});
+  RoutingConfig& r = c.routing;
+  r.line = LineOf(n);
+  r.pii_kinds = AllPiiKinds();
+  if (n["slm"]) r.slm_model = Str(n["slm"], "routing.slm");
+  if (n["llm"]) r.llm_model = Str(n["llm"], "routing.llm");
+  for (auto [name, tier, node] : {std::tuple{&r.slm_model, Tier::kSlm, n["slm"]},
+                                  std::tuple{&r.llm_model, Tier::kLlm, n["llm"]}}) {
+    if (name->empty()) {  // first model of that tier
+      for (const auto& m : c.models) {
+        if (m.tier == tier) {
+          *name = m.name;
+          break;
+        }
+      }
+      continue;
+    }
+    const ModelInfo* m = c.find(*name);
+    if (!m) Fail(node, std::string("routing.") + TierName(tier), "no model named '" + *name + "'");
+    if (m->tier != tier) {
+      Fail(node, std::string("routing.") + TierName(tier), "model '" + *name + "' is in tier " + TierName(m->tier));
+    }
+  }
+  if (n["default"]) {
+    r.default_target = Str(n["default"], "routing.default");
+    CheckTarget(c, n["default"], "routing.default", r.default_target);
+  }
+  if (n["aliases"]) {
+    if (!n["aliases"].IsMap()) Fail(n["aliases"], "routing.aliases", "expected a mapping of name to target");
+    for (auto it = n["aliases"].begin(); it != n["aliases"].end(); ++it) {
+      std::string name = it->first.as<std::string>();
+      std::string target = Str(it->second, "routing.aliases." + name);
+      if (target != "auto") CheckTarget(c, it->second, "routing.aliases." + name, target);
+      if (c.find(name)) Fail(it->first, "routing.aliases." + name, "shadows a configured model name");
+      r.aliases[name] = target;
+    }
+  }
+  if (n["privacy"]) {
+    std::string pv = Str(n["privacy"], "routing.privacy");
+    if (pv != "off" && pv != "local_only") Fail(n["privacy"], "routing.privacy", "expected 'off' or 'local_only'");
+    r.local_only = pv == "local_only";
+  }
+  if (n["pii"]) {
+    r.pii_kinds = StrList(n["pii"], "routing.pii");
+    for (const auto& k : r.pii_kinds) {
+      if (std::find(AllPiiKinds().begin(), AllPiiKinds().end(), k) == AllPiiKinds().end()) {
+        Fail(n["pii"], "routing.pii", "unknown detector '" + k + "'");
+      }
+    }
+  }
+  if (n["rules"]) {
+    const YAML::Node& rules = n["rules"];
+    if (!rules.IsSequence()) Fail(rules, "routing.rules", "expected a list");
+    for (size_t i = 0; i < rules.size(); ++i) {
+      std::string p = "routing.rules[" + std::to_string(i) + "]";
+      const YAML::Node& rn = rules[i];
+      CheckKeys(rn, p, {"name", "if", "then"});
+      RuleSpec rule;
+      rule.line = LineOf(rn);
+      rule.name = rn["name"] ? Str(rn["name"], p + ".name") : "rule-" + std::to_string(i + 1);
+      if (!rn["then"]) Fail(rn, p, "'then' (the target) is required");
+      rule.target = Str(rn["then"], p + ".then");
+      CheckTarget(c, rn["then"], p + ".then", rule.target);
+      if (!rn["if"]) Fail(rn, p, "'if' (the conditions) is required");
+      const YAML::Node& w = rn["if"];
+      std::string wp = p + ".if";
+      CheckKeys(w, wp, {"min_tokens", "max_tokens", "min_turns", "max_turns", "tools", "task", "keywords",
+                        "regex", "pii"});
+      if (w.size() == 0) Fail(w, wp, "needs at least one condition");
+      if (w["min_tokens"]) rule.min_tokens = Int(w["min_tokens"], wp + ".min_tokens", 0, INT64_MAX);
+      if (w["max_tokens"]) rule.max_tokens = Int(w["max_tokens"], wp + ".max_tokens", 0, INT64_MAX);
+      if (w["min_turns"]) rule.min_turns = static_cast<int>(Int(w["min_turns"], wp + ".min_turns", 0, 1 << 20));
+      if (w["max_turns"]) rule.max_turns = static_cast<int>(Int(w["max_turns"], wp + ".max_turns", 0, 1 << 20));
+      if (w["tools"]) rule.tools = Bool(w["tools"], wp + ".tools");
+      if (w["pii"]) rule.pii = Bool(w["pii"], wp + ".pii");
+      if (w["task"]) {
+        rule.tasks = StrList(w["task"], wp + ".task");
+        for (const auto& t : rule.tasks) {
+          if (std::find(AllTaskTypes().begin(), AllTaskTypes().end(), t) == AllTaskTypes().end()) {
+            std::string all;
+            for (const auto& a : AllTaskTypes()) all += (all.empty() ? "" : ", ") + a;
+            Fail(w["task"], wp + ".task", "unknown task type '" + t + "' (known: " + all + ")");
+          }
+        }
+      }
+      if (w["keywords"]) rule.keywords = StrList(w["keywords"], wp + ".keywords");
+      if (w["regex"]) rule.regex = Str(w["regex"], wp + ".regex");
+      r.rules.push_back(std::move(rule));
+    }
+  }
+}
+
+Config ParseOrThrow(const std::string& text, const std::string& path, const EnvLookup& env) {
+  Config c;
+  c.path = path;
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError{e.mark.line + 1, "YAML syntax error: " + e.msg};
+  }
+  if (!root.IsMap()) throw ConfigError{1, "the config must be a YAML mapping"};
+  CheckKeys(root, "(top level)", {"server", "ledger", "auth", "models", "routing"});
+  if (root["server"]) ParseServer(root["server"], c);
+  if (root["ledger"]) {
+    CheckKeys(root["ledger"], "ledger", {"path"});
+    if (root["ledger"]["path"]) c.ledger_path = Resolve(path, Str(root["ledger"]["path"], "ledger.path"));
+  } else {
+    c.ledger_path = Resolve(path, c.ledger_path);
+  }
+  if (root["auth"]) ParseAuth(root["auth"], c, env);
+  const YAML::Node& models = root["models"];
+  if (!models || !models.IsSequence() || models.size() == 0) {
+    throw ConfigError{models ? LineOf(models) : 1, "models: at least one model is required"};
+  }
+  std::set<std::string> names;
+  for (size_t i = 0; i < models.size(); ++i) {
+    std::string p = "models[" + std::to_string(i) + "]";
+    ModelInfo m = ParseModel(models[i], p, env);
+    if (!names.insert(m.name).second) Fail(models[i]["name"], p + ".name", "duplicate model name '" + m.name + "'");
+    c.models.push_back(std::move(m));
+  }
+  for (size_t i = 0; i < models.size(); ++i) {
+    for (const auto& f : c.models[i].fallbacks) {
+      if (!c.find(f)) {
+        Fail(models[i]["fallbacks"], "models[" + std::to_string(i) + "].fallbacks", "no model named '" + f + "'");
+      }
+      if (f == c.models[i].name) Fail(models[i]["fallbacks"], "models[" + std::to_string(i) + "].fallbacks",
+                                      "a model cannot fall back to itself");
+    }
+  }
+  ParseRouting(root["routing"] ? root["routing"] : YAML::Node(YAML::NodeType::Map), c);
+  return c;
+}
+
+}  // namespace
+
+const ModelInfo* Config::find(const std::string& name) const {
+  for (const auto& m : models) {
+    if (m.name == name) return &m;
+  }
+  return nullptr;
+}
+
+EnvLookup ProcessEnv() {
+  return [](const char* name) -> const char* { return std::getenv(name); };
+}
+
+Result<Config> ParseConfig(const std::string& yaml_text, const std::string& path, const EnvLookup& env) {
+  try {
+    return ParseOrThrow(yaml_text, path, env);
+  } catch (const ConfigError& e) {
+    return Status(Code::kInvalidArgument, path + ":" + std::to_string(e.line) + ": " + e.msg);
+  } catch (const YAML::Exception& e) {
+    return Status(Code::kInvalidArgument, path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+}
+
+Result<Config> LoadConfig(const std::string& path, const EnvLookup& env) {
+  std::ifstream in(path);
+  if (!in) return Status(Code::kNotFound, path + ": cannot open the config file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseConfig(ss.str(), path, env);
+}
+
+const std::vector<std::string>& AllPiiKinds() {
+  static const std::vector<std::string> kinds = {"email", "phone", "card", "iban", "ssn", "ip", "secret"};
+  return kinds;
+}
+
+const std::vector<std::string>& AllTaskTypes() {
+  static const std::vector<std::string> types = {"code", "math", "translation", "summary", "extraction",
+                                                 "chitchat", "general"};
+  return types;
+}
+
+}  // namespace tandem

@@ -1,0 +1,84 @@
+// Config: tandem.yaml parsed into typed, validated values.
+//
+// LoadConfig reads the file, checks every field and every cross-reference (fallbacks, tier defaults,
+// rule targets), and reports the first problem as "<file>:<line>: <path>: <what is wrong>". Secrets are
+// read from the environment variables (or the keys file) the config names, never from the YAML itself.
+// A model whose API key is missing stays configured but is marked unavailable, so the server can start
+// and say which tier is missing. A Config is an immutable value once loaded; share it by shared_ptr.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model_info.h"
+#include "core/status.h"
+
+namespace tandem {
+
+struct RuleSpec {
+  std::string name;
+  int line = 0;
+  std::optional<int64_t> min_tokens, max_tokens;
+  std::optional<int> min_turns, max_turns;
+  std::optional<bool> tools;
+  std::optional<bool> pii;
+  std::vector<std::string> tasks;     // any of
+  std::vector<std::string> keywords;  // any of, case-insensitive
+  std::string regex;                  // RE2 syntax, searched in the last user message
+  std::string target;                 // "slm", "llm" or a model name
+};
+
+struct RoutingConfig {
+  std::string default_target = "slm";
+  std::string slm_model;  // default model of the SLM tier
+  std::string llm_model;  // default model of the LLM tier
+  std::map<std::string, std::string> aliases;  // client-facing name -> target; "auto" is always routed
+  bool local_only = false;                     // privacy: requests with personal data never leave
+  std::vector<std::string> pii_kinds;          // enabled detectors
+  std::vector<RuleSpec> rules;
+  int line = 0;
+};
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  int workers = 2;
+  size_t max_body_bytes = 4 << 20;
+};
+
+struct ClientKey {
+  std::string id;
+  std::string key;
+};
+
+struct Config {
+  std::string path;
+  ServerConfig server;
+  std::string ledger_path = "tandem-ledger.db";
+  std::vector<ClientKey> keys;  // empty: no authentication
+  std::vector<ModelInfo> models;
+  RoutingConfig routing;
+
+  const ModelInfo* find(const std::string& name) const;
+};
+
+// Looks up an environment variable; returns nullptr when unset. Injected for tests.
+using EnvLookup = std::function<const char*(const char*)>;
+EnvLookup ProcessEnv();
+
+// Parses YAML text. `path` is used in messages and to resolve relative paths.
+Result<Config> ParseConfig(const std::string& yaml_text, const std::string& path, const EnvLookup& env);
+// Reads and parses a file.
+Result<Config> LoadConfig(const std::string& path, const EnvLookup& env);
+
+// All PII detector names.
+const std::vector<std::string>& AllPiiKinds();
+// All task types the heuristic classifier emits.
+const std::vector<std::string>& AllTaskTypes();
+
+}  // namespace tandem

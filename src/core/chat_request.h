@@ -1,0 +1,59 @@
+// ChatRequest: an OpenAI /v1/chat/completions request, parsed and validated.
+//
+// ParseChatRequest reads the JSON body once (simdjson), checks every field the gateway relies on and
+// names the offending field in its error ("messages[2].role: ..."), and keeps what routing and the
+// ledger need: the messages' text, tool presence, streaming flags. Every top-level field is also kept
+// verbatim (minified) so an OpenAI-compatible upstream receives exactly what the client sent, with only
+// `model` (and, for streams, `stream_options`) rewritten. A ChatRequest is an immutable value after
+// parsing; share it freely between threads.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+
+namespace tandem {
+
+struct ChatMessage {
+  std::string role;       // system, developer, user, assistant, tool
+  std::string text;       // all text content parts joined with "\n"
+  int tool_calls = 0;     // assistant messages: number of tool calls
+  bool has_image = false; // any non-text part
+};
+
+struct ChatRequest {
+  std::string model;
+  bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
+  std::vector<ChatMessage> messages;
+  int tools = 0;               // number of tools offered
+  bool tool_choice_none = false;
+  std::optional<int64_t> max_tokens;  // max_completion_tokens or max_tokens
+  std::string user;
+  // Top-level fields as (key, minified JSON value), in the client's order, `model` excluded.
+  std::vector<std::pair<std::string, std::string>> fields;
+  size_t body_bytes = 0;
+
+  // Concatenated text of all messages (what PII detection scans).
+  std::string all_text() const;
+  // Text of the last user message ("" if none).
+  std::string_view last_user_text() const;
+  // Number of user turns.
+  int user_turns() const;
+  // The verbatim value of a top-level field, or nullptr.
+  const std::string* field(std::string_view key) const;
+};
+
+// Parses and validates `body`. Errors are kInvalidArgument with the offending field named.
+Result<ChatRequest> ParseChatRequest(std::string_view body);
+
+// Serializes `req` for an OpenAI-compatible upstream: the client's fields verbatim with `model` replaced
+// by `upstream_model`; when streaming, stream_options.include_usage is forced on so usage can be metered.
+std::string BuildOpenAiUpstreamBody(const ChatRequest& req, std::string_view upstream_model);
+
+}  // namespace tandem

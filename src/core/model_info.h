@@ -1,0 +1,65 @@
+// ModelInfo and Usage: what the system knows about one configured model, and what one call consumed.
+//
+// Plain values, built by config and read everywhere else; immutable once built.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tandem {
+
+enum class Tier { kSlm, kLlm };
+enum class Locality { kLocal, kCloud };
+enum class ProviderKind { kOpenAi, kAnthropic, kLocalEngine };
+
+const char* TierName(Tier t);
+const char* LocalityName(Locality l);
+
+struct Timeouts {
+  int connect_ms = 2000;
+  int first_token_ms = 30000;  // until response headers / first streamed byte
+  int total_ms = 300000;
+};
+
+struct RetryPolicy {
+  int max_attempts = 2;  // per model, first try included
+  int base_backoff_ms = 50;
+  int max_backoff_ms = 2000;
+};
+
+struct BreakerPolicy {
+  int failure_threshold = 5;  // consecutive failures that open the breaker
+  int cooldown_ms = 10000;    // then one probe request is let through
+};
+
+struct ModelInfo {
+  std::string name;            // what clients call it
+  ProviderKind provider = ProviderKind::kOpenAi;
+  std::string base_url;        // e.g. http://127.0.0.1:8080/v1 or https://api.openai.com/v1
+  std::string upstream_model;  // the id sent upstream
+  std::string api_key_env;     // environment variable holding the key ("" = none)
+  std::string api_key;         // resolved at load time; never logged
+  Tier tier = Tier::kSlm;
+  Locality locality = Locality::kLocal;
+  double usd_per_mtok_in = 0;
+  double usd_per_mtok_out = 0;
+  int context = 8192;
+  Timeouts timeouts;
+  RetryPolicy retry;
+  BreakerPolicy breaker;
+  std::vector<std::string> fallbacks;  // model names tried in order when this one fails
+  std::string unavailable;             // why it cannot serve (e.g. its API key is not set); "" = available
+  int config_line = 0;                 // where it was declared, for messages
+};
+
+struct Usage {
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  bool estimated = false;  // the upstream reported none; counted by Tandem's estimator
+};
+
+// Rough token count for text when no tokenizer is at hand (about 4 bytes per token for English).
+int64_t EstimateTokens(size_t bytes);
+
+}  // namespace tandem

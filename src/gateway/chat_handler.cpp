@@ -1,0 +1,264 @@
+#include "gateway/chat_handler.h"
+
+#include <atomic>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstdio>
+
+#include "core/json_writer.h"
+#include "ledger/cost.h"
+#include "route/features.h"
+
+namespace tandem {
+namespace {
+
+std::string NewRequestId() {
+  static std::atomic<uint64_t> counter{0};
+  static const uint64_t boot = static_cast<uint64_t>(SystemClock::Get().wall_us());
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "req-%llx-%llx", (unsigned long long)(boot & 0xffffffffff),
+                (unsigned long long)counter.fetch_add(1));
+  return buf;
+}
+
+std::string Money(double usd) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.8f", usd);
+  return buf;
+}
+
+bool ConstantTimeEqual(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+// Header values must stay on one line and in ASCII.
+std::string HeaderSafe(std::string s) {
+  for (char& c : s) {
+    if (c == '\r' || c == '\n' || static_cast<unsigned char>(c) >= 0x80) c = ' ';
+  }
+  if (s.size() > 1024) s.resize(1024);
+  return s;
+}
+
+const std::vector<std::string>& TrailerNames() {
+  static const std::vector<std::string> names = {"x-tandem-cost-usd", "x-tandem-overhead-us"};
+  return names;
+}
+
+// Streams provider output into the client connection; holds a non-streamed body until the ledger has it.
+class GatewaySink final : public ChatSink {
+ public:
+  GatewaySink(Responder& out, Headers headers, int64_t start_us, const Clock& clock)
+      : out_(out), headers_(std::move(headers)), start_us_(start_us), clock_(clock) {}
+
+  asio::awaitable<Status> body(std::string json) override {
+    body_ = std::move(json);
+    co_return Status::Ok();
+  }
+
+  asio::awaitable<Status> chunk(std::string_view json) override {
+    if (!out_.started()) {
+      ttft_us_ = clock_.mono_us() - start_us_;
+      Headers h = headers_;
+      h.emplace_back("x-tandem-model", model_);
+      h.emplace_back("content-type", "text/event-stream");
+      h.emplace_back("cache-control", "no-cache");
+      // (No braced lists of string literals inside coroutines: GCC 12 rejects them.)
+      Status s = co_await out_.start_stream(200, h, TrailerNames());
+      if (!s.ok()) co_return s;
+    }
+    frame_.assign("data: ");
+    frame_.append(json);
+    frame_.append("\n\n");
+    co_return co_await out_.write(frame_);
+  }
+
+  bool committed() const override { return out_.started(); }
+  void attempt(const ModelInfo& m) override { model_ = m.name; }
+
+  std::string& held_body() { return body_; }
+  int64_t ttft_us() const { return ttft_us_; }
+
+ private:
+  Responder& out_;
+  Headers headers_;
+  int64_t start_us_;
+  const Clock& clock_;
+  std::string model_;
+  std::string body_;
+  std::string frame_;
+  int64_t ttft_us_ = 0;
+};
+
+// Waits until the ledger has committed `row`.
+asio::awaitable<Status> CommitRow(Ledger& ledger, LedgerRecord row) {
+  auto exec = co_await asio::this_coro::executor;
+  auto timer = std::make_shared<asio::steady_timer>(exec, asio::steady_timer::time_point::max());
+  auto result = std::make_shared<Status>();
+  // The callback runs on the ledger thread; hand the wake-up back to this worker's loop.
+  ledger.append(std::move(row), [timer, result, exec](const Status& s) {
+    asio::post(exec, [timer, result, s] {
+      *result = s;
+      timer->cancel();
+    });
+  });
+  boost::system::error_code ec;
+  co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  co_return *result;
+}
+
+}  // namespace
+
+Result<std::string> Authenticate(const Config& config, std::string_view authorization) {
+  if (config.keys.empty()) return std::string();
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.substr(0, kBearer.size()) != kBearer) {
+    return Status(Code::kUnauthenticated, "missing API key: send 'Authorization: Bearer <key>'");
+  }
+  std::string_view key = authorization.substr(kBearer.size());
+  const ClientKey* found = nullptr;
+  for (const auto& k : config.keys) {
+    if (ConstantTimeEqual(k.key, key)) found = &k;
+  }
+  if (!found) return Status(Code::kUnauthenticated, "invalid API key");
+  return found->id;
+}
+
+asio::awaitable<void> ChatHandler::handle(const HttpRequestIn& in, Responder& out) {
+  const Clock& clock = rt_.clock();
+  const int64_t start_us = clock.mono_us();
+  std::shared_ptr<const Snapshot> snap = rt_.snapshot();
+  const Config& cfg = snap->config;
+  std::string request_id = NewRequestId();
+  Headers headers;
+  headers.emplace_back("x-request-id", request_id);
+
+  auto auth = Authenticate(cfg, in.header("authorization"));
+  if (!auth.ok()) {
+    co_await SendError(out, auth.status(), headers);
+    co_return;
+  }
+  auto parsed = ParseChatRequest(in.body);
+  if (!parsed.ok()) {
+    co_await SendError(out, parsed.status(), headers);
+    co_return;
+  }
+  const ChatRequest& req = parsed.value();
+  const bool routed = req.model == "auto" || cfg.routing.aliases.count(req.model) > 0;
+  if (!routed && !cfg.find(req.model)) {
+    co_await SendError(out, Status(Code::kNotFound, "The model '" + req.model + "' does not exist; GET /v1/models "
+                                                    "lists the configured models and 'auto'"), headers);
+    co_return;
+  }
+
+  Features f = ComputeFeatures(req, *snap->pii, in.header("x-tandem-tier"));
+  Decision d = snap->policy->decide(req, f);
+  std::vector<std::string> notes;
+  std::vector<Provider*> chain = snap->providers->chain(d.model, d.local_only, &notes);
+  std::string escalation;
+  const ModelInfo* chosen = cfg.find(d.model);
+  if (chain.empty() && chosen && chosen->tier == Tier::kLlm) {
+    escalation = "unavailable: " + (notes.empty() ? std::string("no LLM available") : notes.back());
+    std::string slm = snap->policy->resolve("slm");
+    d.reasons.push_back("escalation to " + d.model + " unavailable; answered by " + slm);
+    chain = snap->providers->chain(slm, d.local_only, &notes);
+  }
+  if (routed) rt_.metrics().decision(chain.empty() ? d.model : chain.front()->info().name,
+                                     chain.empty() ? "none" : TierName(chain.front()->info().tier),
+                                     d.rule.empty() ? "default" : d.rule);
+  std::string reasons = HeaderSafe(d.reasons_joined());
+  headers.emplace_back("x-tandem-route", reasons);
+  if (!escalation.empty()) headers.emplace_back("x-tandem-escalation", HeaderSafe(escalation));
+
+  LedgerRecord row;
+  row.ts_us = clock.wall_us();
+  row.request_id = request_id;
+  row.key_id = auth.value();
+  row.requested_model = req.model;
+  row.reasons = d.reasons_joined();
+  row.rule = d.rule;
+  for (const auto& k : f.pii) row.pii += (row.pii.empty() ? "" : ",") + k;
+  row.local_only = d.local_only;
+  row.stream = req.stream;
+  row.escalation = escalation;
+
+  rt_.metrics().in_flight(1);
+  GatewaySink sink(out, headers, start_us, clock);
+  FailoverOutcome result;
+  if (chain.empty()) {
+    std::string why = notes.empty() ? "no model can serve this request" : notes.back();
+    result.status = Status(d.local_only ? Code::kPermissionDenied : Code::kUnavailable,
+                           d.local_only ? "privacy policy keeps this request local, and no local model is available ("
+                                              + why + ")"
+                                        : why);
+  } else {
+    result = co_await snap->providers->Call(chain, req, sink, out.cancel());
+  }
+
+  const ModelInfo* served = result.served ? &result.served->info() : chosen;
+  row.model = served ? served->name : d.model;
+  row.tier = served ? TierName(served->tier) : "";
+  row.locality = served ? LocalityName(served->locality) : "";
+  row.prompt_tokens = result.stats.usage.prompt_tokens;
+  row.completion_tokens = result.stats.usage.completion_tokens;
+  row.usage_estimated = result.stats.usage.estimated;
+  row.cost_usd = served ? CostUsd(*served, result.stats.usage) : 0;
+  row.baseline_usd = snap->baseline ? CostUsd(*snap->baseline, result.stats.usage) : row.cost_usd;
+  row.attempts = result.attempts;
+  row.ttft_us = req.stream ? sink.ttft_us() : 0;
+  row.http_status = result.status.ok() ? 200 : result.status.http_status();
+  row.status = result.status.code_name();
+  row.error = result.status.ok() ? "" : result.status.message();
+  if (!result.log.empty() && result.status.ok()) {
+    std::string failed;
+    for (const auto& l : result.log) failed += (failed.empty() ? "" : "; ") + l;
+    row.reasons += "; failover: " + failed;
+  }
+  int64_t before_commit = clock.mono_us();
+  row.total_us = before_commit - start_us;
+  row.overhead_us = std::max<int64_t>(0, row.total_us - result.stats.upstream_wait_us);
+  Status committed = co_await CommitRow(rt_.ledger(), row);
+  if (!committed.ok()) std::fprintf(stderr, "tandem: %s: ledger: %s\n", request_id.c_str(), committed.message().c_str());
+  // Overhead as the client sees it includes the ledger commit.
+  int64_t overhead = std::max<int64_t>(0, clock.mono_us() - start_us - result.stats.upstream_wait_us);
+  row.overhead_us = overhead;
+  rt_.metrics().record(row);
+  rt_.metrics().in_flight(-1);
+
+  Headers done = headers;
+  done.emplace_back("x-tandem-model", row.model);
+  done.emplace_back("x-tandem-cost-usd", Money(row.cost_usd));
+  done.emplace_back("x-tandem-overhead-us", std::to_string(overhead));
+  if (result.status.code() == Code::kCancelled) co_return;
+  if (out.started()) {  // streaming: trailers carry cost and overhead
+    if (!result.status.ok()) {
+      std::string ev = "data: " + ErrorBody(result.status) + "\n\n";
+      co_await out.write(ev);
+    } else {
+      co_await out.write("data: [DONE]\n\n");
+    }
+    Headers trailers;
+    trailers.emplace_back("x-tandem-cost-usd", Money(row.cost_usd));
+    trailers.emplace_back("x-tandem-overhead-us", std::to_string(overhead));
+    co_await out.finish(trailers);
+    co_return;
+  }
+  if (!result.status.ok()) {
+    co_await SendError(out, result.status, done);
+    co_return;
+  }
+  if (req.stream) {  // a stream that produced no chunk at all
+    done.emplace_back("content-type", "text/event-stream");
+    co_await out.send(200, done, "data: [DONE]\n\n");
+    co_return;
+  }
+  done.emplace_back("content-type", "application/json");
+  co_await out.send(200, done, std::move(sink.held_body()));
+}
+
+}  // namespace tandem

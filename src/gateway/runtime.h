@@ -1,0 +1,59 @@
+// Runtime: everything a running gateway shares, wired once by `tandem serve`.
+//
+// The part that a config reload replaces — config, routing policy, providers, PII detector — lives in an
+// immutable Snapshot; requests take a shared_ptr to the current one when they start and keep it to the
+// end, so SIGHUP swaps configuration without disturbing requests in flight. The ledger, metrics and clock
+// live as long as the process. Thread-safe.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "config/config.h"
+#include "core/clock.h"
+#include "ledger/ledger.h"
+#include "ledger/metrics.h"
+#include "providers/registry.h"
+#include "route/pii.h"
+#include "route/rules_policy.h"
+
+namespace tandem {
+
+struct Snapshot {
+  Config config;
+  std::unique_ptr<RulesPolicy> policy;
+  std::shared_ptr<ProviderSet> providers;
+  std::unique_ptr<PiiDetector> pii;
+  const ModelInfo* baseline = nullptr;  // the default LLM, for the all-LLM baseline cost
+};
+
+// Builds a snapshot from a config: compiles the rules, creates the providers.
+Result<std::shared_ptr<const Snapshot>> BuildSnapshot(Config config, const Clock& clock);
+
+class Runtime {
+ public:
+  Runtime(std::shared_ptr<const Snapshot> snap, std::unique_ptr<Ledger> ledger, const Clock& clock)
+      : snap_(std::move(snap)), ledger_(std::move(ledger)), clock_(clock) {}
+
+  std::shared_ptr<const Snapshot> snapshot() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return snap_;
+  }
+  void replace(std::shared_ptr<const Snapshot> snap) {
+    std::lock_guard<std::mutex> lock(mu_);
+    snap_ = std::move(snap);
+  }
+  Ledger& ledger() { return *ledger_; }
+  Metrics& metrics() { return metrics_; }
+  const Clock& clock() const { return clock_; }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const Snapshot> snap_;
+  std::unique_ptr<Ledger> ledger_;
+  Metrics metrics_;
+  const Clock& clock_;
+};
+
+}  // namespace tandem

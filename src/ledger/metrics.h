@@ -1,0 +1,54 @@
+// Metrics: counters and histograms, exposed in the Prometheus text format at GET /metrics.
+//
+// Recorded once per request by the gateway (record()), and per route decision. Cheap: one mutex per
+// call, held for a few map updates. Thread-safe.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+
+#include "ledger/record.h"
+
+namespace tandem {
+
+class Histogram {
+ public:
+  static constexpr std::array<double, 16> kBounds = {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001,
+                                                     0.0025,  0.005,    0.01,    0.025,  0.05,    0.1,   0.25,
+                                                     1.0,     5.0};
+  void observe(double seconds);
+  void render(std::string& out, const std::string& name, const std::string& labels) const;
+
+ private:
+  std::array<uint64_t, kBounds.size() + 1> counts_{};
+  double sum_ = 0;
+  uint64_t n_ = 0;
+};
+
+class Metrics {
+ public:
+  void record(const LedgerRecord& r);
+  void decision(const std::string& model, const std::string& tier, const std::string& rule);
+  void in_flight(int delta);
+  std::string render() const;
+  // Realised share of routed (model=auto/alias) requests that went to the LLM tier.
+  double llm_share() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;  // model, tier, http status
+  std::map<std::tuple<std::string, std::string, std::string>, uint64_t> decisions_;  // model, tier, rule
+  std::map<std::pair<std::string, std::string>, uint64_t> tokens_;  // model, direction
+  std::map<std::string, double> cost_;                               // model
+  double baseline_ = 0;
+  std::map<std::string, Histogram> latency_, ttft_;  // tier
+  Histogram overhead_;
+  uint64_t routed_ = 0, routed_llm_ = 0;
+  int64_t in_flight_ = 0;
+};
+
+}  // namespace tandem

@@ -1,0 +1,102 @@
+#include "ledger/report.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace tandem {
+namespace {
+
+int64_t Percentile(std::vector<int64_t>& v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t idx = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(idx, v.size() - 1)];
+}
+
+}  // namespace
+
+int64_t ParseDuration(const std::string& s) {
+  if (s.size() < 2) return -1;
+  char unit = s.back();
+  int64_t n;
+  try {
+    size_t used;
+    n = std::stoll(s.substr(0, s.size() - 1), &used);
+    if (used != s.size() - 1 || n < 0) return -1;
+  } catch (const std::exception&) {
+    return -1;
+  }
+  switch (unit) {
+    case 's': return n * 1'000'000;
+    case 'm': return n * 60'000'000;
+    case 'h': return n * 3'600'000'000LL;
+    case 'd': return n * 86'400'000'000LL;
+    default: return -1;
+  }
+}
+
+Report BuildReport(const std::vector<LedgerRecord>& rows, int64_t now_us, int64_t window_us) {
+  Report r;
+  std::map<std::string, std::vector<int64_t>> lat, ttft;
+  int64_t first = now_us;
+  for (const auto& row : rows) {
+    ++r.requests;
+    if (row.http_status >= 400) ++r.errors;
+    r.tokens_in += row.prompt_tokens;
+    r.tokens_out += row.completion_tokens;
+    r.spend_usd += row.cost_usd;
+    r.baseline_usd += row.baseline_usd;
+    r.local_only_requests += row.local_only;
+    TierStats& t = r.tiers[row.tier];
+    ++t.requests;
+    t.spend_usd += row.cost_usd;
+    if (row.http_status < 400) {
+      lat[row.tier].push_back(row.total_us);
+      if (row.ttft_us > 0) ttft[row.tier].push_back(row.ttft_us);
+    }
+    ++r.models[row.model];
+    first = std::min(first, row.ts_us);
+  }
+  for (auto& [name, t] : r.tiers) {
+    t.share = r.requests ? static_cast<double>(t.requests) / static_cast<double>(r.requests) : 0;
+    t.p50_us = Percentile(lat[name], 0.50);
+    t.p95_us = Percentile(lat[name], 0.95);
+    t.p50_ttft_us = Percentile(ttft[name], 0.50);
+  }
+  r.savings_usd = r.baseline_usd - r.spend_usd;
+  r.savings_pct = r.baseline_usd > 0 ? 100.0 * r.savings_usd / r.baseline_usd : 0;
+  int64_t covered = std::min(window_us, now_us - first);
+  covered = std::max<int64_t>(covered, 3'600'000'000LL);
+  r.window_days = static_cast<double>(covered) / 86'400e6;
+  r.projected_monthly_usd = r.spend_usd / r.window_days * 30.44;
+  r.projected_monthly_baseline_usd = r.baseline_usd / r.window_days * 30.44;
+  return r;
+}
+
+std::string FormatReport(const Report& r, const std::string& since_label) {
+  std::string out;
+  char line[512];
+  auto add = [&](const char* fmt, auto... args) {
+    std::snprintf(line, sizeof line, fmt, args...);
+    out.append(line);
+  };
+  add("Tandem report — last %s (%.2f days of traffic)\n", since_label.c_str(), r.window_days);
+  add("  requests            %lld (%lld errors, %lld kept local by privacy)\n", (long long)r.requests,
+      (long long)r.errors, (long long)r.local_only_requests);
+  add("  tokens              %lld in, %lld out\n", (long long)r.tokens_in, (long long)r.tokens_out);
+  add("  spend               $%.6f\n", r.spend_usd);
+  add("  all-LLM baseline    $%.6f\n", r.baseline_usd);
+  add("  savings             $%.6f (%.1f%%)\n", r.savings_usd, r.savings_pct);
+  add("  projected monthly   $%.2f (all-LLM: $%.2f)\n", r.projected_monthly_usd, r.projected_monthly_baseline_usd);
+  add("  %-6s %9s %7s %12s %10s %10s %10s\n", "tier", "requests", "share", "spend", "p50 ms", "p95 ms",
+      "ttft p50");
+  for (const auto& [name, t] : r.tiers) {
+    add("  %-6s %9lld %6.1f%% %12.6f %10.2f %10.2f %10.2f\n", name.c_str(), (long long)t.requests,
+        100 * t.share, t.spend_usd, t.p50_us / 1000.0, t.p95_us / 1000.0, t.p50_ttft_us / 1000.0);
+  }
+  add("  %-24s %9s\n", "model", "requests");
+  for (const auto& [name, n] : r.models) add("  %-24s %9lld\n", name.c_str(), (long long)n);
+  return out;
+}
+
+}  // namespace tandem

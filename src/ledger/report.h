@@ -1,0 +1,46 @@
+// Report: what `tandem report` prints, computed from ledger rows.
+//
+// Requests, share per tier, spend, what the all-LLM baseline would have cost and the savings, p50/p95
+// latency per tier, and the monthly cost projected from the observed daily volume. Pure functions.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ledger/record.h"
+
+namespace tandem {
+
+struct TierStats {
+  int64_t requests = 0;
+  double share = 0;
+  double spend_usd = 0;
+  int64_t p50_us = 0, p95_us = 0;
+  int64_t p50_ttft_us = 0;
+};
+
+struct Report {
+  int64_t requests = 0;
+  int64_t errors = 0;
+  int64_t tokens_in = 0, tokens_out = 0;
+  double spend_usd = 0;
+  double baseline_usd = 0;
+  double savings_usd = 0;
+  double savings_pct = 0;
+  double window_days = 0;       // span the rows cover
+  double projected_monthly_usd = 0;
+  double projected_monthly_baseline_usd = 0;
+  int64_t local_only_requests = 0;
+  std::map<std::string, TierStats> tiers;  // "slm", "llm"
+  std::map<std::string, int64_t> models;   // requests per model
+};
+
+// `window_us`: the period asked for (e.g. 7 days); the projection uses the shorter of it and the time
+// actually covered by the rows (at least one hour, so a handful of requests does not extrapolate wildly).
+Report BuildReport(const std::vector<LedgerRecord>& rows, int64_t now_us, int64_t window_us);
+std::string FormatReport(const Report& r, const std::string& since_label);
+// Parses "7d", "24h", "30m", "90s" to microseconds; returns -1 if malformed.
+int64_t ParseDuration(const std::string& s);
+
+}  // namespace tandem

@@ -1,0 +1,244 @@
+#include "providers/http_client.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+
+namespace tandem {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using asio::redirect_error;
+using asio::use_awaitable;
+using Clock = std::chrono::steady_clock;
+
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count();
+}
+
+ssl::context& TlsContext() {
+  static ssl::context* ctx = [] {
+    auto* c = new ssl::context(ssl::context::tls_client);
+    c->set_default_verify_paths();
+    c->set_verify_mode(ssl::verify_peer);
+    return c;
+  }();
+  return *ctx;
+}
+
+// One upstream connection, plain or TLS.
+struct Conn {
+  std::unique_ptr<beast::tcp_stream> tcp;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+  beast::flat_buffer buffer;
+  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *tcp; }
+};
+
+struct PoolEntry {
+  std::vector<std::unique_ptr<Conn>> idle;
+  tcp::resolver::results_type endpoints;
+};
+
+constexpr size_t kMaxIdlePerUpstream = 256;
+
+std::map<std::string, PoolEntry>& Pool() {
+  thread_local std::map<std::string, PoolEntry> pool;
+  return pool;
+}
+
+Status TransportError(const HttpTarget& t, const char* what, const beast::error_code& ec) {
+  if (ec == beast::error::timeout) {
+    return Status(Code::kDeadlineExceeded, std::string("upstream ") + t.key() + ": timed out during " + what);
+  }
+  return Status(Code::kUpstream, std::string("upstream ") + t.key() + ": " + what + " failed: " + ec.message());
+}
+
+asio::awaitable<Result<std::unique_ptr<Conn>>> Connect(const HttpTarget& t, const HttpCall& call) {
+  auto exec = co_await asio::this_coro::executor;
+  beast::error_code ec;
+  PoolEntry& entry = Pool()[t.key()];
+  if (entry.endpoints.empty()) {
+    tcp::resolver resolver(exec);
+    entry.endpoints = co_await resolver.async_resolve(t.host, t.port, redirect_error(use_awaitable, ec));
+    if (ec) co_return TransportError(t, "name resolution", ec);
+  }
+  auto conn = std::make_unique<Conn>();
+  if (t.tls) {
+    conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(exec, TlsContext());
+  } else {
+    conn->tcp = std::make_unique<beast::tcp_stream>(exec);
+  }
+  conn->lowest().expires_after(std::chrono::milliseconds(call.timeouts.connect_ms));
+  co_await conn->lowest().async_connect(entry.endpoints, redirect_error(use_awaitable, ec));
+  if (ec) {
+    entry.endpoints = {};  // resolve again next time
+    co_return TransportError(t, "connect", ec);
+  }
+  conn->lowest().socket().set_option(tcp::no_delay(true));
+  if (t.tls) {
+    if (!SSL_set_tlsext_host_name(conn->tls->native_handle(), t.host.c_str())) {
+      co_return Status(Code::kUpstream, "upstream " + t.key() + ": cannot set TLS server name");
+    }
+    conn->tls->set_verify_callback(ssl::host_name_verification(t.host));
+    co_await conn->tls->async_handshake(ssl::stream_base::client, redirect_error(use_awaitable, ec));
+    if (ec) co_return TransportError(t, "TLS handshake", ec);
+  }
+  co_return std::move(conn);
+}
+
+enum class Phase { kBeforeResponse, kHeaders, kBody };
+
+template <class Stream>
+asio::awaitable<Status> Exchange(Stream& stream, Conn& conn, const HttpTarget& t, const HttpCall& call,
+                                 CancelState& cancel, HttpResult& result, const BodyFn& on_body, int64_t& wait_us,
+                                 int64_t start_us, Phase& phase, bool& reusable) {
+  beast::error_code ec;
+  auto deadline = [&](int64_t ms) { return Clock::time_point(std::chrono::microseconds(start_us + ms * 1000)); };
+  auto total = deadline(call.timeouts.total_ms);
+  auto first = std::min(total, deadline(call.timeouts.first_token_ms));
+
+  http::request<http::string_body> req{call.method == "GET" ? http::verb::get : http::verb::post, call.path, 11};
+  req.set(http::field::host, t.host);
+  req.set(http::field::user_agent, "tandem/0.1");
+  for (const auto& [k, v] : call.headers) req.set(k, v);
+  if (call.method != "GET") {
+    req.body() = call.body;
+    req.prepare_payload();
+  }
+  conn.lowest().expires_at(call.stream ? first : total);
+  co_await http::async_write(stream, req, redirect_error(use_awaitable, ec));
+  if (ec) co_return TransportError(t, "sending the request", ec);
+
+  http::response_parser<http::buffer_body> parser;
+  parser.body_limit(boost::none);
+  int64_t t0 = NowUs();
+  phase = Phase::kHeaders;
+  co_await http::async_read_header(stream, conn.buffer, parser, redirect_error(use_awaitable, ec));
+  wait_us += NowUs() - t0;
+  if (ec) co_return TransportError(t, "reading the response headers", ec);
+  phase = Phase::kBody;
+  result.status = parser.get().result_int();
+  if (auto it = parser.get().find(http::field::retry_after); it != parser.get().end()) {
+    result.retry_after = std::string(it->value());
+  }
+  bool ok_status = result.status >= 200 && result.status < 300;
+  char chunk[16384];
+  bool got_body = false;
+  while (!parser.is_done()) {
+    if (cancel.cancelled()) co_return Status(Code::kCancelled, "client went away");
+    parser.get().body().data = chunk;
+    parser.get().body().size = sizeof chunk;
+    conn.lowest().expires_at(call.stream && !got_body ? first : total);
+    t0 = NowUs();
+    co_await http::async_read_some(stream, conn.buffer, parser, redirect_error(use_awaitable, ec));
+    wait_us += NowUs() - t0;
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) co_return TransportError(t, "reading the response body", ec);
+    size_t n = sizeof chunk - parser.get().body().size;
+    if (n == 0) continue;
+    got_body = true;
+    if (ok_status) {
+      Status s = co_await on_body(std::string_view(chunk, n));
+      if (!s.ok()) co_return s;
+    } else if (result.error_body.size() < 65536) {
+      result.error_body.append(chunk, n);
+    }
+  }
+  reusable = parser.keep_alive() && conn.buffer.size() == 0;
+  co_return Status::Ok();
+}
+
+}  // namespace
+
+Result<HttpTarget> ParseHttpUrl(const std::string& url) {
+  HttpTarget t;
+  std::string rest;
+  if (url.rfind("https://", 0) == 0) {
+    t.tls = true;
+    rest = url.substr(8);
+  } else if (url.rfind("http://", 0) == 0) {
+    rest = url.substr(7);
+  } else {
+    return Status(Code::kInvalidArgument, "URL must start with http:// or https://: " + url);
+  }
+  size_t slash = rest.find('/');
+  std::string hostport = rest.substr(0, slash);
+  t.base_path = slash == std::string::npos ? "" : rest.substr(slash);
+  while (!t.base_path.empty() && t.base_path.back() == '/') t.base_path.pop_back();
+  if (!hostport.empty() && hostport[0] == '[') {  // [::1]:8080
+    size_t close = hostport.find(']');
+    if (close == std::string::npos) return Status(Code::kInvalidArgument, "bad IPv6 host in URL: " + url);
+    t.host = hostport.substr(1, close - 1);
+    t.port = close + 2 <= hostport.size() ? hostport.substr(close + 2) : "";
+  } else {
+    size_t colon = hostport.rfind(':');
+    t.host = hostport.substr(0, colon);
+    t.port = colon == std::string::npos ? "" : hostport.substr(colon + 1);
+  }
+  if (t.port.empty()) t.port = t.tls ? "443" : "80";
+  if (t.host.empty()) return Status(Code::kInvalidArgument, "URL has no host: " + url);
+  return t;
+}
+
+asio::awaitable<Status> HttpRequest(const HttpTarget& target, const HttpCall& call, CancelState& cancel,
+                                    HttpResult& result, const BodyFn& on_body, int64_t& wait_us) {
+  int64_t start_us = NowUs();
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::unique_ptr<Conn> conn;
+    bool pooled = false;
+    PoolEntry& entry = Pool()[target.key()];
+    if (!entry.idle.empty() && attempt == 0) {
+      conn = std::move(entry.idle.back());
+      entry.idle.pop_back();
+      pooled = true;
+    } else {
+      int64_t t0 = NowUs();
+      auto c = co_await Connect(target, call);
+      wait_us += NowUs() - t0;
+      if (!c.ok()) co_return c.status();
+      conn = std::move(c.value());
+    }
+    if (cancel.cancelled()) co_return Status(Code::kCancelled, "client went away");
+    Conn* raw = conn.get();
+    cancel.set_hook([raw] {
+      beast::error_code ignored;
+      raw->lowest().socket().close(ignored);
+    });
+    Phase phase = Phase::kBeforeResponse;
+    bool reusable = false;
+    result = HttpResult{};
+    Status s = conn->tls ? co_await Exchange(*conn->tls, *conn, target, call, cancel, result, on_body, wait_us,
+                                             start_us, phase, reusable)
+                         : co_await Exchange(*conn->tcp, *conn, target, call, cancel, result, on_body, wait_us,
+                                             start_us, phase, reusable);
+    cancel.set_hook(nullptr);
+    if (cancel.cancelled()) co_return Status(Code::kCancelled, "client went away");
+    if (s.ok()) {
+      if (reusable && entry.idle.size() < kMaxIdlePerUpstream) {
+        conn->lowest().expires_never();
+        entry.idle.push_back(std::move(conn));
+      }
+      co_return s;
+    }
+    // A kept-alive connection the upstream had already closed: try once more on a fresh one.
+    bool stale = pooled && phase != Phase::kBody && s.code() == Code::kUpstream;
+    if (!stale) co_return s;
+  }
+  co_return Status(Code::kUpstream, "upstream " + target.key() + ": no usable connection");
+}
+
+void ClearConnectionPool() { Pool().clear(); }
+
+}  // namespace tandem

@@ -1,0 +1,33 @@
+// Features: the signals routing decides on, computed once per request with no I/O.
+//
+// ComputeFeatures looks at a parsed ChatRequest: estimated prompt tokens, user turns, tools offered,
+// a task type from a fast keyword/structure heuristic, and the personal-data kinds present. Thread-safe
+// (pure function over its inputs; the detector is const).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/chat_request.h"
+#include "route/pii.h"
+
+namespace tandem {
+
+struct Features {
+  int64_t prompt_tokens = 0;  // estimated
+  int turns = 0;              // user turns
+  int messages = 0;
+  int tools = 0;
+  std::string task;           // one of AllTaskTypes()
+  std::vector<std::string> pii;  // kinds of personal data found (empty = none)
+  std::string header_tier;    // client's x-tandem-tier header ("", "slm" or "llm")
+};
+
+// Heuristic task type of a prompt: code, math, translation, summary, extraction, chitchat or general.
+std::string ClassifyTask(std::string_view prompt);
+
+Features ComputeFeatures(const ChatRequest& req, const PiiDetector& pii, std::string_view header_tier);
+
+}  // namespace tandem

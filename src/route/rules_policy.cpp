@@ -1,0 +1,160 @@
+#include "route/rules_policy.h"
+
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace tandem {
+
+std::string Decision::reasons_joined() const {
+  std::string out;
+  for (const auto& r : reasons) {
+    if (!out.empty()) out.append("; ");
+    out.append(r);
+  }
+  return out;
+}
+
+Result<std::unique_ptr<RulesPolicy>> RulesPolicy::Build(const Config& config) {
+  std::unique_ptr<RulesPolicy> p(new RulesPolicy());
+  p->config_ = config;
+  for (const auto& spec : config.routing.rules) {
+    CompiledRule r{spec, nullptr, {}};
+    if (!spec.regex.empty()) {
+      RE2::Options opt;
+      opt.set_log_errors(false);
+      r.regex = std::make_unique<RE2>(spec.regex, opt);
+      if (!r.regex->ok()) {
+        return Status(Code::kInvalidArgument, config.path + ":" + std::to_string(spec.line) + ": rule '" +
+                                                  spec.name + "': bad regex: " + r.regex->error());
+      }
+    }
+    for (const auto& k : spec.keywords) {
+      std::string lower = k;
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      r.keywords_lower.push_back(std::move(lower));
+    }
+    p->rules_.push_back(std::move(r));
+  }
+  if (config.routing.slm_model.empty() && config.routing.llm_model.empty()) {
+    return Status(Code::kInvalidArgument, config.path + ": no model in tier slm or llm");
+  }
+  return p;
+}
+
+RulesPolicy::~RulesPolicy() = default;
+
+std::string RulesPolicy::resolve(const std::string& target) const {
+  if (target == "slm") return config_.routing.slm_model.empty() ? config_.routing.llm_model : config_.routing.slm_model;
+  if (target == "llm") return config_.routing.llm_model.empty() ? config_.routing.slm_model : config_.routing.llm_model;
+  return target;
+}
+
+bool RulesPolicy::matches(const CompiledRule& r, const ChatRequest& req, const Features& f, std::string* why) const {
+  const RuleSpec& s = r.spec;
+  std::string w;
+  auto add = [&](const std::string& part) { w += (w.empty() ? "" : ", ") + part; };
+  if (s.min_tokens) {
+    if (f.prompt_tokens < *s.min_tokens) return false;
+    add("tokens=" + std::to_string(f.prompt_tokens) + ">=" + std::to_string(*s.min_tokens));
+  }
+  if (s.max_tokens) {
+    if (f.prompt_tokens > *s.max_tokens) return false;
+    add("tokens=" + std::to_string(f.prompt_tokens) + "<=" + std::to_string(*s.max_tokens));
+  }
+  if (s.min_turns) {
+    if (f.turns < *s.min_turns) return false;
+    add("turns=" + std::to_string(f.turns) + ">=" + std::to_string(*s.min_turns));
+  }
+  if (s.max_turns) {
+    if (f.turns > *s.max_turns) return false;
+    add("turns=" + std::to_string(f.turns) + "<=" + std::to_string(*s.max_turns));
+  }
+  if (s.tools) {
+    if ((f.tools > 0) != *s.tools) return false;
+    add("tools=" + std::to_string(f.tools));
+  }
+  if (s.pii) {
+    if (f.pii.empty() == *s.pii) return false;
+    add(f.pii.empty() ? "no personal data" : "personal data");
+  }
+  if (!s.tasks.empty()) {
+    if (std::find(s.tasks.begin(), s.tasks.end(), f.task) == s.tasks.end()) return false;
+    add("task=" + f.task);
+  }
+  if (!r.keywords_lower.empty()) {
+    std::string text(req.last_user_text());
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto it = std::find_if(r.keywords_lower.begin(), r.keywords_lower.end(),
+                           [&](const std::string& k) { return text.find(k) != std::string::npos; });
+    if (it == r.keywords_lower.end()) return false;
+    add("keyword '" + *it + "'");
+  }
+  if (r.regex) {
+    std::string_view text = req.last_user_text();
+    if (!RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *r.regex)) return false;
+    add("regex /" + s.regex + "/");
+  }
+  *why = w;
+  return true;
+}
+
+Decision RulesPolicy::decide(const ChatRequest& req, const Features& f) const {
+  Decision d;
+  const RoutingConfig& rc = config_.routing;
+  const std::string slm = resolve("slm");
+  d.local_only = rc.local_only && !f.pii.empty();
+  std::string pii_list;
+  for (const auto& k : f.pii) pii_list += (pii_list.empty() ? "" : ",") + k;
+
+  auto finish = [&](const std::string& model, double score) {
+    d.model = model;
+    d.score = score;
+    const ModelInfo* m = config_.find(model);
+    if (d.local_only && m && m->locality == Locality::kCloud) {
+      d.reasons.push_back("privacy local_only: personal data (" + pii_list + ") keeps it on " + slm);
+      d.model = slm;
+      d.score = 0;
+    }
+    return d;
+  };
+
+  std::string requested = req.model;
+  if (auto alias = rc.aliases.find(requested); alias != rc.aliases.end()) {
+    d.reasons.push_back("alias " + requested + " -> " + alias->second);
+    requested = alias->second;
+  }
+  if (requested != "auto") {
+    std::string model = resolve(requested);
+    d.reasons.push_back(requested == model ? "requested model " + model : "requested tier " + requested);
+    return finish(model, config_.find(model) && config_.find(model)->tier == Tier::kLlm ? 1 : 0);
+  }
+  if (d.local_only) {
+    d.reasons.push_back("privacy local_only: personal data (" + pii_list + ")");
+    d.rule = "privacy";
+    d.model = slm;
+    return d;
+  }
+  if (f.header_tier == "slm" || f.header_tier == "llm") {
+    d.reasons.push_back("header x-tandem-tier: " + f.header_tier);
+    return finish(resolve(f.header_tier), f.header_tier == "llm" ? 1 : 0);
+  }
+  for (const auto& r : rules_) {
+    std::string why;
+    if (matches(r, req, f, &why)) {
+      d.rule = r.spec.name;
+      d.reasons.push_back("rule " + r.spec.name + ": " + why);
+      std::string model = resolve(r.spec.target);
+      const ModelInfo* m = config_.find(model);
+      return finish(model, m && m->tier == Tier::kLlm ? 1 : 0);
+    }
+  }
+  d.reasons.push_back("default: " + rc.default_target + " (task=" + f.task + ", tokens=" +
+                      std::to_string(f.prompt_tokens) + ")");
+  std::string model = resolve(rc.default_target);
+  const ModelInfo* m = config_.find(model);
+  return finish(model, m && m->tier == Tier::kLlm ? 1 : 0);
+}
+
+}  // namespace tandem

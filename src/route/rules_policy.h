@@ -1,0 +1,49 @@
+// RulesPolicy: ordered, hand-written routing rules over request features.
+//
+// Order of precedence, first match wins:
+//   1. a request naming a configured model goes to it (unless privacy forbids: then the SLM tier);
+//   2. privacy: with `privacy: local_only`, personal data pins the request to local models, and no later
+//      rule, header or fallback can send it to the cloud;
+//   3. the client header x-tandem-tier: slm|llm;
+//   4. the configured rules, in order; every condition of a rule must hold;
+//   5. routing.default.
+// Build() compiles the rules' regexes and reports a bad one as "<file>:<line>: ...". Thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "route/policy.h"
+
+namespace re2 {
+class RE2;
+}
+
+namespace tandem {
+
+class RulesPolicy final : public Policy {
+ public:
+  static Result<std::unique_ptr<RulesPolicy>> Build(const Config& config);
+  ~RulesPolicy() override;
+
+  Decision decide(const ChatRequest& req, const Features& f) const override;
+
+  // The model a target ("slm", "llm" or a model name) stands for.
+  std::string resolve(const std::string& target) const;
+
+ private:
+  struct CompiledRule {
+    RuleSpec spec;
+    std::unique_ptr<re2::RE2> regex;
+    std::vector<std::string> keywords_lower;
+  };
+  RulesPolicy() = default;
+  bool matches(const CompiledRule& r, const ChatRequest& req, const Features& f, std::string* why) const;
+
+  Config config_;  // a copy: the policy outlives a reload of the shared config
+  std::vector<CompiledRule> rules_;
+};
+
+}  // namespace tandem
