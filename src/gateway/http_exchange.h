@@ -47,6 +47,8 @@ class Responder {
   virtual asio::awaitable<Status> finish(const Headers& trailers) = 0;
   virtual bool started() const = 0;
   virtual CancelState& cancel() = 0;
+  // Drops the connection at once, mid-answer if need be (used to simulate dying upstreams).
+  virtual void abort() = 0;
 };
 
 // The OpenAI error body: {"error": {"message", "type", "param", "code"}}.

@@ -96,6 +96,12 @@ class BeastResponder final : public Responder {
 
   bool started() const override { return started_; }
   CancelState& cancel() override { return cancel_; }
+  void abort() override {
+    broken_ = true;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
   bool broken() const { return broken_; }
 
  private:

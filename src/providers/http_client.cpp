@@ -10,6 +10,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <chrono>
+#include <limits>
 #include <map>
 #include <memory>
 
@@ -122,7 +123,8 @@ asio::awaitable<Status> Exchange(Stream& stream, Conn& conn, const HttpTarget& t
   if (ec) co_return TransportError(t, "sending the request", ec);
 
   http::response_parser<http::buffer_body> parser;
-  parser.body_limit(boost::none);
+  // Not boost::none: Boost 1.74 compares the length against an empty optional and always fails.
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   int64_t t0 = NowUs();
   phase = Phase::kHeaders;
   co_await http::async_read_header(stream, conn.buffer, parser, redirect_error(use_awaitable, ec));
@@ -219,10 +221,14 @@ asio::awaitable<Status> HttpRequest(const HttpTarget& target, const HttpCall& ca
     Phase phase = Phase::kBeforeResponse;
     bool reusable = false;
     result = HttpResult{};
-    Status s = conn->tls ? co_await Exchange(*conn->tls, *conn, target, call, cancel, result, on_body, wait_us,
-                                             start_us, phase, reusable)
-                         : co_await Exchange(*conn->tcp, *conn, target, call, cancel, result, on_body, wait_us,
-                                             start_us, phase, reusable);
+    Status s;  // (no co_await inside ?: — GCC 12 destroys such temporaries twice)
+    if (conn->tls) {
+      s = co_await Exchange(*conn->tls, *conn, target, call, cancel, result, on_body, wait_us, start_us, phase,
+                            reusable);
+    } else {
+      s = co_await Exchange(*conn->tcp, *conn, target, call, cancel, result, on_body, wait_us, start_us, phase,
+                            reusable);
+    }
     cancel.set_hook(nullptr);
     if (cancel.cancelled()) co_return Status(Code::kCancelled, "client went away");
     if (s.ok()) {

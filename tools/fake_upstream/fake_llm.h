@@ -1,0 +1,45 @@
+// FakeLlm: the behaviour of the fake upstream (see README.md): answers, errors, pacing and scripts.
+// Thread-safe: the shared state is behind a mutex; each request is served on its worker's loop.
+#pragma once
+
+#include <deque>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "gateway/http_exchange.h"
+
+namespace tandem::fake {
+
+struct Step {  // one scripted behaviour, used by one request
+  int status = 0;            // answer with this HTTP error
+  int disconnect_after = -1; // drop the connection after this many chunks (or before a non-stream body)
+  bool hang = false;         // never answer
+};
+
+struct Settings {
+  std::string name = "fake-llm";
+  int latency_ms = 0;
+  int chunk_delay_ms = 0;
+  int words = 8;
+  std::string require_key;
+};
+
+class FakeLlm {
+ public:
+  explicit FakeLlm(Settings s) : settings_(std::move(s)) {}
+  asio::awaitable<void> handle(const HttpRequestIn& in, Responder& out);
+
+ private:
+  asio::awaitable<void> openai(const HttpRequestIn& in, Responder& out, Settings s, Step step);
+  asio::awaitable<void> anthropic(const HttpRequestIn& in, Responder& out, Settings s, Step step);
+  void record(const HttpRequestIn& in);
+
+  std::mutex mu_;
+  Settings settings_;
+  std::deque<Step> script_;
+  int64_t requests_ = 0;
+  std::deque<std::string> bodies_;
+};
+
+}  // namespace tandem::fake
