@@ -111,7 +111,7 @@ PiiDetector::PiiDetector(const std::vector<std::string>& kinds) : impl_(std::mak
     return IbanValid(s);
   });
   add("ssn", R"((\b\d{3}-\d{2}-\d{4}\b))", SsnValid);
-  add("phone", R"(((?:\+\d{1,3}[ .\-]?)?(?:\(\d{2,4}\)[ .\-]?)?\d{2,4}[ .\-]\d{3,4}[ .\-]\d{3,4}\b))", PhoneValid);
+  add("phone", R"(((?:\+\d{1,3}[ .\-]?)?(?:\(\d{2,4}\)[ .\-]?|\d{2,4}[ .\-])\d{3,4}[ .\-]\d{3,4}\b))", PhoneValid);
   add("ip", R"((\b(?:\d{1,3}\.){3}\d{1,3}\b|\b(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}\b|\b(?:[0-9A-Fa-f]{1,4}:){1,7}:(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})?))",
       IpValid);
   add("secret",

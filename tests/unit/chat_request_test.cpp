@@ -1,0 +1,84 @@
+#include "core/chat_request.h"
+
+#include <gtest/gtest.h>
+
+namespace tandem {
+namespace {
+
+std::string ErrorOf(const std::string& body) {
+  auto r = ParseChatRequest(body);
+  EXPECT_FALSE(r.ok()) << body;
+  EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+  return r.status().message();
+}
+
+TEST(ChatRequest, ParsesTheFieldsRoutingNeeds) {
+  auto r = ParseChatRequest(R"({"model":"auto","stream":true,"stream_options":{"include_usage":true},
+    "messages":[{"role":"system","content":"be brief"},
+                {"role":"user","content":[{"type":"text","text":"hello"},{"type":"text","text":"world"}]},
+                {"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function",
+                  "function":{"name":"f","arguments":"{}"}}]},
+                {"role":"tool","tool_call_id":"c1","content":"42"},
+                {"role":"user","content":"thanks"}],
+    "tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],
+    "max_completion_tokens":100,"temperature":0.2,"user":"u1","seed":7})");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->model, "auto");
+  EXPECT_TRUE(r->stream);
+  EXPECT_TRUE(r->include_usage);
+  ASSERT_EQ(r->messages.size(), 5u);
+  EXPECT_EQ(r->messages[1].text, "hello\nworld");
+  EXPECT_EQ(r->messages[2].tool_calls, 1);
+  EXPECT_EQ(r->tools, 1);
+  EXPECT_EQ(*r->max_tokens, 100);
+  EXPECT_EQ(r->user, "u1");
+  EXPECT_EQ(r->last_user_text(), "thanks");
+  EXPECT_EQ(r->user_turns(), 2);
+}
+
+TEST(ChatRequest, NamesTheOffendingField) {
+  EXPECT_NE(ErrorOf("{not json").find("malformed JSON"), std::string::npos);
+  EXPECT_NE(ErrorOf("[]").find("expected a JSON object"), std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"messages":[{"role":"user","content":"x"}]})").find("model"), std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"model":"m"})").find("messages"), std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"model":"m","messages":[]})").find("at least one"), std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"model":"m","messages":[{"role":"robot","content":"x"}]})").find("messages[0].role"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"model":"m","messages":[{"role":"user","content":"x"},{"role":"user"}]})")
+                .find("messages[1].content"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"model":"m","messages":[{"role":"tool","content":"x"}]})").find("tool_call_id"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"model":"m","messages":[{"role":"user","content":"x"}],"temperature":5})")
+                .find("temperature"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":0})")
+                .find("max_tokens"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function"}]})")
+                .find("tools[0].function"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream":"yes"})").find("stream"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"model":7,"messages":[{"role":"user","content":"x"}]})").find("model"), std::string::npos);
+}
+
+TEST(ChatRequest, UpstreamBodyKeepsEveryFieldAndRewritesTheModel) {
+  auto r = ParseChatRequest(R"({"model":"auto","messages":[{"role":"user","content":"hi \"there\""}],
+    "response_format":{"type":"json_object"},"metadata":{"k":"v"},"x_vendor":[1,2]})");
+  ASSERT_TRUE(r.ok());
+  std::string body = BuildOpenAiUpstreamBody(r.value(), "gpt-4o");
+  EXPECT_EQ(body, R"({"model":"gpt-4o","messages":[{"role":"user","content":"hi \"there\""}],)"
+                  R"("response_format":{"type":"json_object"},"metadata":{"k":"v"},"x_vendor":[1,2]})");
+}
+
+TEST(ChatRequest, StreamingUpstreamBodyAsksForUsage) {
+  auto r = ParseChatRequest(R"({"model":"auto","stream":true,"messages":[{"role":"user","content":"x"}]})");
+  ASSERT_TRUE(r.ok());
+  std::string body = BuildOpenAiUpstreamBody(r.value(), "m");
+  EXPECT_NE(body.find(R"("stream_options":{"include_usage":true})"), std::string::npos);
+  EXPECT_FALSE(r->include_usage);  // the client did not ask: its usage chunk will be dropped
+}
+
+}  // namespace
+}  // namespace tandem

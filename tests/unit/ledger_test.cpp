@@ -1,0 +1,124 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "ledger/cost.h"
+#include "ledger/ledger.h"
+#include "ledger/report.h"
+#include "ledger/sqlite_store.h"
+
+namespace tandem {
+namespace {
+
+std::string TempDb() {
+  static int n = 0;
+  auto p = std::filesystem::temp_directory_path() /
+           ("tandem-ledger-test-" + std::to_string(::getpid()) + "-" + std::to_string(n++) + ".db");
+  std::filesystem::remove(p);
+  return p.string();
+}
+
+LedgerRecord Row(int64_t ts, const std::string& tier, double cost, double baseline, int64_t total_us) {
+  LedgerRecord r;
+  r.ts_us = ts;
+  r.request_id = "req-" + std::to_string(ts);
+  r.model = tier == "slm" ? "small" : "big";
+  r.tier = tier;
+  r.prompt_tokens = 100;
+  r.completion_tokens = 50;
+  r.cost_usd = cost;
+  r.baseline_usd = baseline;
+  r.total_us = total_us;
+  return r;
+}
+
+TEST(SqliteStore, RoundTripsRows) {
+  std::string path = TempDb();
+  auto store = SqliteStore::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  LedgerRecord r = Row(1000, "slm", 0.001, 0.01, 5000);
+  r.reasons = "rule x: task=code";
+  r.pii = "email,card";
+  r.local_only = true;
+  r.escalation = "unavailable: key";
+  ASSERT_TRUE(store.value()->insert({r, Row(2000, "llm", 0.02, 0.02, 9000)}).ok());
+  auto rows = store.value()->rows_since(1500);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ(rows->at(0).tier, "llm");
+  rows = store.value()->rows_since(0);
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ(rows->at(0).reasons, "rule x: task=code");
+  EXPECT_EQ(rows->at(0).pii, "email,card");
+  EXPECT_TRUE(rows->at(0).local_only);
+  EXPECT_EQ(rows->at(0).escalation, "unavailable: key");
+  EXPECT_EQ(store.value()->count(), 2);
+}
+
+TEST(SqliteStore, UnwritablePathIsAnError) {
+  auto store = SqliteStore::Open("/nonexistent-dir/x/ledger.db");
+  EXPECT_FALSE(store.ok());
+}
+
+TEST(Ledger, CallsBackAfterCommitAndRowsAreReadableByAnotherConnection) {
+  std::string path = TempDb();
+  auto ledger = Ledger::Open(path);
+  ASSERT_TRUE(ledger.ok());
+  std::atomic<int> done{0};
+  for (int i = 0; i < 100; ++i) {
+    ledger.value()->append(Row(i, "slm", 0, 0, 1), [&](const Status& s) {
+      EXPECT_TRUE(s.ok());
+      ++done;
+    });
+  }
+  for (int i = 0; i < 500 && done < 100; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(done.load(), 100);
+  auto reader = SqliteStore::Open(path, /*read_only=*/true);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ(reader.value()->count(), 100);
+  EXPECT_EQ(ledger.value()->committed(), 100);
+}
+
+TEST(Report, SharesSavingsPercentilesAndProjection) {
+  const int64_t day = 86'400'000'000LL;
+  std::vector<LedgerRecord> rows;
+  for (int i = 0; i < 8; ++i) rows.push_back(Row(i * day / 8, "slm", 0.001, 0.01, (i + 1) * 1000));
+  for (int i = 0; i < 2; ++i) rows.push_back(Row(i * day / 2, "llm", 0.01, 0.01, 100000));
+  Report r = BuildReport(rows, day, 7 * day);
+  EXPECT_EQ(r.requests, 10);
+  EXPECT_DOUBLE_EQ(r.tiers["slm"].share, 0.8);
+  EXPECT_DOUBLE_EQ(r.tiers["llm"].share, 0.2);
+  EXPECT_NEAR(r.spend_usd, 0.028, 1e-12);
+  EXPECT_NEAR(r.baseline_usd, 0.1, 1e-12);
+  EXPECT_NEAR(r.savings_pct, 72.0, 1e-9);
+  EXPECT_EQ(r.tiers["slm"].p50_us, 5000);  // nearest rank over 1..8 ms
+  EXPECT_EQ(r.tiers["slm"].p95_us, 8000);
+  EXPECT_NEAR(r.window_days, 1.0, 1e-9);  // one day of traffic
+  EXPECT_NEAR(r.projected_monthly_usd, 0.028 * 30.44, 1e-9);
+  std::string text = FormatReport(r, "7d");
+  EXPECT_NE(text.find("savings"), std::string::npos);
+  EXPECT_NE(text.find("80.0%"), std::string::npos);
+}
+
+TEST(Report, ParsesDurations) {
+  EXPECT_EQ(ParseDuration("7d"), 7 * 86'400'000'000LL);
+  EXPECT_EQ(ParseDuration("24h"), 24 * 3'600'000'000LL);
+  EXPECT_EQ(ParseDuration("30m"), 30 * 60'000'000LL);
+  EXPECT_EQ(ParseDuration("7"), -1);
+  EXPECT_EQ(ParseDuration("7x"), -1);
+  EXPECT_EQ(ParseDuration("ad"), -1);
+}
+
+TEST(Cost, PerMillionTokens) {
+  ModelInfo m;
+  m.usd_per_mtok_in = 2.5;
+  m.usd_per_mtok_out = 10;
+  EXPECT_DOUBLE_EQ(CostUsd(m, Usage{1'000'000, 100'000, false}), 3.5);
+}
+
+}  // namespace
+}  // namespace tandem

@@ -1,0 +1,154 @@
+#include "route/rules_policy.h"
+
+#include <gtest/gtest.h>
+
+#include "route/features.h"
+
+namespace tandem {
+namespace {
+
+const char* kConfig = R"(models:
+  - name: small
+    base_url: http://127.0.0.1:1/v1
+    tier: slm
+  - name: big
+    base_url: http://127.0.0.1:2/v1
+    tier: llm
+    locality: cloud
+routing:
+  privacy: local_only
+  aliases: {smart: llm, router: auto}
+  rules:
+    - name: code
+      if: {task: [code, math]}
+      then: llm
+    - name: long
+      if: {min_tokens: 500}
+      then: llm
+    - name: tools
+      if: {tools: true}
+      then: big
+    - name: legal
+      if: {regex: "(?i)\\bcontract\\b"}
+      then: llm
+    - name: deep
+      if: {keywords: ["step by step"], min_turns: 2}
+      then: llm
+)";
+
+struct Fixture {
+  Config config;
+  std::unique_ptr<RulesPolicy> policy;
+  PiiDetector pii{AllPiiKinds()};
+  Fixture() {
+    auto c = ParseConfig(kConfig, "t.yaml", [](const char*) -> const char* { return nullptr; });
+    EXPECT_TRUE(c.ok()) << c.status().message();
+    config = c.value();
+    auto p = RulesPolicy::Build(config);
+    EXPECT_TRUE(p.ok()) << p.status().message();
+    policy = std::move(p.value());
+  }
+  Decision route(const std::string& body, const std::string& header = "") {
+    auto r = ParseChatRequest(body);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return policy->decide(r.value(), ComputeFeatures(r.value(), pii, header));
+  }
+  Decision ask(const std::string& prompt, const std::string& model = "auto", const std::string& header = "") {
+    std::string body;
+    JsonWriterHelper(body, model, prompt);
+    return route(body, header);
+  }
+  static void JsonWriterHelper(std::string& out, const std::string& model, const std::string& prompt) {
+    out = "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"" + prompt + "\"}]}";
+  }
+};
+
+TEST(RulesPolicy, DefaultGoesToTheSlm) {
+  Fixture f;
+  Decision d = f.ask("hello, how are you?");
+  EXPECT_EQ(d.model, "small");
+  EXPECT_FALSE(d.local_only);
+  EXPECT_NE(d.reasons_joined().find("default"), std::string::npos);
+}
+
+TEST(RulesPolicy, RulesMatchInOrderAndExplainThemselves) {
+  Fixture f;
+  Decision d = f.ask("write a python function that parses json and fix this bug");
+  EXPECT_EQ(d.model, "big");
+  EXPECT_EQ(d.rule, "code");
+  EXPECT_NE(d.reasons_joined().find("task=code"), std::string::npos);
+
+  d = f.ask(std::string(3000, 'x'));
+  EXPECT_EQ(d.rule, "long");
+
+  d = f.ask("please review this Contract for me");
+  EXPECT_EQ(d.rule, "legal");
+}
+
+TEST(RulesPolicy, AllConditionsOfARuleMustHold) {
+  Fixture f;
+  EXPECT_NE(f.ask("explain step by step").rule, "deep");  // one turn only
+  Decision d = f.route(R"({"model":"auto","messages":[{"role":"user","content":"hi"},
+      {"role":"assistant","content":"hello"},{"role":"user","content":"now explain step by step"}]})");
+  EXPECT_EQ(d.rule, "deep");
+}
+
+TEST(RulesPolicy, ToolsRule) {
+  Fixture f;
+  Decision d = f.route(R"({"model":"auto","messages":[{"role":"user","content":"weather?"}],
+      "tools":[{"type":"function","function":{"name":"w"}}]})");
+  EXPECT_EQ(d.rule, "tools");
+  d = f.route(R"({"model":"auto","messages":[{"role":"user","content":"weather?"}],"tool_choice":"none",
+      "tools":[{"type":"function","function":{"name":"w"}}]})");
+  EXPECT_NE(d.rule, "tools");
+}
+
+TEST(RulesPolicy, HeaderAndAliasesAndDirectModels) {
+  Fixture f;
+  EXPECT_EQ(f.ask("hello", "auto", "llm").model, "big");
+  EXPECT_EQ(f.ask("write python code", "auto", "slm").model, "small");
+  EXPECT_EQ(f.ask("hello", "smart").model, "big");
+  EXPECT_EQ(f.ask("write python code", "router").model, "big");  // alias to auto: routed
+  EXPECT_EQ(f.ask("write python code", "small").model, "small");
+}
+
+TEST(RulesPolicy, PersonalDataStaysLocalWhateverElseSaysSo) {
+  Fixture f;
+  const std::string pii = "write python code to email jane@example.com";
+  for (const auto& [model, header] : std::vector<std::pair<std::string, std::string>>{
+           {"auto", ""}, {"auto", "llm"}, {"smart", ""}, {"big", ""}}) {
+    Decision d = f.ask(pii, model, header);
+    EXPECT_EQ(d.model, "small") << model << " " << header;
+    EXPECT_TRUE(d.local_only);
+    EXPECT_NE(d.reasons_joined().find("privacy"), std::string::npos);
+  }
+  Decision d = f.ask("card 4111 1111 1111 1111 please summarize");
+  EXPECT_TRUE(d.local_only);
+  EXPECT_EQ(d.model, "small");
+}
+
+TEST(RulesPolicy, BadRegexIsReportedWithItsLine) {
+  auto c = ParseConfig(
+      "models:\n  - name: a\n    base_url: http://x\n    tier: slm\nrouting:\n  rules:\n    - if: {regex: \"(unclosed\"}\n"
+      "      then: slm\n",
+      "r.yaml", [](const char*) -> const char* { return nullptr; });
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  auto p = RulesPolicy::Build(c.value());
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().message().rfind("r.yaml:7:", 0), 0u) << p.status().message();
+}
+
+TEST(Features, TaskTypes) {
+  EXPECT_EQ(ClassifyTask("Write a Python function to reverse a list"), "code");
+  EXPECT_EQ(ClassifyTask("Solve the equation 3x + 5 = 20 for x"), "math");
+  EXPECT_EQ(ClassifyTask("Translate 'good morning' into French"), "translation");
+  EXPECT_EQ(ClassifyTask("Summarize this article in three key points: ..."), "summary");
+  EXPECT_EQ(ClassifyTask("Extract all the named entities from the text below as JSON"), "extraction");
+  EXPECT_EQ(ClassifyTask("hi there, thanks!"), "chitchat");
+  EXPECT_EQ(ClassifyTask("What were the main causes of the French Revolution and its long-term effects on "
+                         "European politics and society?"),
+            "general");
+}
+
+}  // namespace
+}  // namespace tandem
