@@ -163,7 +163,7 @@ asio::awaitable<void> ChatHandler::handle(const HttpRequestIn& in, Responder& ou
   std::string escalation;
   const ModelInfo* chosen = cfg.find(d.model);
   if (chain.empty() && chosen && chosen->tier == Tier::kLlm) {
-    escalation = "unavailable: " + (notes.empty() ? std::string("no LLM available") : notes.back());
+    escalation = "unavailable: " + (notes.empty() ? std::string("no LLM available") : notes.front());
     std::string slm = snap->policy->resolve("slm");
     d.reasons.push_back("escalation to " + d.model + " unavailable; answered by " + slm);
     chain = snap->providers->chain(slm, d.local_only, &notes);

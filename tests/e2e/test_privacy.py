@@ -1,0 +1,64 @@
+"""privacy: local_only — a prompt holding personal data never reaches a cloud model."""
+import json
+
+import openai
+import pytest
+
+EMAIL = "jane.doe@example.com"
+CARD = "4111 1111 1111 1111"
+PROMPTS = [f"Write python code that emails {EMAIL} a report",  # a code task: the rules say LLM
+           f"Solve this: my card {CARD} was charged 3x + 5 = 20 dollars",
+           "word " * 600 + f" contact {EMAIL}"]  # long: the rules say LLM
+
+
+def assert_cloud_saw_nothing(stack):
+    stats = stack.cloud.stats()
+    assert stats["requests"] == 0, stats
+    assert not any(EMAIL in b or "4111" in b for b in stats["bodies"])
+
+
+@pytest.mark.parametrize("prompt", PROMPTS)
+@pytest.mark.parametrize("model,header", [("auto", None), ("auto", "llm"), ("smart", None), ("cloud-gpt", None),
+                                          ("cloud-claude", None)])
+def test_personal_data_stays_local(stack, prompt, model, header):
+    raw = stack.client().chat.completions.with_raw_response.create(
+        model=model, messages=[{"role": "user", "content": prompt}],
+        extra_headers={"x-tandem-tier": header} if header else None)
+    assert raw.headers["x-tandem-model"] == "local-slm"
+    assert "privacy" in raw.headers["x-tandem-route"]
+    assert_cloud_saw_nothing(stack)
+    row = stack.wait_rows(1)[-1]
+    assert row["local_only"] == 1 and row["locality"] == "local" and row["pii"]
+
+
+def test_no_fallback_to_the_cloud_when_the_slm_fails(stack):
+    stack.slm.control(script=[{"status": 500}, {"status": 500}])
+    with pytest.raises(openai.APIStatusError) as e:
+        stack.client().chat.completions.create(model="auto", messages=[{"role": "user", "content": PROMPTS[0]}])
+    assert e.value.status_code == 502
+    assert_cloud_saw_nothing(stack)
+
+
+def test_streaming_and_tools_stay_local_too(stack):
+    list(stack.client().chat.completions.create(model="cloud-gpt", stream=True,
+                                                messages=[{"role": "user", "content": PROMPTS[1]}]))
+    stack.client().chat.completions.create(model="auto", messages=[
+        {"role": "system", "content": f"The user is {EMAIL}"}, {"role": "user", "content": "what is my name?"}],
+        tools=[{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}])
+    assert_cloud_saw_nothing(stack)
+
+
+def test_without_personal_data_the_cloud_is_used(stack):
+    raw = stack.client().chat.completions.with_raw_response.create(
+        model="auto", messages=[{"role": "user", "content": "Write python code that sorts a list"}])
+    assert raw.headers["x-tandem-model"] == "cloud-gpt"
+    assert stack.cloud.stats()["requests"] == 1
+    sent = json.loads(stack.cloud.stats()["bodies"][0])
+    assert sent["model"] == "gpt-4o"
+
+
+def test_privacy_off_lets_personal_data_escalate(make_stack):
+    stack = make_stack(privacy="off")
+    raw = stack.client().chat.completions.with_raw_response.create(
+        model="auto", messages=[{"role": "user", "content": PROMPTS[0]}])
+    assert raw.headers["x-tandem-model"] == "cloud-gpt"
