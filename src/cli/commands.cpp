@@ -2,11 +2,13 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <set>
 
 #include "config/config.h"
 #include "core/clock.h"
 #include "core/json_writer.h"
 #include "gateway/runtime.h"
+#include "ledger/journal.h"
 #include "ledger/report.h"
 #include "ledger/sqlite_store.h"
 #include "route/features.h"
@@ -103,6 +105,12 @@ int ReportCommand(const std::string& path, const std::string& ledger_override, c
   if (!rows.ok()) {
     std::fprintf(stderr, "%s\n", rows.status().message().c_str());
     return 1;
+  }
+  // Rows a running (or killed) server has journaled but not yet committed count too.
+  std::set<std::string> seen;
+  for (const auto& r : rows.value()) seen.insert(r.request_id);
+  for (auto& r : Journal::ReadAll(ledger + ".journal")) {
+    if (r.ts_us >= now - window && seen.insert(r.request_id).second) rows.value().push_back(std::move(r));
   }
   std::fputs(FormatReport(BuildReport(rows.value(), now, window), since).c_str(), stdout);
   return 0;

@@ -1,10 +1,6 @@
 #include "gateway/chat_handler.h"
 
 #include <atomic>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
 
 #include "core/json_writer.h"
@@ -17,8 +13,8 @@ namespace {
 std::string NewRequestId() {
   static std::atomic<uint64_t> counter{0};
   static const uint64_t boot = static_cast<uint64_t>(SystemClock::Get().wall_us());
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "req-%llx-%llx", (unsigned long long)(boot & 0xffffffffff),
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "req-%llx-%llx", (unsigned long long)boot,
                 (unsigned long long)counter.fetch_add(1));
   return buf;
 }
@@ -94,23 +90,6 @@ class GatewaySink final : public ChatSink {
   std::string frame_;
   int64_t ttft_us_ = 0;
 };
-
-// Waits until the ledger has committed `row`.
-asio::awaitable<Status> CommitRow(Ledger& ledger, LedgerRecord row) {
-  auto exec = co_await asio::this_coro::executor;
-  auto timer = std::make_shared<asio::steady_timer>(exec, asio::steady_timer::time_point::max());
-  auto result = std::make_shared<Status>();
-  // The callback runs on the ledger thread; hand the wake-up back to this worker's loop.
-  ledger.append(std::move(row), [timer, result, exec](const Status& s) {
-    asio::post(exec, [timer, result, s] {
-      *result = s;
-      timer->cancel();
-    });
-  });
-  boost::system::error_code ec;
-  co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  co_return *result;
-}
 
 }  // namespace
 
@@ -222,9 +201,9 @@ asio::awaitable<void> ChatHandler::handle(const HttpRequestIn& in, Responder& ou
   int64_t before_commit = clock.mono_us();
   row.total_us = before_commit - start_us;
   row.overhead_us = std::max<int64_t>(0, row.total_us - result.stats.upstream_wait_us);
-  Status committed = co_await CommitRow(rt_.ledger(), row);
-  if (!committed.ok()) std::fprintf(stderr, "tandem: %s: ledger: %s\n", request_id.c_str(), committed.message().c_str());
-  // Overhead as the client sees it includes the ledger commit.
+  Status journaled = rt_.ledger().append(row);  // durable from here on, before the client's last bytes
+  if (!journaled.ok()) std::fprintf(stderr, "tandem: %s: ledger: %s\n", request_id.c_str(), journaled.message().c_str());
+  // Overhead as the client sees it includes the ledger write.
   int64_t overhead = std::max<int64_t>(0, clock.mono_us() - start_us - result.stats.upstream_wait_us);
   row.overhead_us = overhead;
   rt_.metrics().record(row);

@@ -2,8 +2,8 @@
 //
 // authenticate -> parse and validate -> resolve the model (a configured name, an alias, or "auto") ->
 // features and route decision -> provider chain (privacy-filtered) -> failover call streaming into the
-// client -> ledger row committed -> last bytes to the client. The ledger row is committed before the
-// final bytes ("data: [DONE]" or the response body) leave, so an answered request is always recorded.
+// client -> ledger row journaled -> last bytes to the client. The row is written before the final bytes
+// ("data: [DONE]" or the response body) leave, so an answered request is always recorded.
 // Answers carry x-tandem-model, x-tandem-route, x-tandem-cost-usd and x-tandem-overhead-us (streams send
 // the last two as HTTP trailers, since they are only known at the end). Thread-safe; one call per request.
 #pragma once

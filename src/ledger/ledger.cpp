@@ -4,14 +4,27 @@
 
 namespace tandem {
 
+namespace {
+constexpr int64_t kTruncateJournalBytes = 1 << 20;
+}
+
 Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path) {
   auto store = SqliteStore::Open(path);
   if (!store.ok()) return store.status();
-  return std::unique_ptr<Ledger>(new Ledger(std::move(store.value())));
-}
-
-Ledger::Ledger(std::unique_ptr<SqliteStore> store) : store_(std::move(store)) {
-  thread_ = std::thread([this] { run(); });
+  std::string journal_path = path + ".journal";
+  std::vector<LedgerRecord> leftover = Journal::ReadAll(journal_path);
+  if (!leftover.empty()) {  // a previous process died before its store caught up
+    Status s = store.value()->insert(leftover);
+    if (!s.ok()) return s;
+  }
+  auto journal = Journal::Open(journal_path);
+  if (!journal.ok()) return journal.status();
+  Status t = journal.value()->truncate();
+  if (!t.ok()) return t;
+  std::unique_ptr<Ledger> ledger(new Ledger(std::move(store.value()), std::move(journal.value())));
+  ledger->recovered_ = static_cast<int64_t>(leftover.size());
+  ledger->thread_ = std::thread([l = ledger.get()] { l->run(); });
+  return ledger;
 }
 
 Ledger::~Ledger() {
@@ -23,12 +36,20 @@ Ledger::~Ledger() {
   thread_.join();
 }
 
-void Ledger::append(LedgerRecord row, Done done) {
+Status Ledger::append(const LedgerRecord& row) {
+  Status s;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    queue_.emplace_back(std::move(row), std::move(done));
+    s = journal_->append(row);
+    queue_.push_back(row);
   }
   cv_.notify_one();
+  return s;
+}
+
+void Ledger::flush() {
+  std::unique_lock<std::mutex> lock(mu_);
+  drained_.wait(lock, [&] { return queue_.empty() && !writing_; });
 }
 
 int64_t Ledger::committed() const {
@@ -43,29 +64,37 @@ int64_t Ledger::failures() const {
 
 void Ledger::run() {
   std::vector<LedgerRecord> rows;
-  std::vector<Done> dones;
   while (true) {
     {
       std::unique_lock<std::mutex> lock(mu_);
+      writing_ = false;
+      if (queue_.empty()) {
+        // Everything journaled is committed: the journal can be emptied.
+        if (journal_->size() > kTruncateJournalBytes && failures_ == 0) {
+          Status t = journal_->truncate();
+          if (!t.ok()) std::fprintf(stderr, "tandem: %s\n", t.message().c_str());
+        }
+        drained_.notify_all();
+      }
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty() && stopping_) return;
-      while (!queue_.empty() && rows.size() < 512) {
-        rows.push_back(std::move(queue_.front().first));
-        dones.push_back(std::move(queue_.front().second));
+      if (queue_.empty() && stopping_) {
+        if (failures_ == 0) journal_->truncate();  // else the next start recovers the rows
+        return;
+      }
+      while (!queue_.empty() && rows.size() < 1024) {
+        rows.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      writing_ = true;
     }
     Status s = store_->insert(rows);
-    if (!s.ok()) std::fprintf(stderr, "tandem: ledger write failed: %s\n", s.message().c_str());
+    if (!s.ok()) std::fprintf(stderr, "tandem: ledger write failed (rows stay in the journal): %s\n",
+                              s.message().c_str());
     {
       std::lock_guard<std::mutex> lock(mu_);
       (s.ok() ? committed_ : failures_) += static_cast<int64_t>(rows.size());
     }
-    for (auto& d : dones) {
-      if (d) d(s);
-    }
     rows.clear();
-    dones.clear();
   }
 }
 

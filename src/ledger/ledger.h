@@ -1,45 +1,51 @@
-// Ledger: durable, group-committed recording of LedgerRecords on a writer thread of its own.
+// Ledger: durable recording of LedgerRecords, cheap on the request path.
 //
-// append() queues a row and returns at once; `done` runs on the writer thread after the row's
-// transaction has committed (or failed). The gateway waits for `done` before sending the last bytes of
-// an answer, so a client that received a complete answer always has its row on disk, even if the process
-// is killed right after. Rows arriving together share one transaction. Thread-safe.
+// append() writes the row to the journal (one write(): from then on it survives a SIGKILL of the process)
+// and queues it for the SQLite store, which a writer thread fills in batches, one transaction per batch.
+// The gateway calls append() before sending the last bytes of an answer, so a client that received a
+// complete answer always has its row. At Open(), rows a previous process journaled but did not commit are
+// recovered into the store. Thread-safe.
 #pragma once
 
 #include <condition_variable>
 #include <deque>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
 
+#include "ledger/journal.h"
 #include "ledger/sqlite_store.h"
 
 namespace tandem {
 
 class Ledger {
  public:
-  using Done = std::function<void(const Status&)>;
-
   static Result<std::unique_ptr<Ledger>> Open(const std::string& path);
-  ~Ledger();  // drains the queue, then stops
+  ~Ledger();  // commits what is queued, then stops
 
-  void append(LedgerRecord row, Done done);
-  // Rows committed so far by this process, and write failures.
+  Status append(const LedgerRecord& row);
+  // Blocks until every row appended so far is in the store (tests, shutdown).
+  void flush();
   int64_t committed() const;
   int64_t failures() const;
+  int64_t recovered() const { return recovered_; }
 
  private:
-  explicit Ledger(std::unique_ptr<SqliteStore> store);
+  Ledger(std::unique_ptr<SqliteStore> store, std::unique_ptr<Journal> journal)
+      : store_(std::move(store)), journal_(std::move(journal)) {}
   void run();
 
   std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Journal> journal_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::pair<LedgerRecord, Done>> queue_;
+  std::condition_variable cv_;       // work for the writer
+  std::condition_variable drained_;  // the writer caught up
+  std::deque<LedgerRecord> queue_;
+  bool writing_ = false;
   bool stopping_ = false;
   int64_t committed_ = 0;
   int64_t failures_ = 0;
+  int64_t recovered_ = 0;
   std::thread thread_;
 };
 

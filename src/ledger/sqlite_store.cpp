@@ -35,10 +35,11 @@ CREATE TABLE IF NOT EXISTS requests (
   escalation TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS requests_ts ON requests(ts_us);
+CREATE UNIQUE INDEX IF NOT EXISTS requests_request_id ON requests(request_id);
 )sql";
 
 const char* kInsert =
-    "INSERT INTO requests (ts_us, request_id, key_id, requested_model, model, tier, locality, reasons, rule,"
+    "INSERT OR IGNORE INTO requests (ts_us, request_id, key_id, requested_model, model, tier, locality, reasons, rule,"
     " prompt_tokens, completion_tokens, usage_estimated, cost_usd, baseline_usd, ttft_us, total_us, overhead_us,"
     " http_status, status, error, pii, local_only, stream, attempts, escalation)"
     " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25)";

@@ -7,6 +7,7 @@ import time
 
 import openai
 import pytest
+from conftest import _start
 
 
 def test_no_answered_request_is_lost_on_sigkill(stack):
@@ -39,6 +40,10 @@ def test_no_answered_request_is_lost_on_sigkill(stack):
     for t in threads:
         t.join(timeout=10)
     assert len(answered) > 50, "the load did not run"
+    # The next start recovers what the killed process had journaled but not yet committed to SQLite.
+    restarted, _ = _start([stack.tandem_bin, "serve", "-c", str(stack.config_path)], env=stack.env)
+    restarted.send_signal(signal.SIGTERM)
+    assert restarted.wait(timeout=15) == 0
     ids = {r["request_id"] for r in stack.rows()}
     missing = [a for a in answered if a not in ids]
     assert not missing, f"{len(missing)} of {len(answered)} answered requests missing from the ledger"

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "ledger/cost.h"
+#include "ledger/journal.h"
 #include "ledger/ledger.h"
 #include "ledger/report.h"
 #include "ledger/sqlite_store.h"
@@ -64,23 +65,57 @@ TEST(SqliteStore, UnwritablePathIsAnError) {
   EXPECT_FALSE(store.ok());
 }
 
-TEST(Ledger, CallsBackAfterCommitAndRowsAreReadableByAnotherConnection) {
+TEST(Ledger, JournalsThenCommitsAndRowsAreReadableByAnotherConnection) {
   std::string path = TempDb();
   auto ledger = Ledger::Open(path);
   ASSERT_TRUE(ledger.ok());
-  std::atomic<int> done{0};
-  for (int i = 0; i < 100; ++i) {
-    ledger.value()->append(Row(i, "slm", 0, 0, 1), [&](const Status& s) {
-      EXPECT_TRUE(s.ok());
-      ++done;
-    });
-  }
-  for (int i = 0; i < 500 && done < 100; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  ASSERT_EQ(done.load(), 100);
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(ledger.value()->append(Row(i, "slm", 0, 0, 1)).ok());
+  ledger.value()->flush();
   auto reader = SqliteStore::Open(path, /*read_only=*/true);
   ASSERT_TRUE(reader.ok());
   EXPECT_EQ(reader.value()->count(), 100);
   EXPECT_EQ(ledger.value()->committed(), 100);
+}
+
+TEST(Ledger, RecoversJournaledRowsAStoreNeverGot) {
+  std::string path = TempDb();
+  {
+    auto store = SqliteStore::Open(path);  // the store has row 1 already; the journal has rows 1 and 2
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE(store.value()->insert({Row(1, "slm", 0, 0, 1)}).ok());
+    auto journal = Journal::Open(path + ".journal");
+    ASSERT_TRUE(journal.ok());
+    LedgerRecord r2 = Row(2, "llm", 0.5, 0.5, 7);
+    r2.reasons = "rule \"x\"\nnext";
+    ASSERT_TRUE(journal.value()->append(Row(1, "slm", 0, 0, 1)).ok());
+    ASSERT_TRUE(journal.value()->append(r2).ok());
+  }
+  {
+    std::FILE* f = std::fopen((path + ".journal").c_str(), "a");  // a torn last line is skipped
+    std::fputs("{\"ts_us\":3,\"request", f);
+    std::fclose(f);
+  }
+  auto ledger = Ledger::Open(path);
+  ASSERT_TRUE(ledger.ok()) << ledger.status().message();
+  EXPECT_EQ(ledger.value()->recovered(), 2);
+  auto reader = SqliteStore::Open(path, true);
+  auto rows = reader.value()->rows_since(0);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);  // row 1 once, row 2 recovered
+  EXPECT_EQ(rows->at(1).reasons, "rule \"x\"\nnext");
+  EXPECT_DOUBLE_EQ(rows->at(1).cost_usd, 0.5);
+  EXPECT_EQ(std::filesystem::file_size(path + ".journal"), 0u);
+}
+
+TEST(Journal, RowJsonRoundTrip) {
+  LedgerRecord r = Row(42, "llm", 0.25, 1.5, 99);
+  r.local_only = true;
+  r.http_status = 502;
+  r.attempts = 3;
+  LedgerRecord back;
+  ASSERT_TRUE(RowFromJson(RowToJson(r), back));
+  EXPECT_EQ(RowToJson(back), RowToJson(r));
+  EXPECT_FALSE(RowFromJson("{\"ts_us\":1}", back));
 }
 
 TEST(Report, SharesSavingsPercentilesAndProjection) {
