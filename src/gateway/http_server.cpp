@@ -50,7 +50,6 @@ class BeastResponder final : public Responder {
     beast::error_code ec;
     stream_.expires_after(std::chrono::seconds(60));
     co_await http::async_write(stream_, res, redirect_error(use_awaitable, ec));
-    stream_.expires_never();
     co_return Track(ec);
   }
 
@@ -69,7 +68,6 @@ class BeastResponder final : public Responder {
     beast::error_code ec;
     stream_.expires_after(std::chrono::seconds(60));
     co_await http::async_write_header(stream_, serializer_, redirect_error(use_awaitable, ec));
-    stream_.expires_never();
     co_return Track(ec);
   }
 
@@ -79,7 +77,6 @@ class BeastResponder final : public Responder {
     stream_.expires_after(std::chrono::seconds(60));
     co_await asio::async_write(stream_, http::make_chunk(asio::buffer(data.data(), data.size())),
                                redirect_error(use_awaitable, ec));
-    stream_.expires_never();
     co_return Track(ec);
   }
 
@@ -90,7 +87,6 @@ class BeastResponder final : public Responder {
     beast::error_code ec;
     stream_.expires_after(std::chrono::seconds(60));
     co_await asio::async_write(stream_, http::make_chunk_last(t), redirect_error(use_awaitable, ec));
-    stream_.expires_never();
     co_return Track(ec);
   }
 

@@ -1,11 +1,14 @@
 #include "ledger/ledger.h"
 
+#include <chrono>
 #include <cstdio>
 
 namespace tandem {
 
 namespace {
 constexpr int64_t kTruncateJournalBytes = 1 << 20;
+constexpr size_t kWakeBatch = 256;
+constexpr auto kCommitInterval = std::chrono::milliseconds(50);
 }
 
 Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path) {
@@ -38,17 +41,22 @@ Ledger::~Ledger() {
 
 Status Ledger::append(const LedgerRecord& row) {
   Status s;
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
     s = journal_->append(row);
     queue_.push_back(row);
+    // The row is durable already; waking the writer per row would cost a context switch per request on the
+    // request path, so it batches: woken at kWakeBatch rows, else it wakes itself every kCommitInterval.
+    wake = queue_.size() == kWakeBatch;
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
   return s;
 }
 
 void Ledger::flush() {
   std::unique_lock<std::mutex> lock(mu_);
+  cv_.notify_one();
   drained_.wait(lock, [&] { return queue_.empty() && !writing_; });
 }
 
@@ -76,7 +84,8 @@ void Ledger::run() {
         }
         drained_.notify_all();
       }
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      cv_.wait_for(lock, kCommitInterval, [&] { return stopping_ || queue_.size() >= kWakeBatch; });
+      if (queue_.empty() && !stopping_) continue;
       if (queue_.empty() && stopping_) {
         if (failures_ == 0) journal_->truncate();  // else the next start recovers the rows
         return;

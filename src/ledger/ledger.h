@@ -1,7 +1,8 @@
 // Ledger: durable recording of LedgerRecords, cheap on the request path.
 //
 // append() writes the row to the journal (one write(): from then on it survives a SIGKILL of the process)
-// and queues it for the SQLite store, which a writer thread fills in batches, one transaction per batch.
+// and queues it for the SQLite store, which a writer thread fills in batches (every 50 ms, or sooner when
+// rows pile up), one transaction per batch.
 // The gateway calls append() before sending the last bytes of an answer, so a client that received a
 // complete answer always has its row. At Open(), rows a previous process journaled but did not commit are
 // recovered into the store. Thread-safe.
