@@ -144,9 +144,10 @@ void ParseAuth(const YAML::Node& n, Config& c, const EnvLookup& env) {
   }
 }
 
-ModelInfo ParseModel(const YAML::Node& n, const std::string& p, const EnvLookup& env) {
+ModelInfo ParseModel(const YAML::Node& n, const std::string& p, const EnvLookup& env,
+                     const std::string& config_path) {
   CheckKeys(n, p, {"name", "provider", "base_url", "model", "api_key_env", "tier", "locality", "price", "context",
-                   "timeouts", "retry", "breaker", "fallbacks"});
+                   "timeouts", "retry", "breaker", "fallbacks", "tls_ca_file"});
   ModelInfo m;
   m.config_line = LineOf(n);
   if (!n["name"]) Fail(n, p, "'name' is required");
@@ -172,6 +173,13 @@ ModelInfo ParseModel(const YAML::Node& n, const std::string& p, const EnvLookup&
   }
   while (!m.base_url.empty() && m.base_url.back() == '/') m.base_url.pop_back();
   m.upstream_model = n["model"] ? Str(n["model"], p + ".model") : m.name;
+  if (n["tls_ca_file"]) {
+    if (m.base_url.rfind("https://", 0) != 0) Fail(n["tls_ca_file"], p + ".tls_ca_file", "needs an https:// base_url");
+    m.tls_ca_file = Resolve(config_path, Str(n["tls_ca_file"], p + ".tls_ca_file"));
+    if (!std::filesystem::exists(m.tls_ca_file)) {
+      Fail(n["tls_ca_file"], p + ".tls_ca_file", "no such file: " + m.tls_ca_file);
+    }
+  }
   if (n["api_key_env"]) {
     m.api_key_env = Str(n["api_key_env"], p + ".api_key_env");
     const char* v = env(m.api_key_env.c_str());
@@ -355,7 +363,7 @@ Config ParseOrThrow(const std::string& text, const std::string& path, const EnvL
   std::set<std::string> names;
   for (size_t i = 0; i < models.size(); ++i) {
     std::string p = "models[" + std::to_string(i) + "]";
-    ModelInfo m = ParseModel(models[i], p, env);
+    ModelInfo m = ParseModel(models[i], p, env, path);
     if (!names.insert(m.name).second) Fail(models[i]["name"], p + ".name", "duplicate model name '" + m.name + "'");
     c.models.push_back(std::move(m));
   }

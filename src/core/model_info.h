@@ -40,6 +40,7 @@ struct ModelInfo {
   std::string upstream_model;  // the id sent upstream
   std::string api_key_env;     // environment variable holding the key ("" = none)
   std::string api_key;         // resolved at load time; never logged
+  std::string tls_ca_file;     // extra PEM trust anchor for an https upstream behind a private CA
   Tier tier = Tier::kSlm;
   Locality locality = Locality::kLocal;
   double usd_per_mtok_in = 0;

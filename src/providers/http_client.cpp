@@ -29,14 +29,30 @@ int64_t NowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count();
 }
 
-ssl::context& TlsContext() {
-  static ssl::context* ctx = [] {
-    auto* c = new ssl::context(ssl::context::tls_client);
-    c->set_default_verify_paths();
-    c->set_verify_mode(ssl::verify_peer);
-    return c;
+std::shared_ptr<TlsContext> DefaultTls();
+
+}  // namespace
+
+struct TlsContext {
+  ssl::context ctx{ssl::context::tls_client};
+};
+
+namespace {
+
+std::shared_ptr<TlsContext> MakeTls(const std::string& ca_file, beast::error_code& ec) {
+  auto t = std::make_shared<TlsContext>();
+  t->ctx.set_default_verify_paths(ec);
+  if (!ec && !ca_file.empty()) t->ctx.load_verify_file(ca_file, ec);
+  t->ctx.set_verify_mode(ssl::verify_peer);
+  return t;
+}
+
+std::shared_ptr<TlsContext> DefaultTls() {
+  static std::shared_ptr<TlsContext> ctx = [] {
+    beast::error_code ec;
+    return MakeTls("", ec);
   }();
-  return *ctx;
+  return ctx;
 }
 
 // One upstream connection, plain or TLS.
@@ -77,7 +93,8 @@ asio::awaitable<Result<std::unique_ptr<Conn>>> Connect(const HttpTarget& t, cons
   }
   auto conn = std::make_unique<Conn>();
   if (t.tls) {
-    conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(exec, TlsContext());
+    TlsContext& tls = t.tls_context ? *t.tls_context : *DefaultTls();
+    conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(exec, tls.ctx);
   } else {
     conn->tcp = std::make_unique<beast::tcp_stream>(exec);
   }
@@ -164,7 +181,7 @@ asio::awaitable<Status> Exchange(Stream& stream, Conn& conn, const HttpTarget& t
 
 }  // namespace
 
-Result<HttpTarget> ParseHttpUrl(const std::string& url) {
+Result<HttpTarget> ParseHttpUrl(const std::string& url, const std::string& ca_file) {
   HttpTarget t;
   std::string rest;
   if (url.rfind("https://", 0) == 0) {
@@ -191,6 +208,13 @@ Result<HttpTarget> ParseHttpUrl(const std::string& url) {
   }
   if (t.port.empty()) t.port = t.tls ? "443" : "80";
   if (t.host.empty()) return Status(Code::kInvalidArgument, "URL has no host: " + url);
+  if (!ca_file.empty()) {
+    if (!t.tls) return Status(Code::kInvalidArgument, "tls_ca_file is set but the URL is not https: " + url);
+    beast::error_code ec;
+    t.ca_file = ca_file;
+    t.tls_context = MakeTls(ca_file, ec);
+    if (ec) return Status(Code::kInvalidArgument, "cannot load CA file " + ca_file + ": " + ec.message());
+  }
   return t;
 }
 

@@ -12,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,15 +24,20 @@
 
 namespace tandem {
 
+struct TlsContext;  // an OpenSSL client context (opaque here)
+
 struct HttpTarget {
   bool tls = false;
   std::string host;
   std::string port;
   std::string base_path;  // "/v1", without trailing slash
-  std::string key() const { return (tls ? "https://" : "http://") + host + ":" + port; }
+  std::string ca_file;    // extra trust anchor (PEM) for a private CA; "" = the system's CAs only
+  std::shared_ptr<TlsContext> tls_context;
+  std::string key() const { return (tls ? "https://" : "http://") + host + ":" + port + "#" + ca_file; }
 };
 
-Result<HttpTarget> ParseHttpUrl(const std::string& url);
+// Parses an http(s) URL. `ca_file` (https only) adds a PEM trust anchor; a missing or bad file is an error.
+Result<HttpTarget> ParseHttpUrl(const std::string& url, const std::string& ca_file = "");
 
 struct HttpCall {
   std::string method = "POST";

@@ -7,7 +7,7 @@
 namespace tandem {
 
 Result<std::unique_ptr<Provider>> OpenAiProvider::Create(const ModelInfo& info) {
-  auto target = ParseHttpUrl(info.base_url);
+  auto target = ParseHttpUrl(info.base_url, info.tls_ca_file);
   if (!target.ok()) return target.status();
   return std::unique_ptr<Provider>(new OpenAiProvider(info, target.value()));
 }

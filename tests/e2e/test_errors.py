@@ -167,3 +167,30 @@ def test_client_disconnect_cancels_the_upstream(make_stack):
     assert rows and rows[-1]["status"] == "client_cancelled" and rows[-1]["http_status"] == 499
     metrics = urllib.request.urlopen(stack.url + "/metrics").read().decode()
     assert "tandem_in_flight_requests 0" in metrics
+
+
+def test_circuit_breaker_opens_and_skips_the_failing_model(stack):
+    stack.slm.control(script=[{"status": 500}] * 6)  # local-slm: 2 tries per request, breaker opens at 5
+    c = stack.client()
+    for _ in range(3):
+        raw = c.chat.completions.with_raw_response.create(model="auto", messages=[{"role": "user", "content": "hi"}])
+        assert raw.headers["x-tandem-model"] == "cloud-gpt"  # failed over
+    ready = json.loads(urllib.request.urlopen(stack.url + "/ready").read())
+    assert {m["name"]: m["breaker"] for m in ready["models"]}["local-slm"] == "open"
+    seen = stack.slm.stats()["requests"]
+    raw = c.chat.completions.with_raw_response.create(model="auto", messages=[{"role": "user", "content": "hi"}])
+    assert raw.headers["x-tandem-model"] == "cloud-gpt"
+    assert stack.slm.stats()["requests"] == seen  # skipped while open: no request reached it
+
+
+def test_stream_bytes_reach_the_client_as_they_come(stack):
+    stack.slm.control(chunk_delay_ms=150, words=10)  # about 1.5 s in all
+    t0 = time.time()
+    stamps = []
+    for ch in stack.client().chat.completions.create(model="local-slm", stream=True,
+                                                     messages=[{"role": "user", "content": "x"}]):
+        if ch.choices and ch.choices[0].delta.content:
+            stamps.append(time.time() - t0)
+    assert len(stamps) == 10
+    assert stamps[0] < 0.5 and stamps[-1] > 1.2  # the first word long before the last: nothing was buffered
+    assert all(b - a > 0.05 for a, b in zip(stamps, stamps[1:]))

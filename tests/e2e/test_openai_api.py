@@ -21,7 +21,7 @@ def test_non_streaming_answer_headers_and_ledger(stack):
     assert "default" in raw.headers["x-tandem-route"]
     assert float(raw.headers["x-tandem-cost-usd"]) > 0
     assert int(raw.headers["x-tandem-overhead-us"]) >= 0
-    rows = stack.rows()
+    rows = stack.wait_rows(1)  # the store trails the journal by up to 50 ms
     assert len(rows) == 1
     row = rows[0]
     assert row["request_id"] == raw.headers["x-request-id"]

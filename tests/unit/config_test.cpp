@@ -91,6 +91,9 @@ TEST(Config, ErrorsNameFileLineAndField) {
       {"models: [\n", "YAML syntax error", 2},
       {"models:\n  - name: a\n    base_url: http://x\n    tier: slm\nauth:\n  keys:\n    - id: k\n      key_env: NOPE\n",
        "NOPE is not set", 8},
+      {"models:\n  - name: a\n    base_url: http://x\n    tier: slm\n    tls_ca_file: ca.pem\n", "needs an https://", 5},
+      {"models:\n  - name: a\n    base_url: https://x\n    tier: slm\n    tls_ca_file: /nonexistent/ca.pem\n",
+       "no such file", 5},
       {"models:\n  - name: a\n    base_url: http://x\n    tier: slm\nrouting:\n  privacy: sometimes\n",
        "expected 'off' or 'local_only'", 6},
   };
