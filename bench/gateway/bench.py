@@ -11,6 +11,7 @@ import platform
 import resource
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -101,6 +102,14 @@ routing:
                                     env=dict(os.environ, TANDEM_BENCH_KEY=KEY))
         procs.append(tandem)
         targets = {"direct": fake_port, "tandem": tandem_port}
+        if shutil.which("socat"):  # a null proxy: the floor any extra hop costs on this machine
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                nport = probe.getsockname()[1]
+            procs.append(subprocess.Popen(["socat", f"TCP-LISTEN:{nport},bind=127.0.0.1,reuseaddr,fork",
+                                           f"TCP:127.0.0.1:{fake_port},nodelay"], stderr=subprocess.DEVNULL))
+            time.sleep(0.3)
+            targets["null-proxy"] = nport
         if not a.no_litellm:
             litellm_bin = ROOT / ".venv-bench/bin/litellm"
             lcfg = tmp / "litellm.yaml"
@@ -130,18 +139,20 @@ general_settings: {{master_key: {KEY}}}
                 if not sustained(r, rate):
                     alive.discard(name)  # it fell behind; higher rates only get worse
         tandem_rss = rss_kib(tandem.pid)
-        print(f"\n{'rate':>6} | {'direct p50/p99 us':>18} | {'tandem adds p50/p99':>20} | {'litellm adds p50/p99':>21}")
+        peers = [n for n in ("null-proxy", "tandem", "litellm") if n in targets]
+        print(f"\n{'rate':>6} | {'direct p50/p99 us':>18} | " +
+              " | ".join(f"{n + ' adds p50/p99':>22}" for n in peers))
         for rate in rates:
             d = results["direct"].get(rate)
             if not d:
                 continue
             row = f"{rate:>6} | {d['p50_us']:>8}/{d['p99_us']:<9} |"
-            for name in ("tandem", "litellm"):
+            for name in peers:
                 r = results.get(name, {}).get(rate)
                 cell = f"{r['p50_us'] - d['p50_us']:>9}/{r['p99_us'] - d['p99_us']:<9}" if r else "-"
                 if r and not sustained(r, rate):
                     cell += " (fell behind)"
-                row += f" {cell:>20} |"
+                row += f" {cell:>22} |"
             print(row)
         best = {n: max([rt for rt, r in res.items() if sustained(r, rt)], default=0) for n, res in results.items()}
         print("\nhighest sustained rate (req/s, of those tried): " + ", ".join(f"{n} {v}" for n, v in best.items()))

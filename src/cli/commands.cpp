@@ -14,20 +14,31 @@
 #include "route/features.h"
 
 namespace tandem {
+namespace {
 
-int CheckConfigCommand(const std::string& path) {
+// Loads the config and builds everything serving would (rules, providers); prints the error, if any.
+std::shared_ptr<const Snapshot> LoadSnapshot(const std::string& path) {
   auto config = LoadConfig(path, ProcessEnv());
   if (!config.ok()) {
     std::fprintf(stderr, "%s\n", config.status().message().c_str());
-    return 1;
+    return nullptr;
   }
-  auto snap = BuildSnapshot(config.value(), SystemClock::Get());
+  auto snap = BuildSnapshot(std::move(config.value()), SystemClock::Get());
   if (!snap.ok()) {
     std::fprintf(stderr, "%s\n", snap.status().message().c_str());
-    return 1;
+    return nullptr;
   }
-  std::printf("%s: OK (%zu models, %zu rules)\n", path.c_str(), config->models.size(), config->routing.rules.size());
-  for (const auto& m : config->models) {
+  return snap.value();
+}
+
+}  // namespace
+
+int CheckConfigCommand(const std::string& path) {
+  auto snap = LoadSnapshot(path);
+  if (!snap) return 1;
+  const Config& config = snap->config;
+  std::printf("%s: OK (%zu models, %zu rules)\n", path.c_str(), config.models.size(), config.routing.rules.size());
+  for (const auto& m : config.models) {
     std::printf("  %-24s %s/%s%s%s\n", m.name.c_str(), TierName(m.tier), LocalityName(m.locality),
                 m.unavailable.empty() ? "" : "  UNAVAILABLE: ", m.unavailable.c_str());
   }
@@ -36,16 +47,8 @@ int CheckConfigCommand(const std::string& path) {
 
 int RouteExplainCommand(const std::string& path, const std::string& prompt, const std::string& model,
                         const std::string& tier_header) {
-  auto config = LoadConfig(path, ProcessEnv());
-  if (!config.ok()) {
-    std::fprintf(stderr, "%s\n", config.status().message().c_str());
-    return 1;
-  }
-  auto snap = BuildSnapshot(config.value(), SystemClock::Get());
-  if (!snap.ok()) {
-    std::fprintf(stderr, "%s\n", snap.status().message().c_str());
-    return 1;
-  }
+  auto snap = LoadSnapshot(path);
+  if (!snap) return 1;
   std::string body;
   JsonWriter w(body);
   w.begin_object().kv("model", model).key("messages").begin_array();
@@ -55,7 +58,7 @@ int RouteExplainCommand(const std::string& path, const std::string& prompt, cons
     std::fprintf(stderr, "%s\n", req.status().message().c_str());
     return 1;
   }
-  const Snapshot& s = *snap.value();
+  const Snapshot& s = *snap;
   Features f = ComputeFeatures(req.value(), *s.pii, tier_header);
   Decision d = s.policy->decide(req.value(), f);
   std::vector<std::string> notes;

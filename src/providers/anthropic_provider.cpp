@@ -32,11 +32,7 @@ asio::awaitable<Status> AnthropicProvider::chat(const ChatRequest& req, ChatSink
 
   if (!req.stream) {
     std::string answer;
-    BodyFn collect = [&answer](std::string_view bytes) -> asio::awaitable<Status> {
-      answer.append(bytes);
-      co_return Status::Ok();
-    };
-    Status s = co_await HttpRequest(target_, call, cancel, result, collect, stats.upstream_wait_us);
+    Status s = co_await HttpRequestCollect(target_, call, cancel, result, answer, stats.upstream_wait_us);
     if (!s.ok()) co_return s;
     if (result.status < 200 || result.status >= 300) co_return UpstreamHttpError(info_, result);
     auto translated = AnthropicToOpenAiResponse(answer, stats.usage, created);

@@ -36,6 +36,11 @@ void CircuitBreaker::failure() {
   }
 }
 
+void CircuitBreaker::abandon() {
+  std::lock_guard<std::mutex> lock(mu_);
+  probe_in_flight_ = false;
+}
+
 CircuitBreaker::State CircuitBreaker::state() const {
   std::lock_guard<std::mutex> lock(mu_);
   return state_;

@@ -20,6 +20,8 @@ class CircuitBreaker {
   bool allow();
   void success();
   void failure();
+  // The call ended without telling anything about the upstream (the client left): frees a half-open probe.
+  void abandon();
   State state() const;
 
  private:

@@ -269,6 +269,15 @@ asio::awaitable<Status> HttpRequest(const HttpTarget& target, const HttpCall& ca
   co_return Status(Code::kUpstream, "upstream " + target.key() + ": no usable connection");
 }
 
+asio::awaitable<Status> HttpRequestCollect(const HttpTarget& target, const HttpCall& call, CancelState& cancel,
+                                           HttpResult& result, std::string& body, int64_t& wait_us) {
+  BodyFn collect = [&body](std::string_view bytes) -> asio::awaitable<Status> {
+    body.append(bytes);
+    co_return Status::Ok();
+  };
+  co_return co_await HttpRequest(target, call, cancel, result, collect, wait_us);
+}
+
 void ClearConnectionPool() { Pool().clear(); }
 
 }  // namespace tandem

@@ -63,6 +63,10 @@ using BodyFn = std::function<asio::awaitable<Status>(std::string_view bytes)>;
 asio::awaitable<Status> HttpRequest(const HttpTarget& target, const HttpCall& call, CancelState& cancel,
                                     HttpResult& result, const BodyFn& on_body, int64_t& wait_us);
 
+// HttpRequest that collects a 2xx body into `body`.
+asio::awaitable<Status> HttpRequestCollect(const HttpTarget& target, const HttpCall& call, CancelState& cancel,
+                                           HttpResult& result, std::string& body, int64_t& wait_us);
+
 // Drops this thread's pooled connections (tests, reload).
 void ClearConnectionPool();
 

@@ -74,11 +74,7 @@ asio::awaitable<Status> OpenAiProvider::chat(const ChatRequest& req, ChatSink& s
 
   if (!req.stream) {
     std::string body;
-    BodyFn collect = [&body](std::string_view bytes) -> asio::awaitable<Status> {
-      body.append(bytes);
-      co_return Status::Ok();
-    };
-    Status s = co_await HttpRequest(target_, call, cancel, result, collect, stats.upstream_wait_us);
+    Status s = co_await HttpRequestCollect(target_, call, cancel, result, body, stats.upstream_wait_us);
     if (!s.ok()) co_return s;
     if (result.status < 200 || result.status >= 300) co_return UpstreamHttpError(info_, result);
     if (!ParseOpenAiUsage(body, stats.usage)) {

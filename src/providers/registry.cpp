@@ -106,7 +106,10 @@ asio::awaitable<FailoverOutcome> ProviderSet::Call(const std::vector<Provider*>&
         if (br) br->success();
         co_return out;
       }
-      if (s.code() == Code::kCancelled) co_return out;
+      if (s.code() == Code::kCancelled) {
+        if (br) br->abandon();
+        co_return out;
+      }
       if (!Retriable(s)) {
         if (br) br->success();  // the upstream is healthy; the request was refused
         co_return out;

@@ -32,5 +32,15 @@ TEST(CircuitBreaker, OpensAfterConsecutiveFailuresAndProbesAfterCooldown) {
   EXPECT_TRUE(b.allow());
 }
 
+TEST(CircuitBreaker, AnAbandonedProbeDoesNotWedgeTheBreaker) {
+  ManualClock clock;
+  CircuitBreaker b(BreakerPolicy{1, 1000}, clock);
+  b.failure();
+  clock.advance_us(1'001'000);
+  EXPECT_TRUE(b.allow());   // the probe...
+  b.abandon();              // ...whose client went away
+  EXPECT_TRUE(b.allow());   // another probe may go
+}
+
 }  // namespace
 }  // namespace tandem
