@@ -72,6 +72,7 @@ def main():
     ap.add_argument("--duration", type=float, default=5)
     ap.add_argument("--streams", type=int, default=2000)
     ap.add_argument("--no-litellm", action="store_true")
+    ap.add_argument("--busy-poll-us", type=int, default=0, help="Tandem's server.busy_poll_us")
     ap.add_argument("--json", help="write all results here")
     a = ap.parse_args()
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
@@ -86,7 +87,7 @@ def main():
         procs.append(fake)
         cfg = tmp / "tandem.yaml"
         cfg.write_text(f"""
-server: {{listen: "127.0.0.1:0", workers: 1}}
+server: {{listen: "127.0.0.1:0", workers: 1, busy_poll_us: {a.busy_poll_us}}}
 ledger: {{path: {tmp}/ledger.db}}
 auth: {{keys: [{{id: bench, key_env: TANDEM_BENCH_KEY}}]}}
 models:

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 scripts/setup.sh --preset release >/dev/null
+command -v socat >/dev/null || { [[ $(id -u) -eq 0 ]] && apt-get install -y -qq socat >/dev/null; } || true  # the null-proxy peer
 if [[ ! -x .venv-bench/bin/litellm ]]; then
   python3 -m venv .venv-bench
   .venv-bench/bin/pip install -q --disable-pip-version-check 'litellm[proxy]'

@@ -66,6 +66,7 @@ int ServeCommand(const std::string& path) {
   opt.host = server.host;
   opt.port = server.port;
   opt.workers = server.workers;
+  opt.busy_poll_us = server.busy_poll_us;
   opt.max_body_bytes = [&rt] { return rt.snapshot()->config.server.max_body_bytes; };
   HttpServer http(opt, [&api](const HttpRequestIn& in, Responder& out) { return api.handle(in, out); });
   Status s = http.start();

@@ -79,7 +79,8 @@ std::string Resolve(const std::string& config_path, const std::string& p) {
 }
 
 void ParseServer(const YAML::Node& n, Config& c) {
-  CheckKeys(n, "server", {"listen", "workers", "max_body_bytes"});
+  CheckKeys(n, "server", {"listen", "workers", "max_body_bytes", "busy_poll_us"});
+  if (n["busy_poll_us"]) c.server.busy_poll_us = static_cast<int>(Int(n["busy_poll_us"], "server.busy_poll_us", 0, 100000));
   if (n["listen"]) {
     std::string listen = Str(n["listen"], "server.listen");
     size_t colon = listen.rfind(':');

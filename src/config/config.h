@@ -49,6 +49,7 @@ struct ServerConfig {
   int port = 8080;
   int workers = 2;
   size_t max_body_bytes = 4 << 20;
+  int busy_poll_us = 0;
 };
 
 struct ClientKey {

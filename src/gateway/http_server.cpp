@@ -274,9 +274,27 @@ Status HttpServer::start() {
   for (auto& w : impl_->workers) {
     Impl::Worker* raw = w.get();
     asio::co_spawn(raw->ioc, impl_->Accept(*raw->acceptor), LogException);
-    raw->thread = std::thread([raw] {
+    int spin_us = impl_->opt.busy_poll_us;
+    raw->thread = std::thread([raw, spin_us] {
       auto guard = asio::make_work_guard(raw->ioc);
-      raw->ioc.run();
+      if (spin_us <= 0) {
+        raw->ioc.run();
+        return;
+      }
+      // Busy-poll: after the last piece of work, keep polling for `spin_us` before sleeping in the kernel,
+      // trading a core's idle time for the wake-up latency of the next event.
+      while (!raw->ioc.stopped()) {
+        if (raw->ioc.poll() > 0) continue;
+        auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us);
+        bool worked = false;
+        while (!raw->ioc.stopped() && std::chrono::steady_clock::now() < until) {
+          if (raw->ioc.poll() > 0) {
+            worked = true;
+            break;
+          }
+        }
+        if (!worked) raw->ioc.run_one();
+      }
     });
   }
   return Status::Ok();

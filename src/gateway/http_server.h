@@ -26,6 +26,7 @@ class HttpServer {
     int workers = 2;
     std::function<size_t()> max_body_bytes = [] { return size_t{4} << 20; };
     int idle_timeout_s = 120;
+    int busy_poll_us = 0;  // >0: poll this long for new events before sleeping (lower latency, more CPU)
   };
 
   HttpServer(Options options, Handler handler);
