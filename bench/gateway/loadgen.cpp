@@ -6,8 +6,10 @@
 //
 // Modes:  --rate R --duration S      fixed-rate load
 //         --concurrent N             N simultaneous (streaming) requests, each on its own connection
-#include <utility>  // before Asio (Boost 1.74)
+#include "core/asio.h"  // first: Asio's coroutine support, in the order Boost 1.74 needs
 
+#include <CLI/CLI.hpp>
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -16,8 +18,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <CLI/CLI.hpp>
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <deque>
@@ -70,7 +70,8 @@ class Generator {
     int64_t total = static_cast<int64_t>(opt_.rate * opt_.duration);
     asio::steady_timer timer(ioc_);
     for (int64_t i = 0; i < total; ++i) {
-      auto due = t0 + std::chrono::nanoseconds(static_cast<int64_t>(1e9 * static_cast<double>(i) / opt_.rate));
+      auto due =
+          t0 + std::chrono::nanoseconds(static_cast<int64_t>(1e9 * static_cast<double>(i) / opt_.rate));
       timer.expires_at(due);
       beast::error_code ec;
       co_await timer.async_wait(redirect_error(use_awaitable, ec));
@@ -155,11 +156,13 @@ class Generator {
     auto& res = parser.get();
     if (res.result_int() != 200) {
       fail("HTTP " + std::to_string(res.result_int()) + ": " + res.body().substr(0, 200));
-    } else if (res.body().find("\"error\"") != std::string::npos && res.body().find("[DONE]") == std::string::npos &&
+    } else if (res.body().find("\"error\"") != std::string::npos &&
+               res.body().find("[DONE]") == std::string::npos &&
                res.body().find("choices") == std::string::npos) {
       fail("error body: " + res.body().substr(0, 200));
     } else {
-      stats_.latencies_us.push_back(std::chrono::duration_cast<std::chrono::microseconds>(done - due).count());
+      stats_.latencies_us.push_back(
+          std::chrono::duration_cast<std::chrono::microseconds>(done - due).count());
     }
     if (res.keep_alive()) {
       c->stream.expires_never();
@@ -220,17 +223,20 @@ int main(int argc, char** argv) {
   std::sort(s.latencies_us.begin(), s.latencies_us.end());
   std::printf(
       "{\"target_rate\":%.1f,\"sent\":%lld,\"ok\":%zu,\"errors\":%lld,\"wall_s\":%.3f,\"achieved_rate\":%.1f,"
-      "\"p50_us\":%lld,\"p90_us\":%lld,\"p99_us\":%lld,\"p999_us\":%lld,\"max_us\":%lld,\"first_error\":\"%s\"}\n",
-      opt.concurrent > 0 ? 0.0 : opt.rate, (long long)s.sent, s.latencies_us.size(), (long long)s.errors, wall,
-      static_cast<double>(s.latencies_us.size()) / std::max(wall, 1e-9), (long long)Pct(s.latencies_us, 0.5),
-      (long long)Pct(s.latencies_us, 0.9), (long long)Pct(s.latencies_us, 0.99),
-      (long long)Pct(s.latencies_us, 0.999), (long long)(s.latencies_us.empty() ? 0 : s.latencies_us.back()),
+      "\"p50_us\":%lld,\"p90_us\":%lld,\"p99_us\":%lld,\"p999_us\":%lld,\"max_us\":%lld,\"first_error\":\"%"
+      "s\"}\n",
+      opt.concurrent > 0 ? 0.0 : opt.rate, (long long)s.sent, s.latencies_us.size(), (long long)s.errors,
+      wall, static_cast<double>(s.latencies_us.size()) / std::max(wall, 1e-9),
+      (long long)Pct(s.latencies_us, 0.5), (long long)Pct(s.latencies_us, 0.9),
+      (long long)Pct(s.latencies_us, 0.99), (long long)Pct(s.latencies_us, 0.999),
+      (long long)(s.latencies_us.empty() ? 0 : s.latencies_us.back()),
       [&] {
         std::string e = s.first_error;
         for (char& ch : e) {
           if (ch == '"' || ch == '\\' || ch == '\n' || ch == '\r') ch = ' ';
         }
         return e;
-      }().c_str());
+      }()
+          .c_str());
   return 0;
 }

@@ -37,7 +37,8 @@ int CheckConfigCommand(const std::string& path) {
   auto snap = LoadSnapshot(path);
   if (!snap) return 1;
   const Config& config = snap->config;
-  std::printf("%s: OK (%zu models, %zu rules)\n", path.c_str(), config.models.size(), config.routing.rules.size());
+  std::printf("%s: OK (%zu models, %zu rules)\n", path.c_str(), config.models.size(),
+              config.routing.rules.size());
   for (const auto& m : config.models) {
     std::printf("  %-24s %s/%s%s%s\n", m.name.c_str(), TierName(m.tier), LocalityName(m.locality),
                 m.unavailable.empty() ? "" : "  UNAVAILABLE: ", m.unavailable.c_str());
@@ -66,8 +67,8 @@ int RouteExplainCommand(const std::string& path, const std::string& prompt, cons
   const ModelInfo* m = s.config.find(d.model);
   std::printf("model:     %s (%s, %s)\n", d.model.c_str(), m ? TierName(m->tier) : "?",
               m ? LocalityName(m->locality) : "?");
-  std::printf("features:  tokens~%lld turns=%d tools=%d task=%s pii=%s\n", (long long)f.prompt_tokens, f.turns,
-              f.tools, f.task.c_str(), f.pii.empty() ? "none" : "");
+  std::printf("features:  tokens~%lld turns=%d tools=%d task=%s pii=%s\n", (long long)f.prompt_tokens,
+              f.turns, f.tools, f.task.c_str(), f.pii.empty() ? "none" : "");
   for (const auto& k : f.pii) std::printf("           personal data: %s\n", k.c_str());
   std::printf("privacy:   %s\n", d.local_only ? "local only (no cloud model may serve)" : "unrestricted");
   for (const auto& r : d.reasons) std::printf("reason:    %s\n", r.c_str());

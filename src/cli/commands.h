@@ -9,6 +9,7 @@ int ServeCommand(const std::string& config_path);
 int CheckConfigCommand(const std::string& config_path);
 int RouteExplainCommand(const std::string& config_path, const std::string& prompt, const std::string& model,
                         const std::string& tier_header);
-int ReportCommand(const std::string& config_path, const std::string& ledger_override, const std::string& since);
+int ReportCommand(const std::string& config_path, const std::string& ledger_override,
+                  const std::string& since);
 
 }  // namespace tandem

@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
   route->add_option("prompt", prompt, "The user prompt")->required();
   route->add_flag("--explain", explain, "Print the reasons (default)");
   route->add_option("-c,--config", config, "Config file")->capture_default_str();
-  route->add_option("-m,--model", model, "Requested model (auto, an alias or a model)")->capture_default_str();
+  route->add_option("-m,--model", model, "Requested model (auto, an alias or a model)")
+      ->capture_default_str();
   route->add_option("--tier", tier, "Simulate the x-tandem-tier header (slm|llm)");
 
   std::string since = "7d", ledger;

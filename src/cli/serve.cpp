@@ -17,17 +17,20 @@ void DescribeTiers(const Config& c) {
   for (const auto& m : c.models) {
     bool ok = m.unavailable.empty();
     std::fprintf(stderr, "tandem:   model %-24s %s/%s -> %s%s%s\n", m.name.c_str(), TierName(m.tier),
-                 LocalityName(m.locality), m.base_url.c_str(), ok ? "" : "  UNAVAILABLE: ", m.unavailable.c_str());
+                 LocalityName(m.locality), m.base_url.c_str(),
+                 ok ? "" : "  UNAVAILABLE: ", m.unavailable.c_str());
     (m.tier == Tier::kSlm ? slm : llm) |= ok;
   }
   if (!llm) {
-    std::fprintf(stderr,
-                 "tandem: WARNING: the LLM tier is missing (no cloud model has its API key); requests that would "
-                 "escalate are answered by the SLM with header x-tandem-escalation: unavailable\n");
+    std::fprintf(
+        stderr,
+        "tandem: WARNING: the LLM tier is missing (no cloud model has its API key); requests that would "
+        "escalate are answered by the SLM with header x-tandem-escalation: unavailable\n");
   }
   if (!slm) std::fprintf(stderr, "tandem: WARNING: the SLM tier is missing\n");
   if (c.keys.empty()) std::fprintf(stderr, "tandem: WARNING: no client keys configured: the API is open\n");
-  if (c.routing.local_only) std::fprintf(stderr, "tandem: privacy: local_only (personal data never leaves)\n");
+  if (c.routing.local_only)
+    std::fprintf(stderr, "tandem: privacy: local_only (personal data never leaves)\n");
 }
 
 }  // namespace
@@ -91,8 +94,9 @@ int ServeCommand(const std::string& path) {
       }
       if (next->server.host != server.host || next->server.port != server.port ||
           next->ledger_path != ledger_path || next->server.workers != server.workers) {
-        std::fprintf(stderr, "tandem: reload: listen address, workers and ledger path need a restart; "
-                             "other changes apply now\n");
+        std::fprintf(stderr,
+                     "tandem: reload: listen address, workers and ledger path need a restart; "
+                     "other changes apply now\n");
       }
       auto built = BuildSnapshot(std::move(next.value()), clock);
       if (!built.ok()) {

@@ -80,11 +80,13 @@ std::string Resolve(const std::string& config_path, const std::string& p) {
 
 void ParseServer(const YAML::Node& n, Config& c) {
   CheckKeys(n, "server", {"listen", "workers", "max_body_bytes", "busy_poll_us"});
-  if (n["busy_poll_us"]) c.server.busy_poll_us = static_cast<int>(Int(n["busy_poll_us"], "server.busy_poll_us", 0, 100000));
+  if (n["busy_poll_us"])
+    c.server.busy_poll_us = static_cast<int>(Int(n["busy_poll_us"], "server.busy_poll_us", 0, 100000));
   if (n["listen"]) {
     std::string listen = Str(n["listen"], "server.listen");
     size_t colon = listen.rfind(':');
-    if (colon == std::string::npos) Fail(n["listen"], "server.listen", "expected host:port, got '" + listen + "'");
+    if (colon == std::string::npos)
+      Fail(n["listen"], "server.listen", "expected host:port, got '" + listen + "'");
     c.server.host = listen.substr(0, colon);
     if (c.server.host.size() > 2 && c.server.host.front() == '[') {
       c.server.host = c.server.host.substr(1, c.server.host.size() - 2);
@@ -115,7 +117,8 @@ void ParseAuth(const YAML::Node& n, Config& c, const EnvLookup& env) {
       std::string p = "auth.keys[" + std::to_string(i) + "]";
       CheckKeys(keys[i], p, {"id", "key_env"});
       if (!keys[i]["id"]) Fail(keys[i], p, "'id' is required");
-      if (!keys[i]["key_env"]) Fail(keys[i], p, "'key_env' is required (keys are never written in the config)");
+      if (!keys[i]["key_env"])
+        Fail(keys[i], p, "'key_env' is required (keys are never written in the config)");
       ClientKey k{Str(keys[i]["id"], p + ".id"), ""};
       std::string var = Str(keys[i]["key_env"], p + ".key_env");
       const char* v = env(var.c_str());
@@ -147,8 +150,9 @@ void ParseAuth(const YAML::Node& n, Config& c, const EnvLookup& env) {
 
 ModelInfo ParseModel(const YAML::Node& n, const std::string& p, const EnvLookup& env,
                      const std::string& config_path) {
-  CheckKeys(n, p, {"name", "provider", "base_url", "model", "api_key_env", "tier", "locality", "price", "context",
-                   "timeouts", "retry", "breaker", "fallbacks", "tls_ca_file"});
+  CheckKeys(n, p,
+            {"name", "provider", "base_url", "model", "api_key_env", "tier", "locality", "price", "context",
+             "timeouts", "retry", "breaker", "fallbacks", "tls_ca_file"});
   ModelInfo m;
   m.config_line = LineOf(n);
   if (!n["name"]) Fail(n, p, "'name' is required");
@@ -165,7 +169,8 @@ ModelInfo ParseModel(const YAML::Node& n, const std::string& p, const EnvLookup&
     Fail(n["provider"], p + ".provider", "'" + prov + "' is not one of openai, anthropic, local");
   }
   if (m.provider == ProviderKind::kLocalEngine) {
-    Fail(n["provider"], p + ".provider", "the in-process engine ('local') is not built into this version yet");
+    Fail(n["provider"], p + ".provider",
+         "the in-process engine ('local') is not built into this version yet");
   }
   if (!n["base_url"]) Fail(n, p, "'base_url' is required");
   m.base_url = Str(n["base_url"], p + ".base_url");
@@ -175,7 +180,8 @@ ModelInfo ParseModel(const YAML::Node& n, const std::string& p, const EnvLookup&
   while (!m.base_url.empty() && m.base_url.back() == '/') m.base_url.pop_back();
   m.upstream_model = n["model"] ? Str(n["model"], p + ".model") : m.name;
   if (n["tls_ca_file"]) {
-    if (m.base_url.rfind("https://", 0) != 0) Fail(n["tls_ca_file"], p + ".tls_ca_file", "needs an https:// base_url");
+    if (m.base_url.rfind("https://", 0) != 0)
+      Fail(n["tls_ca_file"], p + ".tls_ca_file", "needs an https:// base_url");
     m.tls_ca_file = Resolve(config_path, Str(n["tls_ca_file"], p + ".tls_ca_file"));
     if (!std::filesystem::exists(m.tls_ca_file)) {
       Fail(n["tls_ca_file"], p + ".tls_ca_file", "no such file: " + m.tls_ca_file);
@@ -198,7 +204,8 @@ ModelInfo ParseModel(const YAML::Node& n, const std::string& p, const EnvLookup&
   } else {
     Fail(n["tier"] ? n["tier"] : n, p + ".tier", "expected 'slm' or 'llm', got '" + tier + "'");
   }
-  std::string loc = n["locality"] ? Str(n["locality"], p + ".locality") : (m.tier == Tier::kSlm ? "local" : "cloud");
+  std::string loc =
+      n["locality"] ? Str(n["locality"], p + ".locality") : (m.tier == Tier::kSlm ? "local" : "cloud");
   if (loc == "local") {
     m.locality = Locality::kLocal;
   } else if (loc == "cloud") {
@@ -226,19 +233,20 @@ ModelInfo ParseModel(const YAML::Node& n, const std::string& p, const EnvLookup&
     if (r["base_backoff_ms"]) {
       m.retry.base_backoff_ms = Int(r["base_backoff_ms"], p + ".retry.base_backoff_ms", 0, 60000);
     }
-    if (r["max_backoff_ms"]) m.retry.max_backoff_ms = Int(r["max_backoff_ms"], p + ".retry.max_backoff_ms", 0, 600000);
+    if (r["max_backoff_ms"])
+      m.retry.max_backoff_ms = Int(r["max_backoff_ms"], p + ".retry.max_backoff_ms", 0, 600000);
   }
   if (const YAML::Node& b = n["breaker"]) {
     CheckKeys(b, p + ".breaker", {"failure_threshold", "cooldown_ms"});
     if (b["failure_threshold"]) {
       m.breaker.failure_threshold = Int(b["failure_threshold"], p + ".breaker.failure_threshold", 1, 1000);
     }
-    if (b["cooldown_ms"]) m.breaker.cooldown_ms = Int(b["cooldown_ms"], p + ".breaker.cooldown_ms", 1, 3600000);
+    if (b["cooldown_ms"])
+      m.breaker.cooldown_ms = Int(b["cooldown_ms"], p + ".breaker.cooldown_ms", 1, 3600000);
   }
   if (n["fallbacks"]) m.fallbacks = StrList(n["fallbacks"], p + ".fallbacks");
   return m;
 }
-
 
 void CheckTarget(const Config& c, const YAML::Node& at, const std::string& p, const std::string& target) {
   if (target == "slm" || target == "llm" || c.find(target)) return;
@@ -252,8 +260,8 @@ void ParseRouting(const YAML::Node& n, Config& c) {
   r.pii_kinds = AllPiiKinds();
   if (n["slm"]) r.slm_model = Str(n["slm"], "routing.slm");
   if (n["llm"]) r.llm_model = Str(n["llm"], "routing.llm");
-  for (auto [name, tier, node] : {std::tuple{&r.slm_model, Tier::kSlm, n["slm"]},
-                                  std::tuple{&r.llm_model, Tier::kLlm, n["llm"]}}) {
+  for (auto [name, tier, node] :
+       {std::tuple{&r.slm_model, Tier::kSlm, n["slm"]}, std::tuple{&r.llm_model, Tier::kLlm, n["llm"]}}) {
     if (name->empty()) {  // first model of that tier
       for (const auto& m : c.models) {
         if (m.tier == tier) {
@@ -266,7 +274,8 @@ void ParseRouting(const YAML::Node& n, Config& c) {
     const ModelInfo* m = c.find(*name);
     if (!m) Fail(node, std::string("routing.") + TierName(tier), "no model named '" + *name + "'");
     if (m->tier != tier) {
-      Fail(node, std::string("routing.") + TierName(tier), "model '" + *name + "' is in tier " + TierName(m->tier));
+      Fail(node, std::string("routing.") + TierName(tier),
+           "model '" + *name + "' is in tier " + TierName(m->tier));
     }
   }
   if (n["default"]) {
@@ -285,7 +294,8 @@ void ParseRouting(const YAML::Node& n, Config& c) {
   }
   if (n["privacy"]) {
     std::string pv = Str(n["privacy"], "routing.privacy");
-    if (pv != "off" && pv != "local_only") Fail(n["privacy"], "routing.privacy", "expected 'off' or 'local_only'");
+    if (pv != "off" && pv != "local_only")
+      Fail(n["privacy"], "routing.privacy", "expected 'off' or 'local_only'");
     r.local_only = pv == "local_only";
   }
   if (n["pii"]) {
@@ -312,13 +322,16 @@ void ParseRouting(const YAML::Node& n, Config& c) {
       if (!rn["if"]) Fail(rn, p, "'if' (the conditions) is required");
       const YAML::Node& w = rn["if"];
       std::string wp = p + ".if";
-      CheckKeys(w, wp, {"min_tokens", "max_tokens", "min_turns", "max_turns", "tools", "task", "keywords",
-                        "regex", "pii"});
+      CheckKeys(w, wp,
+                {"min_tokens", "max_tokens", "min_turns", "max_turns", "tools", "task", "keywords", "regex",
+                 "pii"});
       if (w.size() == 0) Fail(w, wp, "needs at least one condition");
       if (w["min_tokens"]) rule.min_tokens = Int(w["min_tokens"], wp + ".min_tokens", 0, INT64_MAX);
       if (w["max_tokens"]) rule.max_tokens = Int(w["max_tokens"], wp + ".max_tokens", 0, INT64_MAX);
-      if (w["min_turns"]) rule.min_turns = static_cast<int>(Int(w["min_turns"], wp + ".min_turns", 0, 1 << 20));
-      if (w["max_turns"]) rule.max_turns = static_cast<int>(Int(w["max_turns"], wp + ".max_turns", 0, 1 << 20));
+      if (w["min_turns"])
+        rule.min_turns = static_cast<int>(Int(w["min_turns"], wp + ".min_turns", 0, 1 << 20));
+      if (w["max_turns"])
+        rule.max_turns = static_cast<int>(Int(w["max_turns"], wp + ".max_turns", 0, 1 << 20));
       if (w["tools"]) rule.tools = Bool(w["tools"], wp + ".tools");
       if (w["pii"]) rule.pii = Bool(w["pii"], wp + ".pii");
       if (w["task"]) {
@@ -365,16 +378,19 @@ Config ParseOrThrow(const std::string& text, const std::string& path, const EnvL
   for (size_t i = 0; i < models.size(); ++i) {
     std::string p = "models[" + std::to_string(i) + "]";
     ModelInfo m = ParseModel(models[i], p, env, path);
-    if (!names.insert(m.name).second) Fail(models[i]["name"], p + ".name", "duplicate model name '" + m.name + "'");
+    if (!names.insert(m.name).second)
+      Fail(models[i]["name"], p + ".name", "duplicate model name '" + m.name + "'");
     c.models.push_back(std::move(m));
   }
   for (size_t i = 0; i < models.size(); ++i) {
     for (const auto& f : c.models[i].fallbacks) {
       if (!c.find(f)) {
-        Fail(models[i]["fallbacks"], "models[" + std::to_string(i) + "].fallbacks", "no model named '" + f + "'");
+        Fail(models[i]["fallbacks"], "models[" + std::to_string(i) + "].fallbacks",
+             "no model named '" + f + "'");
       }
-      if (f == c.models[i].name) Fail(models[i]["fallbacks"], "models[" + std::to_string(i) + "].fallbacks",
-                                      "a model cannot fall back to itself");
+      if (f == c.models[i].name)
+        Fail(models[i]["fallbacks"], "models[" + std::to_string(i) + "].fallbacks",
+             "a model cannot fall back to itself");
     }
   }
   ParseRouting(root["routing"] ? root["routing"] : YAML::Node(YAML::NodeType::Map), c);
@@ -418,8 +434,8 @@ const std::vector<std::string>& AllPiiKinds() {
 }
 
 const std::vector<std::string>& AllTaskTypes() {
-  static const std::vector<std::string> types = {"code", "math", "translation", "summary", "extraction",
-                                                 "chitchat", "general"};
+  static const std::vector<std::string> types = {"code",       "math",     "translation", "summary",
+                                                 "extraction", "chitchat", "general"};
   return types;
 }
 

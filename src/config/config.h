@@ -35,8 +35,8 @@ struct RuleSpec {
 
 struct RoutingConfig {
   std::string default_target = "slm";
-  std::string slm_model;  // default model of the SLM tier
-  std::string llm_model;  // default model of the LLM tier
+  std::string slm_model;                       // default model of the SLM tier
+  std::string llm_model;                       // default model of the LLM tier
   std::map<std::string, std::string> aliases;  // client-facing name -> target; "auto" is always routed
   bool local_only = false;                     // privacy: requests with personal data never leave
   std::vector<std::string> pii_kinds;          // enabled detectors

@@ -14,14 +14,20 @@ Status Invalid(std::string msg) { return Status(Code::kInvalidArgument, std::mov
 
 const char* TypeName(element_type t) {
   switch (t) {
-    case element_type::ARRAY: return "array";
-    case element_type::OBJECT: return "object";
+    case element_type::ARRAY:
+      return "array";
+    case element_type::OBJECT:
+      return "object";
     case element_type::INT64:
     case element_type::UINT64:
-    case element_type::DOUBLE: return "number";
-    case element_type::STRING: return "string";
-    case element_type::BOOL: return "boolean";
-    case element_type::NULL_VALUE: return "null";
+    case element_type::DOUBLE:
+      return "number";
+    case element_type::STRING:
+      return "string";
+    case element_type::BOOL:
+      return "boolean";
+    case element_type::NULL_VALUE:
+      return "null";
   }
   return "value";
 }
@@ -77,7 +83,8 @@ Status ParseMessages(element messages, ChatRequest& req) {
     }
     element calls;
     if (!msg["tool_calls"].get(calls)) {
-      if (m.role != "assistant") return Invalid(where + ".tool_calls: only assistant messages carry tool calls");
+      if (m.role != "assistant")
+        return Invalid(where + ".tool_calls: only assistant messages carry tool calls");
       if (!calls.is_array()) return Invalid(where + ".tool_calls: expected an array");
       m.tool_calls = static_cast<int>(calls.get_array().size());
     }
@@ -102,8 +109,8 @@ Status CheckNumber(element v, const char* name, double lo, double hi) {
   if (!v.is_number()) return Invalid(std::string(name) + ": expected a number");
   double d = v.get_double().value();
   if (d < lo || d > hi) {
-    return Invalid(std::string(name) + ": " + std::to_string(d) + " is outside [" + std::to_string(lo) + ", " +
-                   std::to_string(hi) + "]");
+    return Invalid(std::string(name) + ": " + std::to_string(d) + " is outside [" + std::to_string(lo) +
+                   ", " + std::to_string(hi) + "]");
   }
   return Status::Ok();
 }

@@ -20,10 +20,10 @@
 namespace tandem {
 
 struct ChatMessage {
-  std::string role;       // system, developer, user, assistant, tool
-  std::string text;       // all text content parts joined with "\n"
-  int tool_calls = 0;     // assistant messages: number of tool calls
-  bool has_image = false; // any non-text part
+  std::string role;        // system, developer, user, assistant, tool
+  std::string text;        // all text content parts joined with "\n"
+  int tool_calls = 0;      // assistant messages: number of tool calls
+  bool has_image = false;  // any non-text part
 };
 
 struct ChatRequest {
@@ -31,7 +31,7 @@ struct ChatRequest {
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
   std::vector<ChatMessage> messages;
-  int tools = 0;               // number of tools offered
+  int tools = 0;  // number of tools offered
   bool tool_choice_none = false;
   std::optional<int64_t> max_tokens;  // max_completion_tokens or max_tokens
   std::string user;

@@ -34,7 +34,7 @@ struct BreakerPolicy {
 };
 
 struct ModelInfo {
-  std::string name;            // what clients call it
+  std::string name;  // what clients call it
   ProviderKind provider = ProviderKind::kOpenAi;
   std::string base_url;        // e.g. http://127.0.0.1:8080/v1 or https://api.openai.com/v1
   std::string upstream_model;  // the id sent upstream

@@ -33,7 +33,8 @@ std::string ModelsBody(const Snapshot& snap) {
   };
   w.begin_object().kv("object", "list").key("data").begin_array();
   entry("auto", "tandem", "routed", "routed", "");
-  for (const auto& [alias, target] : snap.config.routing.aliases) entry(alias, "tandem", "routed", "routed", "");
+  for (const auto& [alias, target] : snap.config.routing.aliases)
+    entry(alias, "tandem", "routed", "routed", "");
   for (const auto& m : snap.config.models) {
     entry(m.name, m.provider == ProviderKind::kAnthropic ? "anthropic" : "tandem", TierName(m.tier),
           LocalityName(m.locality), m.unavailable);

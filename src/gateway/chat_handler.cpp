@@ -130,8 +130,11 @@ asio::awaitable<void> ChatHandler::handle(const HttpRequestIn& in, Responder& ou
   const ChatRequest& req = parsed.value();
   const bool routed = req.model == "auto" || cfg.routing.aliases.count(req.model) > 0;
   if (!routed && !cfg.find(req.model)) {
-    co_await SendError(out, Status(Code::kNotFound, "The model '" + req.model + "' does not exist; GET /v1/models "
-                                                    "lists the configured models and 'auto'"), headers);
+    co_await SendError(out,
+                       Status(Code::kNotFound, "The model '" + req.model +
+                                                   "' does not exist; GET /v1/models "
+                                                   "lists the configured models and 'auto'"),
+                       headers);
     co_return;
   }
 
@@ -147,9 +150,10 @@ asio::awaitable<void> ChatHandler::handle(const HttpRequestIn& in, Responder& ou
     d.reasons.push_back("escalation to " + d.model + " unavailable; answered by " + slm);
     chain = snap->providers->chain(slm, d.local_only, &notes);
   }
-  if (routed) rt_.metrics().decision(chain.empty() ? d.model : chain.front()->info().name,
-                                     chain.empty() ? "none" : TierName(chain.front()->info().tier),
-                                     d.rule.empty() ? "default" : d.rule);
+  if (routed)
+    rt_.metrics().decision(chain.empty() ? d.model : chain.front()->info().name,
+                           chain.empty() ? "none" : TierName(chain.front()->info().tier),
+                           d.rule.empty() ? "default" : d.rule);
   std::string reasons = HeaderSafe(d.reasons_joined());
   headers.emplace_back("x-tandem-route", reasons);
   if (!escalation.empty()) headers.emplace_back("x-tandem-escalation", HeaderSafe(escalation));
@@ -171,10 +175,11 @@ asio::awaitable<void> ChatHandler::handle(const HttpRequestIn& in, Responder& ou
   FailoverOutcome result;
   if (chain.empty()) {
     std::string why = notes.empty() ? "no model can serve this request" : notes.back();
-    result.status = Status(d.local_only ? Code::kPermissionDenied : Code::kUnavailable,
-                           d.local_only ? "privacy policy keeps this request local, and no local model is available ("
-                                              + why + ")"
-                                        : why);
+    result.status =
+        Status(d.local_only ? Code::kPermissionDenied : Code::kUnavailable,
+               d.local_only
+                   ? "privacy policy keeps this request local, and no local model is available (" + why + ")"
+                   : why);
   } else {
     result = co_await snap->providers->Call(chain, req, sink, out.cancel());
   }
@@ -202,7 +207,8 @@ asio::awaitable<void> ChatHandler::handle(const HttpRequestIn& in, Responder& ou
   row.total_us = before_commit - start_us;
   row.overhead_us = std::max<int64_t>(0, row.total_us - result.stats.upstream_wait_us);
   Status journaled = rt_.ledger().append(row);  // durable from here on, before the client's last bytes
-  if (!journaled.ok()) std::fprintf(stderr, "tandem: %s: ledger: %s\n", request_id.c_str(), journaled.message().c_str());
+  if (!journaled.ok())
+    std::fprintf(stderr, "tandem: %s: ledger: %s\n", request_id.c_str(), journaled.message().c_str());
   // Overhead as the client sees it includes the ledger write.
   int64_t overhead = std::max<int64_t>(0, clock.mono_us() - start_us - result.stats.upstream_wait_us);
   row.overhead_us = overhead;

@@ -6,14 +6,12 @@
 // disconnects before the answer is complete.
 #pragma once
 
-#include "providers/provider.h"  // first: brings <utility> before Asio
-
-#include <boost/asio/awaitable.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "core/asio.h"
 #include "core/status.h"
 #include "providers/provider.h"
 
@@ -25,7 +23,7 @@ struct HttpRequestIn {
   std::string method;
   std::string target;  // path and query
   std::string body;
-  Headers headers;     // lower-case names
+  Headers headers;  // lower-case names
   std::string_view header(std::string_view name) const {
     for (const auto& [k, v] : headers) {
       if (k == name) return v;

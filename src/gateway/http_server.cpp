@@ -186,7 +186,8 @@ struct HttpServer::Impl {
         co_await Reject(stream, buffer, 413,
                         "{\"error\":{\"message\":\"request body is larger than the limit of " +
                             std::to_string(opt.max_body_bytes()) +
-                            " bytes\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"payload_too_large\"}}");
+                            " bytes\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"payload_"
+                            "too_large\"}}");
         break;
       }
       if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||

@@ -19,7 +19,10 @@ std::string RowToJson(const LedgerRecord& r) {
   out.reserve(512);
   JsonWriter w(out);
   w.begin_object().kv("ts_us", r.ts_us).kv("request_id", r.request_id).kv("key_id", r.key_id);
-  w.kv("requested_model", r.requested_model).kv("model", r.model).kv("tier", r.tier).kv("locality", r.locality);
+  w.kv("requested_model", r.requested_model)
+      .kv("model", r.model)
+      .kv("tier", r.tier)
+      .kv("locality", r.locality);
   w.kv("reasons", r.reasons).kv("rule", r.rule).kv("prompt_tokens", r.prompt_tokens);
   w.kv("completion_tokens", r.completion_tokens).kv("usage_estimated", r.usage_estimated);
   w.kv("cost_usd", r.cost_usd).kv("baseline_usd", r.baseline_usd).kv("ttft_us", r.ttft_us);
@@ -59,7 +62,8 @@ bool RowFromJson(std::string_view line, LedgerRecord& r) {
 
 Result<std::unique_ptr<Journal>> Journal::Open(const std::string& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) return Status(Code::kInternal, "cannot open ledger journal " + path + ": " + std::strerror(errno));
+  if (fd < 0)
+    return Status(Code::kInternal, "cannot open ledger journal " + path + ": " + std::strerror(errno));
   struct stat st {};
   ::fstat(fd, &st);
   return std::unique_ptr<Journal>(new Journal(fd, st.st_size));

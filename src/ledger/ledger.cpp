@@ -9,7 +9,7 @@ namespace {
 constexpr int64_t kTruncateJournalBytes = 1 << 20;
 constexpr size_t kWakeBatch = 256;
 constexpr auto kCommitInterval = std::chrono::milliseconds(50);
-}
+}  // namespace
 
 Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path) {
   auto store = SqliteStore::Open(path);
@@ -97,8 +97,9 @@ void Ledger::run() {
       writing_ = true;
     }
     Status s = store_->insert(rows);
-    if (!s.ok()) std::fprintf(stderr, "tandem: ledger write failed (rows stay in the journal): %s\n",
-                              s.message().c_str());
+    if (!s.ok())
+      std::fprintf(stderr, "tandem: ledger write failed (rows stay in the journal): %s\n",
+                   s.message().c_str());
     {
       std::lock_guard<std::mutex> lock(mu_);
       (s.ok() ? committed_ : failures_) += static_cast<int64_t>(rows.size());

@@ -93,8 +93,8 @@ std::string Metrics::render() const {
   out += "# HELP tandem_route_decisions_total Routing decisions for model=auto or an alias.\n";
   out += "# TYPE tandem_route_decisions_total counter\n";
   for (const auto& [k, v] : decisions_) {
-    out += "tandem_route_decisions_total{model=\"" + Label(std::get<0>(k)) + "\",tier=\"" + Label(std::get<1>(k)) +
-           "\",rule=\"" + Label(std::get<2>(k)) + "\"} " + std::to_string(v) + "\n";
+    out += "tandem_route_decisions_total{model=\"" + Label(std::get<0>(k)) + "\",tier=\"" +
+           Label(std::get<1>(k)) + "\",rule=\"" + Label(std::get<2>(k)) + "\"} " + std::to_string(v) + "\n";
   }
   out += "# HELP tandem_llm_share Realised share of routed requests sent to the LLM tier.\n";
   out += "# TYPE tandem_llm_share gauge\ntandem_llm_share " + Num(share) + "\n";
@@ -104,17 +104,22 @@ std::string Metrics::render() const {
            std::to_string(v) + "\n";
   }
   out += "# HELP tandem_cost_usd_total Spend in USD by model.\n# TYPE tandem_cost_usd_total counter\n";
-  for (const auto& [k, v] : cost_) out += "tandem_cost_usd_total{model=\"" + Label(k) + "\"} " + Num(v) + "\n";
+  for (const auto& [k, v] : cost_)
+    out += "tandem_cost_usd_total{model=\"" + Label(k) + "\"} " + Num(v) + "\n";
   out += "# HELP tandem_baseline_cost_usd_total What the default LLM would have cost.\n";
-  out += "# TYPE tandem_baseline_cost_usd_total counter\ntandem_baseline_cost_usd_total " + Num(baseline_) + "\n";
-  out += "# HELP tandem_in_flight_requests Requests being served now.\n# TYPE tandem_in_flight_requests gauge\n";
+  out += "# TYPE tandem_baseline_cost_usd_total counter\ntandem_baseline_cost_usd_total " + Num(baseline_) +
+         "\n";
+  out +=
+      "# HELP tandem_in_flight_requests Requests being served now.\n# TYPE tandem_in_flight_requests gauge\n";
   out += "tandem_in_flight_requests " + std::to_string(in_flight_) + "\n";
   out += "# HELP tandem_request_duration_seconds Total request latency by tier.\n";
   out += "# TYPE tandem_request_duration_seconds histogram\n";
-  for (const auto& [tier, h] : latency_) h.render(out, "tandem_request_duration_seconds", "tier=\"" + tier + "\"");
+  for (const auto& [tier, h] : latency_)
+    h.render(out, "tandem_request_duration_seconds", "tier=\"" + tier + "\"");
   out += "# HELP tandem_time_to_first_token_seconds Time to first streamed token by tier.\n";
   out += "# TYPE tandem_time_to_first_token_seconds histogram\n";
-  for (const auto& [tier, h] : ttft_) h.render(out, "tandem_time_to_first_token_seconds", "tier=\"" + tier + "\"");
+  for (const auto& [tier, h] : ttft_)
+    h.render(out, "tandem_time_to_first_token_seconds", "tier=\"" + tier + "\"");
   out += "# HELP tandem_gateway_overhead_seconds Request time not spent waiting on an upstream.\n";
   out += "# TYPE tandem_gateway_overhead_seconds histogram\n";
   overhead_.render(out, "tandem_gateway_overhead_seconds", "");

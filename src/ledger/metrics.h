@@ -17,9 +17,9 @@ namespace tandem {
 
 class Histogram {
  public:
-  static constexpr std::array<double, 16> kBounds = {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001,
-                                                     0.0025,  0.005,    0.01,    0.025,  0.05,    0.1,   0.25,
-                                                     1.0,     5.0};
+  static constexpr std::array<double, 16> kBounds = {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
+                                                     0.001,   0.0025,   0.005,   0.01,   0.025,   0.05,
+                                                     0.1,     0.25,     1.0,     5.0};
   void observe(double seconds);
   void render(std::string& out, const std::string& name, const std::string& labels) const;
 
@@ -42,8 +42,8 @@ class Metrics {
   mutable std::mutex mu_;
   std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;  // model, tier, http status
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> decisions_;  // model, tier, rule
-  std::map<std::pair<std::string, std::string>, uint64_t> tokens_;  // model, direction
-  std::map<std::string, double> cost_;                               // model
+  std::map<std::pair<std::string, std::string>, uint64_t> tokens_;                   // model, direction
+  std::map<std::string, double> cost_;                                               // model
   double baseline_ = 0;
   std::map<std::string, Histogram> latency_, ttft_;  // tier
   Histogram overhead_;

@@ -27,11 +27,16 @@ int64_t ParseDuration(const std::string& s) {
     return -1;
   }
   switch (unit) {
-    case 's': return n * 1'000'000;
-    case 'm': return n * 60'000'000;
-    case 'h': return n * 3'600'000'000LL;
-    case 'd': return n * 86'400'000'000LL;
-    default: return -1;
+    case 's':
+      return n * 1'000'000;
+    case 'm':
+      return n * 60'000'000;
+    case 'h':
+      return n * 3'600'000'000LL;
+    case 'd':
+      return n * 86'400'000'000LL;
+    default:
+      return -1;
   }
 }
 
@@ -87,7 +92,8 @@ std::string FormatReport(const Report& r, const std::string& since_label) {
   add("  spend               $%.6f\n", r.spend_usd);
   add("  all-LLM baseline    $%.6f\n", r.baseline_usd);
   add("  savings             $%.6f (%.1f%%)\n", r.savings_usd, r.savings_pct);
-  add("  projected monthly   $%.2f (all-LLM: $%.2f)\n", r.projected_monthly_usd, r.projected_monthly_baseline_usd);
+  add("  projected monthly   $%.2f (all-LLM: $%.2f)\n", r.projected_monthly_usd,
+      r.projected_monthly_baseline_usd);
   add("  %-6s %9s %7s %12s %10s %10s %10s\n", "tier", "requests", "share", "spend", "p50 ms", "p95 ms",
       "ttft p50");
   for (const auto& [name, t] : r.tiers) {

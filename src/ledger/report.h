@@ -28,7 +28,7 @@ struct Report {
   double baseline_usd = 0;
   double savings_usd = 0;
   double savings_pct = 0;
-  double window_days = 0;       // span the rows cover
+  double window_days = 0;  // span the rows cover
   double projected_monthly_usd = 0;
   double projected_monthly_baseline_usd = 0;
   int64_t local_only_requests = 0;

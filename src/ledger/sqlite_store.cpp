@@ -39,8 +39,10 @@ CREATE UNIQUE INDEX IF NOT EXISTS requests_request_id ON requests(request_id);
 )sql";
 
 const char* kInsert =
-    "INSERT OR IGNORE INTO requests (ts_us, request_id, key_id, requested_model, model, tier, locality, reasons, rule,"
-    " prompt_tokens, completion_tokens, usage_estimated, cost_usd, baseline_usd, ttft_us, total_us, overhead_us,"
+    "INSERT OR IGNORE INTO requests (ts_us, request_id, key_id, requested_model, model, tier, locality, "
+    "reasons, rule,"
+    " prompt_tokens, completion_tokens, usage_estimated, cost_usd, baseline_usd, ttft_us, total_us, "
+    "overhead_us,"
     " http_status, status, error, pii, local_only, stream, attempts, escalation)"
     " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25)";
 
@@ -87,7 +89,9 @@ Status SqliteStore::insert(const std::vector<LedgerRecord>& rows) {
   for (const auto& r : rows) {
     sqlite3_stmt* s = insert_;
     sqlite3_reset(s);
-    auto text = [&](int i, const std::string& v) { sqlite3_bind_text(s, i, v.data(), (int)v.size(), SQLITE_STATIC); };
+    auto text = [&](int i, const std::string& v) {
+      sqlite3_bind_text(s, i, v.data(), (int)v.size(), SQLITE_STATIC);
+    };
     sqlite3_bind_int64(s, 1, r.ts_us);
     text(2, r.request_id);
     text(3, r.key_id);
@@ -130,9 +134,12 @@ Status SqliteStore::insert(const std::vector<LedgerRecord>& rows) {
 Result<std::vector<LedgerRecord>> SqliteStore::rows_since(int64_t since_us) const {
   sqlite3_stmt* s = nullptr;
   const char* q =
-      "SELECT ts_us, request_id, key_id, requested_model, model, tier, locality, reasons, rule, prompt_tokens,"
-      " completion_tokens, usage_estimated, cost_usd, baseline_usd, ttft_us, total_us, overhead_us, http_status,"
-      " status, error, pii, local_only, stream, attempts, escalation FROM requests WHERE ts_us >= ?1 ORDER BY ts_us";
+      "SELECT ts_us, request_id, key_id, requested_model, model, tier, locality, reasons, rule, "
+      "prompt_tokens,"
+      " completion_tokens, usage_estimated, cost_usd, baseline_usd, ttft_us, total_us, overhead_us, "
+      "http_status,"
+      " status, error, pii, local_only, stream, attempts, escalation FROM requests WHERE ts_us >= ?1 ORDER "
+      "BY ts_us";
   if (sqlite3_prepare_v2(db_, q, -1, &s, nullptr) != SQLITE_OK) return Err(db_, "ledger query");
   sqlite3_bind_int64(s, 1, since_us);
   std::vector<LedgerRecord> out;

@@ -56,7 +56,8 @@ Status ContentBlocks(element content, std::vector<std::string>& out) {
       w.begin_object().kv("type", "image").key("source").begin_object();
       if (url.rfind("data:", 0) == 0) {
         size_t semi = url.find(';'), comma = url.find(',');
-        if (semi == std::string_view::npos || comma == std::string_view::npos) return Bad("image_url: bad data URL");
+        if (semi == std::string_view::npos || comma == std::string_view::npos)
+          return Bad("image_url: bad data URL");
         w.kv("type", "base64").kv("media_type", url.substr(5, semi - 5)).kv("data", url.substr(comma + 1));
       } else {
         w.kv("type", "url").kv("url", url);
@@ -88,7 +89,8 @@ const char* FinishReason(std::string_view stop_reason) {
 
 }  // namespace
 
-Result<std::string> OpenAiToAnthropicRequest(std::string_view openai_body, std::string_view model, bool stream) {
+Result<std::string> OpenAiToAnthropicRequest(std::string_view openai_body, std::string_view model,
+                                             bool stream) {
   simdjson::dom::parser parser;
   element root;
   if (parser.parse(openai_body.data(), openai_body.size()).get(root)) return Bad("malformed JSON");
@@ -129,7 +131,10 @@ Result<std::string> OpenAiToAnthropicRequest(std::string_view openai_body, std::
           }
           std::string b;
           JsonWriter w(b);
-          w.begin_object().kv("type", "tool_use").kv("id", Str(c, "id")).kv("name", Str(c["function"], "name"));
+          w.begin_object()
+              .kv("type", "tool_use")
+              .kv("id", Str(c, "id"))
+              .kv("name", Str(c["function"], "name"));
           w.key("input").raw(input_json).end_object();
           AddBlock(msgs, "assistant", std::move(b));
         }
@@ -184,8 +189,9 @@ Result<std::string> OpenAiToAnthropicRequest(std::string_view openai_body, std::
       std::string_view desc = Str(fn, "description");
       if (!desc.empty()) w.kv("description", desc);
       element params;
-      w.key("input_schema").raw(!fn["parameters"].get(params) && params.is_object() ? simdjson::minify(params)
-                                                                                     : "{\"type\":\"object\"}");
+      w.key("input_schema")
+          .raw(!fn["parameters"].get(params) && params.is_object() ? simdjson::minify(params)
+                                                                   : "{\"type\":\"object\"}");
       w.end_object();
     }
     w.end_array();
@@ -194,11 +200,16 @@ Result<std::string> OpenAiToAnthropicRequest(std::string_view openai_body, std::
   if (!root["tool_choice"].get(choice)) {
     if (choice.is_string()) {
       std::string_view c = choice.get_string().value();
-      w.key("tool_choice").raw(c == "required" ? "{\"type\":\"any\"}"
-                               : c == "none"   ? "{\"type\":\"none\"}"
-                                               : "{\"type\":\"auto\"}");
+      w.key("tool_choice")
+          .raw(c == "required" ? "{\"type\":\"any\"}"
+               : c == "none"   ? "{\"type\":\"none\"}"
+                               : "{\"type\":\"auto\"}");
     } else if (choice.is_object()) {
-      w.key("tool_choice").begin_object().kv("type", "tool").kv("name", Str(choice["function"], "name")).end_object();
+      w.key("tool_choice")
+          .begin_object()
+          .kv("type", "tool")
+          .kv("name", Str(choice["function"], "name"))
+          .end_object();
     }
   }
   std::string_view user = Str(root, "user");
@@ -211,7 +222,8 @@ Result<std::string> OpenAiToAnthropicRequest(std::string_view openai_body, std::
 Result<std::string> AnthropicToOpenAiResponse(std::string_view body, Usage& usage, int64_t created) {
   simdjson::dom::parser parser;
   element root;
-  if (parser.parse(body.data(), body.size()).get(root)) return Status(Code::kUpstream, "Anthropic: malformed JSON");
+  if (parser.parse(body.data(), body.size()).get(root))
+    return Status(Code::kUpstream, "Anthropic: malformed JSON");
   simdjson::dom::array content;
   if (root["content"].get(content)) return Status(Code::kUpstream, "Anthropic: answer has no content");
   std::string text;
@@ -242,8 +254,18 @@ Result<std::string> AnthropicToOpenAiResponse(std::string_view body, Usage& usag
   std::string out;
   JsonWriter w(out);
   std::string id = "chatcmpl-" + std::string(Str(root, "id"));
-  w.begin_object().kv("id", id).kv("object", "chat.completion").kv("created", created).kv("model", Str(root, "model"));
-  w.key("choices").begin_array().begin_object().kv("index", 0).key("message").begin_object().kv("role", "assistant");
+  w.begin_object()
+      .kv("id", id)
+      .kv("object", "chat.completion")
+      .kv("created", created)
+      .kv("model", Str(root, "model"));
+  w.key("choices")
+      .begin_array()
+      .begin_object()
+      .kv("index", 0)
+      .key("message")
+      .begin_object()
+      .kv("role", "assistant");
   if (text.empty() && ncalls > 0) {
     w.key("content").null();
   } else {
@@ -257,10 +279,15 @@ Result<std::string> AnthropicToOpenAiResponse(std::string_view body, Usage& usag
   return out;
 }
 
-std::string AnthropicStreamTranslator::chunk(std::string_view delta_json, std::string_view finish_reason) const {
+std::string AnthropicStreamTranslator::chunk(std::string_view delta_json,
+                                             std::string_view finish_reason) const {
   std::string out;
   JsonWriter w(out);
-  w.begin_object().kv("id", id_).kv("object", "chat.completion.chunk").kv("created", created_).kv("model", model_);
+  w.begin_object()
+      .kv("id", id_)
+      .kv("object", "chat.completion.chunk")
+      .kv("created", created_)
+      .kv("model", model_);
   w.key("choices").begin_array().begin_object().kv("index", 0).key("delta").raw(delta_json);
   if (finish_reason.empty()) {
     w.key("finish_reason").null();
@@ -274,7 +301,11 @@ std::string AnthropicStreamTranslator::chunk(std::string_view delta_json, std::s
 std::string AnthropicStreamTranslator::usage_chunk() const {
   std::string out;
   JsonWriter w(out);
-  w.begin_object().kv("id", id_).kv("object", "chat.completion.chunk").kv("created", created_).kv("model", model_);
+  w.begin_object()
+      .kv("id", id_)
+      .kv("object", "chat.completion.chunk")
+      .kv("created", created_)
+      .kv("model", model_);
   w.key("choices").begin_array().end_array();
   w.key("usage").begin_object().kv("prompt_tokens", usage_.prompt_tokens);
   w.kv("completion_tokens", usage_.completion_tokens);
@@ -282,7 +313,8 @@ std::string AnthropicStreamTranslator::usage_chunk() const {
   return out;
 }
 
-Status AnthropicStreamTranslator::feed(std::string_view event, std::string_view data, std::vector<std::string>& out) {
+Status AnthropicStreamTranslator::feed(std::string_view event, std::string_view data,
+                                       std::vector<std::string>& out) {
   simdjson::dom::parser parser;
   element root;
   if (parser.parse(data.data(), data.size()).get(root)) {
@@ -333,7 +365,7 @@ Status AnthropicStreamTranslator::feed(std::string_view event, std::string_view 
   } else if (type == "error") {
     std::string_view msg = Str(root["error"], "message");
     std::string_view etype = Str(root["error"], "type");
-    Code code = etype == "overloaded_error" ? Code::kUnavailable
+    Code code = etype == "overloaded_error"   ? Code::kUnavailable
                 : etype == "rate_limit_error" ? Code::kRateLimited
                                               : Code::kUpstream;
     return Status(code, "Anthropic stream error (" + std::string(etype) + "): " + std::string(msg));

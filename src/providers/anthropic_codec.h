@@ -21,7 +21,8 @@
 
 namespace tandem {
 
-Result<std::string> OpenAiToAnthropicRequest(std::string_view openai_body, std::string_view model, bool stream);
+Result<std::string> OpenAiToAnthropicRequest(std::string_view openai_body, std::string_view model,
+                                             bool stream);
 Result<std::string> AnthropicToOpenAiResponse(std::string_view anthropic_body, Usage& usage, int64_t created);
 
 class AnthropicStreamTranslator {

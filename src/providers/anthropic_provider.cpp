@@ -16,8 +16,8 @@ Result<std::unique_ptr<Provider>> AnthropicProvider::Create(const ModelInfo& inf
 
 asio::awaitable<Status> AnthropicProvider::chat(const ChatRequest& req, ChatSink& sink, CancelState& cancel,
                                                 CallStats& stats) {
-  auto body = OpenAiToAnthropicRequest(BuildOpenAiUpstreamBody(req, info_.upstream_model), info_.upstream_model,
-                                       req.stream);
+  auto body = OpenAiToAnthropicRequest(BuildOpenAiUpstreamBody(req, info_.upstream_model),
+                                       info_.upstream_model, req.stream);
   if (!body.ok()) co_return body.status();
   HttpCall call;
   call.path = target_.base_path + "/messages";

@@ -5,7 +5,8 @@ namespace tandem {
 bool CircuitBreaker::allow() {
   std::lock_guard<std::mutex> lock(mu_);
   switch (state_) {
-    case State::kClosed: return true;
+    case State::kClosed:
+      return true;
     case State::kOpen:
       if (clock_.mono_us() - opened_us_ < int64_t{policy_.cooldown_ms} * 1000) return false;
       state_ = State::kHalfOpen;
@@ -48,9 +49,12 @@ CircuitBreaker::State CircuitBreaker::state() const {
 
 const char* BreakerStateName(CircuitBreaker::State s) {
   switch (s) {
-    case CircuitBreaker::State::kClosed: return "closed";
-    case CircuitBreaker::State::kOpen: return "open";
-    case CircuitBreaker::State::kHalfOpen: return "half_open";
+    case CircuitBreaker::State::kClosed:
+      return "closed";
+    case CircuitBreaker::State::kOpen:
+      return "open";
+    case CircuitBreaker::State::kHalfOpen:
+      return "half_open";
   }
   return "closed";
 }

@@ -79,7 +79,8 @@ Status TransportError(const HttpTarget& t, const char* what, const beast::error_
   if (ec == beast::error::timeout) {
     return Status(Code::kDeadlineExceeded, std::string("upstream ") + t.key() + ": timed out during " + what);
   }
-  return Status(Code::kUpstream, std::string("upstream ") + t.key() + ": " + what + " failed: " + ec.message());
+  return Status(Code::kUpstream,
+                std::string("upstream ") + t.key() + ": " + what + " failed: " + ec.message());
 }
 
 asio::awaitable<Result<std::unique_ptr<Conn>>> Connect(const HttpTarget& t, const HttpCall& call) {
@@ -120,14 +121,17 @@ enum class Phase { kBeforeResponse, kHeaders, kBody };
 
 template <class Stream>
 asio::awaitable<Status> Exchange(Stream& stream, Conn& conn, const HttpTarget& t, const HttpCall& call,
-                                 CancelState& cancel, HttpResult& result, const BodyFn& on_body, int64_t& wait_us,
-                                 int64_t start_us, Phase& phase, bool& reusable) {
+                                 CancelState& cancel, HttpResult& result, const BodyFn& on_body,
+                                 int64_t& wait_us, int64_t start_us, Phase& phase, bool& reusable) {
   beast::error_code ec;
-  auto deadline = [&](int64_t ms) { return Clock::time_point(std::chrono::microseconds(start_us + ms * 1000)); };
+  auto deadline = [&](int64_t ms) {
+    return Clock::time_point(std::chrono::microseconds(start_us + ms * 1000));
+  };
   auto total = deadline(call.timeouts.total_ms);
   auto first = std::min(total, deadline(call.timeouts.first_token_ms));
 
-  http::request<http::string_body> req{call.method == "GET" ? http::verb::get : http::verb::post, call.path, 11};
+  http::request<http::string_body> req{call.method == "GET" ? http::verb::get : http::verb::post, call.path,
+                                       11};
   req.set(http::field::host, t.host);
   req.set(http::field::user_agent, "tandem/0.1");
   for (const auto& [k, v] : call.headers) req.set(k, v);
@@ -247,11 +251,11 @@ asio::awaitable<Status> HttpRequest(const HttpTarget& target, const HttpCall& ca
     result = HttpResult{};
     Status s;  // (no co_await inside ?: — GCC 12 destroys such temporaries twice)
     if (conn->tls) {
-      s = co_await Exchange(*conn->tls, *conn, target, call, cancel, result, on_body, wait_us, start_us, phase,
-                            reusable);
+      s = co_await Exchange(*conn->tls, *conn, target, call, cancel, result, on_body, wait_us, start_us,
+                            phase, reusable);
     } else {
-      s = co_await Exchange(*conn->tcp, *conn, target, call, cancel, result, on_body, wait_us, start_us, phase,
-                            reusable);
+      s = co_await Exchange(*conn->tcp, *conn, target, call, cancel, result, on_body, wait_us, start_us,
+                            phase, reusable);
     }
     cancel.set_hook(nullptr);
     if (cancel.cancelled()) co_return Status(Code::kCancelled, "client went away");
@@ -269,8 +273,9 @@ asio::awaitable<Status> HttpRequest(const HttpTarget& target, const HttpCall& ca
   co_return Status(Code::kUpstream, "upstream " + target.key() + ": no usable connection");
 }
 
-asio::awaitable<Status> HttpRequestCollect(const HttpTarget& target, const HttpCall& call, CancelState& cancel,
-                                           HttpResult& result, std::string& body, int64_t& wait_us) {
+asio::awaitable<Status> HttpRequestCollect(const HttpTarget& target, const HttpCall& call,
+                                           CancelState& cancel, HttpResult& result, std::string& body,
+                                           int64_t& wait_us) {
   BodyFn collect = [&body](std::string_view bytes) -> asio::awaitable<Status> {
     body.append(bytes);
     co_return Status::Ok();

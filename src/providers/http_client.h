@@ -7,9 +7,6 @@
 // thread; nothing here is shared across threads except the TLS context (thread-safe).
 #pragma once
 
-#include "providers/provider.h"  // first: brings <utility> before Asio
-
-#include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -18,8 +15,10 @@
 #include <utility>
 #include <vector>
 
+#include "core/asio.h"
 #include "core/model_info.h"
 #include "core/status.h"
+#include "providers/provider.h"  // first: brings <utility> before Asio
 #include "providers/provider.h"
 
 namespace tandem {
@@ -64,8 +63,9 @@ asio::awaitable<Status> HttpRequest(const HttpTarget& target, const HttpCall& ca
                                     HttpResult& result, const BodyFn& on_body, int64_t& wait_us);
 
 // HttpRequest that collects a 2xx body into `body`.
-asio::awaitable<Status> HttpRequestCollect(const HttpTarget& target, const HttpCall& call, CancelState& cancel,
-                                           HttpResult& result, std::string& body, int64_t& wait_us);
+asio::awaitable<Status> HttpRequestCollect(const HttpTarget& target, const HttpCall& call,
+                                           CancelState& cancel, HttpResult& result, std::string& body,
+                                           int64_t& wait_us);
 
 // Drops this thread's pooled connections (tests, reload).
 void ClearConnectionPool();

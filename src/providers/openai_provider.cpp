@@ -103,7 +103,8 @@ asio::awaitable<Status> OpenAiProvider::chat(const ChatRequest& req, ChatSink& s
         usage_only = data.find("\"choices\":[]") != std::string::npos;
       }
       if (data.find("\"error\"") != std::string::npos && data.find("\"choices\"") == std::string::npos) {
-        co_return Status(Code::kUpstream, "upstream " + info_.name + " sent an error mid-stream: " + data.substr(0, 300));
+        co_return Status(Code::kUpstream,
+                         "upstream " + info_.name + " sent an error mid-stream: " + data.substr(0, 300));
       }
       if (usage_only && !req.include_usage) continue;
       ++content_chunks;

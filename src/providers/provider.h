@@ -8,14 +8,12 @@
 // from the upstream carries its HTTP status (upstream_http) and the upstream's message.
 #pragma once
 
-#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
-
-#include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "core/asio.h"
 #include "core/chat_request.h"
 #include "core/model_info.h"
 #include "core/status.h"

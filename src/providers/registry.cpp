@@ -18,9 +18,11 @@ bool Retriable(const Status& s) {
     case Code::kUpstream:
     case Code::kRateLimited:
     case Code::kUnavailable:
-    case Code::kDeadlineExceeded: return s.upstream_http() == 0 || s.upstream_http() >= 500 || s.upstream_http() == 429 ||
-                                         s.upstream_http() == 408;
-    default: return false;
+    case Code::kDeadlineExceeded:
+      return s.upstream_http() == 0 || s.upstream_http() >= 500 || s.upstream_http() == 429 ||
+             s.upstream_http() == 408;
+    default:
+      return false;
   }
 }
 
@@ -29,8 +31,9 @@ Result<std::shared_ptr<ProviderSet>> ProviderSet::Build(const Config& config, co
   for (const auto& m : config.models) {
     Result<std::unique_ptr<Provider>> p =
         m.provider == ProviderKind::kAnthropic ? AnthropicProvider::Create(m) : OpenAiProvider::Create(m);
-    if (!p.ok()) return Status(p.status().code(), config.path + ":" + std::to_string(m.config_line) + ": model " +
-                                                      m.name + ": " + p.status().message());
+    if (!p.ok())
+      return Status(p.status().code(), config.path + ":" + std::to_string(m.config_line) + ": model " +
+                                           m.name + ": " + p.status().message());
     set->entries_[m.name] = Entry{std::move(p.value()), std::make_unique<CircuitBreaker>(m.breaker, clock)};
     set->order_.push_back(m.name);
   }
@@ -79,8 +82,9 @@ std::vector<Provider*> ProviderSet::chain(const std::string& model, bool local_o
   return out;
 }
 
-asio::awaitable<FailoverOutcome> ProviderSet::Call(const std::vector<Provider*>& chain, const ChatRequest& req,
-                                                   ChatSink& sink, CancelState& cancel) const {
+asio::awaitable<FailoverOutcome> ProviderSet::Call(const std::vector<Provider*>& chain,
+                                                   const ChatRequest& req, ChatSink& sink,
+                                                   CancelState& cancel) const {
   FailoverOutcome out;
   out.status = Status(Code::kUnavailable, "no model is available to serve this request");
   thread_local std::minstd_rand rng(std::random_device{}());
@@ -91,7 +95,8 @@ asio::awaitable<FailoverOutcome> ProviderSet::Call(const std::vector<Provider*>&
     for (int attempt = 0; attempt < m.retry.max_attempts; ++attempt) {
       if (br && !br->allow()) {
         out.log.push_back(m.name + ": circuit open, skipped");
-        if (out.served == nullptr) out.status = Status(Code::kUnavailable, "circuit breaker open for " + m.name);
+        if (out.served == nullptr)
+          out.status = Status(Code::kUnavailable, "circuit breaker open for " + m.name);
         break;
       }
       out.served = p;

@@ -6,9 +6,9 @@
 // models (no API key) are dropped and noted.
 //
 // Call() tries the chain: per model up to retry.max_attempts tries with exponential backoff and full
-// jitter (a 429 waits the full backoff cap), skipping models whose breaker is open, retrying only on connection
-// errors, timeouts, 429 and 5xx, and only while nothing has reached the client. Thread-safe; Call() runs
-// on the caller's event loop.
+// jitter (a 429 waits the full backoff cap), skipping models whose breaker is open, retrying only on
+// connection errors, timeouts, 429 and 5xx, and only while nothing has reached the client. Thread-safe;
+// Call() runs on the caller's event loop.
 #pragma once
 
 #include <map>
@@ -38,11 +38,12 @@ class ProviderSet {
 
   Provider* get(const std::string& model) const;
   CircuitBreaker* breaker(const std::string& model) const;
-  std::vector<Provider*> chain(const std::string& model, bool local_only, std::vector<std::string>* notes) const;
+  std::vector<Provider*> chain(const std::string& model, bool local_only,
+                               std::vector<std::string>* notes) const;
   std::vector<Provider*> all() const;
 
-  asio::awaitable<FailoverOutcome> Call(const std::vector<Provider*>& chain, const ChatRequest& req, ChatSink& sink,
-                                        CancelState& cancel) const;
+  asio::awaitable<FailoverOutcome> Call(const std::vector<Provider*>& chain, const ChatRequest& req,
+                                        ChatSink& sink, CancelState& cancel) const;
 
  private:
   ProviderSet(const Clock& clock) : clock_(clock) {}

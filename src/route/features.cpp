@@ -28,17 +28,20 @@ std::string ClassifyTask(std::string_view prompt) {
   std::string t = Lower(prompt, 8192);
   int code = 0, math = 0;
   if (t.find("```") != std::string::npos) code += 3;
-  code += CountAny(t, {"def ", "function ", "class ", "#include", "import ", "return ", "console.log", "printf(",
-                       "stack trace", "traceback", "segfault", "compile", "python", "javascript", "typescript",
-                       "c++", "rust ", "golang", "java ", "sql", "regex", "bug", "refactor", "unit test",
-                       "write a function", "write code", "implement ", "algorithm", "api endpoint", "json schema"});
+  code += CountAny(t, {"def ",       "function ",   "class ",    "#include",     "import ",
+                       "return ",    "console.log", "printf(",   "stack trace",  "traceback",
+                       "segfault",   "compile",     "python",    "javascript",   "typescript",
+                       "c++",        "rust ",       "golang",    "java ",        "sql",
+                       "regex",      "bug",         "refactor",  "unit test",    "write a function",
+                       "write code", "implement ",  "algorithm", "api endpoint", "json schema"});
   int symbols = 0;
   for (char c : t) symbols += (c == '{' || c == '}' || c == ';' || c == '(' || c == ')' || c == '=');
   if (symbols > 12 && symbols * 20 > static_cast<int>(t.size())) code += 2;
 
-  math += CountAny(t, {"solve", "equation", "integral", "derivative", "prove", "theorem", "probability",
-                       "calculate", "compute the", "how many", "sum of", "percent", "matrix", "polynomial",
-                       "factor", "algebra", "geometry", "lemma", "x^2", "sqrt", "\\frac", "modulo", "prime"});
+  math += CountAny(t, {"solve",       "equation",   "integral",    "derivative", "prove",    "theorem",
+                       "probability", "calculate",  "compute the", "how many",   "sum of",   "percent",
+                       "matrix",      "polynomial", "factor",      "algebra",    "geometry", "lemma",
+                       "x^2",         "sqrt",       "\\frac",      "modulo",     "prime"});
   int digits = 0, ops = 0;
   for (char c : t) {
     digits += (c >= '0' && c <= '9');
@@ -48,19 +51,24 @@ std::string ClassifyTask(std::string_view prompt) {
 
   int translation = CountAny(t, {"translate", "translation", "in french", "in german", "in spanish",
                                  "in japanese", "in chinese", "into english", "to english", "into french",
-                                 "into spanish", "into german"}) * 2;
+                                 "into spanish", "into german"}) *
+                    2;
   int summary = CountAny(t, {"summarize", "summarise", "summary", "tl;dr", "tldr", "key points", "in brief",
-                             "condense", "shorten"}) * 2;
+                             "condense", "shorten"}) *
+                2;
   int extraction = CountAny(t, {"extract", "list all", "pull out", "find all", "parse the", "return json",
-                                "as json", "fields", "entities", "named entities"}) * 2;
-  const std::array<std::pair<const char*, int>, 5> scores = {
-      {{"code", code}, {"math", math}, {"translation", translation}, {"summary", summary},
-       {"extraction", extraction}}};
+                                "as json", "fields", "entities", "named entities"}) *
+                   2;
+  const std::array<std::pair<const char*, int>, 5> scores = {{{"code", code},
+                                                              {"math", math},
+                                                              {"translation", translation},
+                                                              {"summary", summary},
+                                                              {"extraction", extraction}}};
   auto best = std::max_element(scores.begin(), scores.end(),
                                [](const auto& a, const auto& b) { return a.second < b.second; });
   if (best->second >= 2) return best->first;
-  if (t.size() < 160 && CountAny(t, {"hi", "hello", "hey", "thanks", "thank you", "how are you", "good morning",
-                                     "what's up", "bye"}) > 0) {
+  if (t.size() < 160 && CountAny(t, {"hi", "hello", "hey", "thanks", "thank you", "how are you",
+                                     "good morning", "what's up", "bye"}) > 0) {
     return "chitchat";
   }
   if (best->second == 1 && t.size() < 2000) return best->first;

@@ -20,9 +20,9 @@ struct Features {
   int turns = 0;              // user turns
   int messages = 0;
   int tools = 0;
-  std::string task;           // one of AllTaskTypes()
+  std::string task;              // one of AllTaskTypes()
   std::vector<std::string> pii;  // kinds of personal data found (empty = none)
-  std::string header_tier;    // client's x-tandem-tier header ("", "slm" or "llm")
+  std::string header_tier;       // client's x-tandem-tier header ("", "slm" or "llm")
 };
 
 // Heuristic task type of a prompt: code, math, translation, summary, extraction, chitchat or general.

@@ -35,7 +35,8 @@ bool IpValid(std::string_view s) {
   size_t start = 0;
   while (start <= s.size()) {
     size_t dot = s.find('.', start);
-    std::string_view part = s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    std::string_view part =
+        s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
     if (part.empty() || part.size() > 3) return false;
     if (std::stoi(std::string(part)) > 255) return false;
     ++parts;
@@ -97,7 +98,8 @@ PiiDetector::PiiDetector(const std::vector<std::string>& kinds) : impl_(std::mak
   RE2::Options opt;
   opt.set_log_errors(false);
   opt.set_max_mem(8 << 20);
-  auto add = [&](const std::string& kind, const char* re, std::function<bool(std::string_view)> check = nullptr) {
+  auto add = [&](const std::string& kind, const char* re,
+                 std::function<bool(std::string_view)> check = nullptr) {
     if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) return;
     impl_->patterns.push_back(Pattern{kind, std::make_unique<RE2>(re, opt), std::move(check)});
   };
@@ -111,8 +113,10 @@ PiiDetector::PiiDetector(const std::vector<std::string>& kinds) : impl_(std::mak
     return IbanValid(s);
   });
   add("ssn", R"((\b\d{3}-\d{2}-\d{4}\b))", SsnValid);
-  add("phone", R"(((?:\+\d{1,3}[ .\-]?)?(?:\(\d{2,4}\)[ .\-]?|\d{2,4}[ .\-])\d{3,4}[ .\-]\d{3,4}\b))", PhoneValid);
-  add("ip", R"((\b(?:\d{1,3}\.){3}\d{1,3}\b|\b(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}\b|\b(?:[0-9A-Fa-f]{1,4}:){1,7}:(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})?))",
+  add("phone", R"(((?:\+\d{1,3}[ .\-]?)?(?:\(\d{2,4}\)[ .\-]?|\d{2,4}[ .\-])\d{3,4}[ .\-]\d{3,4}\b))",
+      PhoneValid);
+  add("ip",
+      R"((\b(?:\d{1,3}\.){3}\d{1,3}\b|\b(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}\b|\b(?:[0-9A-Fa-f]{1,4}:){1,7}:(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})?))",
       IpValid);
   add("secret",
       R"((\bsk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,}|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{36,}|\bxox[abpr]-[A-Za-z0-9\-]{10,}|\bAIza[0-9A-Za-z_\-]{35}|-----BEGIN (?:RSA |EC |OPENSSH |DSA )?PRIVATE KEY-----|\b[Bb]earer [A-Za-z0-9\-._~+/]{20,}=*|(?i:\b(?:password|passwd|pwd|secret|api[_-]?key|token)\s*[:=]\s*\S{6,})))");

@@ -46,12 +46,15 @@ Result<std::unique_ptr<RulesPolicy>> RulesPolicy::Build(const Config& config) {
 RulesPolicy::~RulesPolicy() = default;
 
 std::string RulesPolicy::resolve(const std::string& target) const {
-  if (target == "slm") return config_.routing.slm_model.empty() ? config_.routing.llm_model : config_.routing.slm_model;
-  if (target == "llm") return config_.routing.llm_model.empty() ? config_.routing.slm_model : config_.routing.llm_model;
+  if (target == "slm")
+    return config_.routing.slm_model.empty() ? config_.routing.llm_model : config_.routing.slm_model;
+  if (target == "llm")
+    return config_.routing.llm_model.empty() ? config_.routing.slm_model : config_.routing.llm_model;
   return target;
 }
 
-bool RulesPolicy::matches(const CompiledRule& r, const ChatRequest& req, const Features& f, std::string* why) const {
+bool RulesPolicy::matches(const CompiledRule& r, const ChatRequest& req, const Features& f,
+                          std::string* why) const {
   const RuleSpec& s = r.spec;
   std::string w;
   auto add = [&](const std::string& part) { w += (w.empty() ? "" : ", ") + part; };
@@ -150,8 +153,8 @@ Decision RulesPolicy::decide(const ChatRequest& req, const Features& f) const {
       return finish(model, m && m->tier == Tier::kLlm ? 1 : 0);
     }
   }
-  d.reasons.push_back("default: " + rc.default_target + " (task=" + f.task + ", tokens=" +
-                      std::to_string(f.prompt_tokens) + ")");
+  d.reasons.push_back("default: " + rc.default_target + " (task=" + f.task +
+                      ", tokens=" + std::to_string(f.prompt_tokens) + ")");
   std::string model = resolve(rc.default_target);
   const ModelInfo* m = config_.find(model);
   return finish(model, m && m->tier == Tier::kLlm ? 1 : 0);

@@ -37,9 +37,9 @@ TEST(CircuitBreaker, AnAbandonedProbeDoesNotWedgeTheBreaker) {
   CircuitBreaker b(BreakerPolicy{1, 1000}, clock);
   b.failure();
   clock.advance_us(1'001'000);
-  EXPECT_TRUE(b.allow());   // the probe...
-  b.abandon();              // ...whose client went away
-  EXPECT_TRUE(b.allow());   // another probe may go
+  EXPECT_TRUE(b.allow());  // the probe...
+  b.abandon();             // ...whose client went away
+  EXPECT_TRUE(b.allow());  // another probe may go
 }
 
 }  // namespace

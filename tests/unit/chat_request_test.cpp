@@ -55,12 +55,15 @@ TEST(ChatRequest, NamesTheOffendingField) {
   EXPECT_NE(ErrorOf(R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":0})")
                 .find("max_tokens"),
             std::string::npos);
-  EXPECT_NE(ErrorOf(R"({"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function"}]})")
-                .find("tools[0].function"),
+  EXPECT_NE(
+      ErrorOf(R"({"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function"}]})")
+          .find("tools[0].function"),
+      std::string::npos);
+  EXPECT_NE(
+      ErrorOf(R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream":"yes"})").find("stream"),
+      std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"model":7,"messages":[{"role":"user","content":"x"}]})").find("model"),
             std::string::npos);
-  EXPECT_NE(ErrorOf(R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream":"yes"})").find("stream"),
-            std::string::npos);
-  EXPECT_NE(ErrorOf(R"({"model":7,"messages":[{"role":"user","content":"x"}]})").find("model"), std::string::npos);
 }
 
 TEST(ChatRequest, UpstreamBodyKeepsEveryFieldAndRewritesTheModel) {

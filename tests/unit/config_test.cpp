@@ -71,27 +71,33 @@ struct BadCase {
 
 TEST(Config, ErrorsNameFileLineAndField) {
   const BadCase cases[] = {
-      {"models:\n  - name: a\n    base_url: http://x\n    tier: huge\n", "models[0].tier: expected 'slm' or 'llm'", 4},
+      {"models:\n  - name: a\n    base_url: http://x\n    tier: huge\n",
+       "models[0].tier: expected 'slm' or 'llm'", 4},
       {"models:\n  - name: a\n    base_url: ftp://x\n    tier: slm\n", "must start with http", 3},
-      {"models:\n  - name: a\n    base_url: http://x\n    tier: slm\n    colour: red\n", "unknown key 'colour'", 5},
+      {"models:\n  - name: a\n    base_url: http://x\n    tier: slm\n    colour: red\n",
+       "unknown key 'colour'", 5},
       {"models:\n  - name: a\n    base_url: http://x\n    tier: slm\n  - name: a\n    base_url: http://y\n"
        "    tier: llm\n",
        "duplicate model name", 5},
-      {"models:\n  - name: a\n    base_url: http://x\n    tier: slm\n    fallbacks: [nope]\n", "no model named 'nope'",
-       5},
-      {"models:\n  - name: a\n    base_url: http://x\n    tier: slm\nrouting:\n  rules:\n    - if: {task: [poetry]}\n"
+      {"models:\n  - name: a\n    base_url: http://x\n    tier: slm\n    fallbacks: [nope]\n",
+       "no model named 'nope'", 5},
+      {"models:\n  - name: a\n    base_url: http://x\n    tier: slm\nrouting:\n  rules:\n    - if: {task: "
+       "[poetry]}\n"
        "      then: llm\n",
        "unknown task type 'poetry'", 7},
-      {"models:\n  - name: a\n    base_url: http://x\n    tier: slm\nrouting:\n  rules:\n    - if: {min_tokens: 5}\n"
+      {"models:\n  - name: a\n    base_url: http://x\n    tier: slm\nrouting:\n  rules:\n    - if: "
+       "{min_tokens: 5}\n"
        "      then: nowhere\n",
        "'nowhere' is neither", 8},
       {"server:\n  listen: localhost\nmodels: []\n", "expected host:port", 2},
-      {"models:\n  - name: a\n    base_url: http://x\n    tier: slm\n    price: {input: -1}\n", "must not be negative",
-       5},
+      {"models:\n  - name: a\n    base_url: http://x\n    tier: slm\n    price: {input: -1}\n",
+       "must not be negative", 5},
       {"models: [\n", "YAML syntax error", 2},
-      {"models:\n  - name: a\n    base_url: http://x\n    tier: slm\nauth:\n  keys:\n    - id: k\n      key_env: NOPE\n",
+      {"models:\n  - name: a\n    base_url: http://x\n    tier: slm\nauth:\n  keys:\n    - id: k\n      "
+       "key_env: NOPE\n",
        "NOPE is not set", 8},
-      {"models:\n  - name: a\n    base_url: http://x\n    tier: slm\n    tls_ca_file: ca.pem\n", "needs an https://", 5},
+      {"models:\n  - name: a\n    base_url: http://x\n    tier: slm\n    tls_ca_file: ca.pem\n",
+       "needs an https://", 5},
       {"models:\n  - name: a\n    base_url: https://x\n    tier: slm\n    tls_ca_file: /nonexistent/ca.pem\n",
        "no such file", 5},
       {"models:\n  - name: a\n    base_url: http://x\n    tier: slm\nrouting:\n  privacy: sometimes\n",

@@ -1,3 +1,5 @@
+#include "ledger/ledger.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -8,7 +10,6 @@
 
 #include "ledger/cost.h"
 #include "ledger/journal.h"
-#include "ledger/ledger.h"
 #include "ledger/report.h"
 #include "ledger/sqlite_store.h"
 

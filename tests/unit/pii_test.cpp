@@ -31,9 +31,9 @@ TEST(Pii, FindsEachKind) {
 }
 
 TEST(Pii, ChecksumsRejectLookalikes) {
-  EXPECT_FALSE(Has("order 4111 1111 1111 1112", "card"));     // fails Luhn
-  EXPECT_FALSE(Has("GB82 WEST 1234 5698 7654 33", "iban"));   // fails mod 97
-  EXPECT_FALSE(Has("ref 000-12-3456", "ssn"));                // area 000 is never issued
+  EXPECT_FALSE(Has("order 4111 1111 1111 1112", "card"));    // fails Luhn
+  EXPECT_FALSE(Has("GB82 WEST 1234 5698 7654 33", "iban"));  // fails mod 97
+  EXPECT_FALSE(Has("ref 000-12-3456", "ssn"));               // area 000 is never issued
   EXPECT_FALSE(Has("version 1.2.3 of the app", "ip"));
   EXPECT_FALSE(Has("999.1.1.1", "ip"));
   EXPECT_TRUE(Kinds("What is the capital of France? Explain in 3 sentences.").empty());

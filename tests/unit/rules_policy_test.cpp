@@ -129,7 +129,8 @@ TEST(RulesPolicy, PersonalDataStaysLocalWhateverElseSaysSo) {
 
 TEST(RulesPolicy, BadRegexIsReportedWithItsLine) {
   auto c = ParseConfig(
-      "models:\n  - name: a\n    base_url: http://x\n    tier: slm\nrouting:\n  rules:\n    - if: {regex: \"(unclosed\"}\n"
+      "models:\n  - name: a\n    base_url: http://x\n    tier: slm\nrouting:\n  rules:\n    - if: {regex: "
+      "\"(unclosed\"}\n"
       "      then: slm\n",
       "r.yaml", [](const char*) -> const char* { return nullptr; });
   ASSERT_TRUE(c.ok()) << c.status().message();

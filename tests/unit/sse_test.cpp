@@ -9,7 +9,8 @@ namespace {
 
 TEST(SseParser, HandlesAnySplitOfTheBytes) {
   const std::string stream =
-      "event: message_start\r\ndata: {\"a\":1}\r\n\r\n: a comment\n\ndata: line1\ndata: line2\n\ndata: [DONE]\n\n";
+      "event: message_start\r\ndata: {\"a\":1}\r\n\r\n: a comment\n\ndata: line1\ndata: line2\n\ndata: "
+      "[DONE]\n\n";
   for (size_t step = 1; step <= stream.size(); ++step) {
     SseParser p;
     std::vector<std::pair<std::string, std::string>> got;

@@ -93,16 +93,18 @@ Result<Plan> MakePlan(const std::string& body, const Settings& s, bool anthropic
   simdjson::dom::parser parser;
   element root;
   if (parser.parse(body).get(root) || !root.is_object()) {
-    return Status(Code::kInvalidArgument,
-                  "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "
-                  "HTTP library correctly.)");
+    return Status(
+        Code::kInvalidArgument,
+        "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "
+        "HTTP library correctly.)");
   }
   Plan p;
   std::string_view model;
   if (root["model"].get(model)) return Status(Code::kInvalidArgument, "you must provide a model parameter");
   p.model = std::string(model);
   simdjson::dom::array messages;
-  if (root["messages"].get(messages)) return Status(Code::kInvalidArgument, "'messages' is a required property");
+  if (root["messages"].get(messages))
+    return Status(Code::kInvalidArgument, "'messages' is a required property");
   bool b = false;
   p.stream = !root["stream"].get(b) && b;
   p.include_usage = !root["stream_options"]["include_usage"].get(b) && b;
@@ -176,11 +178,16 @@ std::string AnthropicError(const std::string& message, const char* type) {
 
 const char* AnthropicErrorType(int status) {
   switch (status) {
-    case 400: return "invalid_request_error";
-    case 401: return "authentication_error";
-    case 429: return "rate_limit_error";
-    case 529: return "overloaded_error";
-    default: return "api_error";
+    case 400:
+      return "invalid_request_error";
+    case 401:
+      return "authentication_error";
+    case 429:
+      return "rate_limit_error";
+    case 529:
+      return "overloaded_error";
+    default:
+      return "api_error";
   }
 }
 
@@ -200,7 +207,8 @@ std::string Chunk(const Plan& p, int64_t created, const std::string& delta, cons
 }
 
 int64_t CompletionTokens(const Plan& p) {
-  return p.tool_name.empty() ? static_cast<int64_t>(p.words.size()) : static_cast<int64_t>(p.tool_args.size() / 4 + 3);
+  return p.tool_name.empty() ? static_cast<int64_t>(p.words.size())
+                             : static_cast<int64_t>(p.tool_args.size() / 4 + 3);
 }
 
 std::string Text(const Plan& p) {
@@ -281,8 +289,9 @@ asio::awaitable<void> FakeLlm::handle(const HttpRequestIn& in, Responder& out) {
   bool is_openai = path == "/v1/chat/completions" && in.method == "POST";
   bool is_anthropic = path == "/v1/messages" && in.method == "POST";
   if (!is_openai && !is_anthropic) {
-    co_await out.send(404, Json(), OpenAiError("Unknown request URL: " + in.method + " " + path,
-                                               "invalid_request_error", "unknown_url"));
+    co_await out.send(404, Json(),
+                      OpenAiError("Unknown request URL: " + in.method + " " + path, "invalid_request_error",
+                                  "unknown_url"));
     co_return;
   }
   record(in);
@@ -305,8 +314,8 @@ asio::awaitable<void> FakeLlm::handle(const HttpRequestIn& in, Responder& out) {
 
 asio::awaitable<void> FakeLlm::openai(const HttpRequestIn& in, Responder& out, Settings s, Step step) {
   if (!s.require_key.empty() && in.header("authorization") != "Bearer " + s.require_key) {
-    co_await out.send(401, Json(), OpenAiError("Incorrect API key provided.", "invalid_request_error",
-                                               "invalid_api_key"));
+    co_await out.send(401, Json(),
+                      OpenAiError("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"));
     co_return;
   }
   if (!co_await Sleep(s.latency_ms, out.cancel())) co_return;
@@ -317,14 +326,18 @@ asio::awaitable<void> FakeLlm::openai(const HttpRequestIn& in, Responder& out, S
   if (step.status) {
     Headers h = Json();
     if (step.status == 429) h.emplace_back("retry-after", "0");
-    const char* type = step.status == 429 ? "requests" : step.status >= 500 ? "server_error" : "invalid_request_error";
+    const char* type = step.status == 429   ? "requests"
+                       : step.status >= 500 ? "server_error"
+                                            : "invalid_request_error";
     const char* code = step.status == 429 ? "rate_limit_exceeded" : "fake_error";
-    co_await out.send(step.status, h, OpenAiError("scripted error " + std::to_string(step.status), type, code));
+    co_await out.send(step.status, h,
+                      OpenAiError("scripted error " + std::to_string(step.status), type, code));
     co_return;
   }
   auto plan = MakePlan(in.body, s, false);
   if (!plan.ok()) {
-    co_await out.send(400, Json(), OpenAiError(plan.status().message(), "invalid_request_error", "bad_request"));
+    co_await out.send(400, Json(),
+                      OpenAiError(plan.status().message(), "invalid_request_error", "bad_request"));
     co_return;
   }
   const Plan& p = plan.value();
@@ -338,13 +351,23 @@ asio::awaitable<void> FakeLlm::openai(const HttpRequestIn& in, Responder& out, S
     std::string body;
     JsonWriter w(body);
     w.begin_object().kv("id", "chatcmpl-fake").kv("object", "chat.completion").kv("created", created);
-    w.kv("model", p.model).key("choices").begin_array().begin_object().kv("index", 0).key("message").begin_object();
+    w.kv("model", p.model)
+        .key("choices")
+        .begin_array()
+        .begin_object()
+        .kv("index", 0)
+        .key("message")
+        .begin_object();
     w.kv("role", "assistant");
     if (p.tool_name.empty()) {
       w.kv("content", Text(p));
     } else {
       w.key("content").null().key("tool_calls").begin_array().begin_object().kv("id", "call_fake_1");
-      w.kv("type", "function").key("function").begin_object().kv("name", p.tool_name).kv("arguments", p.tool_args);
+      w.kv("type", "function")
+          .key("function")
+          .begin_object()
+          .kv("name", p.tool_name)
+          .kv("arguments", p.tool_args);
       w.end_object().end_object().end_array();
     }
     w.end_object().key("logprobs").null().kv("finish_reason", p.tool_name.empty() ? "stop" : "tool_calls");
@@ -375,7 +398,13 @@ asio::awaitable<void> FakeLlm::openai(const HttpRequestIn& in, Responder& out, S
     for (const std::string& piece : {p.tool_args.substr(0, half), p.tool_args.substr(half)}) {
       std::string a;
       JsonWriter aw(a);
-      aw.begin_object().key("tool_calls").begin_array().begin_object().kv("index", 0).key("function").begin_object();
+      aw.begin_object()
+          .key("tool_calls")
+          .begin_array()
+          .begin_object()
+          .kv("index", 0)
+          .key("function")
+          .begin_object();
       aw.kv("arguments", piece).end_object().end_object().end_array().end_object();
       chunks.push_back(Chunk(p, created, a, nullptr));
     }
@@ -406,7 +435,8 @@ asio::awaitable<void> FakeLlm::openai(const HttpRequestIn& in, Responder& out, S
 
 asio::awaitable<void> FakeLlm::anthropic(const HttpRequestIn& in, Responder& out, Settings s, Step step) {
   if (in.header("anthropic-version").empty()) {
-    co_await out.send(400, Json(), AnthropicError("anthropic-version: header is required", "invalid_request_error"));
+    co_await out.send(400, Json(),
+                      AnthropicError("anthropic-version: header is required", "invalid_request_error"));
     co_return;
   }
   if (!s.require_key.empty() && in.header("x-api-key") != s.require_key) {
@@ -454,14 +484,20 @@ asio::awaitable<void> FakeLlm::anthropic(const HttpRequestIn& in, Responder& out
     std::string d;
     JsonWriter w(d);
     w.begin_object().kv("type", "message_start").key("message").begin_object().kv("id", "msg_fake");
-    w.kv("type", "message").kv("role", "assistant").kv("model", p.model).key("content").begin_array().end_array();
+    w.kv("type", "message")
+        .kv("role", "assistant")
+        .kv("model", p.model)
+        .key("content")
+        .begin_array()
+        .end_array();
     w.key("stop_reason").null().key("usage").begin_object().kv("input_tokens", p.prompt_tokens);
     w.kv("output_tokens", int64_t{1}).end_object().end_object().end_object();
     events.emplace_back("message_start", d);
   }
   if (p.tool_name.empty()) {
-    events.emplace_back("content_block_start",
-                        "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}");
+    events.emplace_back(
+        "content_block_start",
+        "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}");
     for (const auto& word : p.words) {
       std::string d;
       JsonWriter w(d);

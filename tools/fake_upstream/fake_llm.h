@@ -11,10 +11,10 @@
 
 namespace tandem::fake {
 
-struct Step {  // one scripted behaviour, used by one request
-  int status = 0;            // answer with this HTTP error
-  int disconnect_after = -1; // drop the connection after this many chunks (or before a non-stream body)
-  bool hang = false;         // never answer
+struct Step {                 // one scripted behaviour, used by one request
+  int status = 0;             // answer with this HTTP error
+  int disconnect_after = -1;  // drop the connection after this many chunks (or before a non-stream body)
+  bool hang = false;          // never answer
 };
 
 struct Settings {

@@ -35,9 +35,8 @@ int main(int argc, char** argv) {
   opt.port = port;
   opt.workers = threads;
   opt.max_body_bytes = [] { return size_t{64} << 20; };
-  tandem::HttpServer server(opt, [&fake](const tandem::HttpRequestIn& in, tandem::Responder& out) {
-    return fake.handle(in, out);
-  });
+  tandem::HttpServer server(
+      opt, [&fake](const tandem::HttpRequestIn& in, tandem::Responder& out) { return fake.handle(in, out); });
   tandem::Status st = server.start();
   if (!st.ok()) {
     std::fprintf(stderr, "fake_upstream: %s\n", st.message().c_str());
