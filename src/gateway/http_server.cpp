@@ -1,5 +1,7 @@
 #include "gateway/http_server.h"
 
+#include "core/coarse_timer.h"
+
 #include <sys/socket.h>
 
 #include <atomic>
@@ -37,7 +39,8 @@ void LogException(std::exception_ptr e) {
 
 class BeastResponder final : public Responder {
  public:
-  BeastResponder(beast::tcp_stream& stream, bool keep_alive) : stream_(stream), keep_alive_(keep_alive) {}
+  BeastResponder(tcp::socket& stream, bool keep_alive, const asio::any_io_executor& exec)
+      : stream_(stream), keep_alive_(keep_alive), write_deadline_(exec) {}
 
   asio::awaitable<Status> send(int status, const Headers& headers, std::string body) override {
     http::response<http::string_body> res{static_cast<http::status>(status), 11};
@@ -48,7 +51,7 @@ class BeastResponder final : public Responder {
     res.prepare_payload();
     started_ = true;
     beast::error_code ec;
-    stream_.expires_after(std::chrono::seconds(60));
+    arm_write();
     co_await http::async_write(stream_, res, redirect_error(use_awaitable, ec));
     co_return Track(ec);
   }
@@ -66,7 +69,7 @@ class BeastResponder final : public Responder {
     head_.chunked(true);
     started_ = true;
     beast::error_code ec;
-    stream_.expires_after(std::chrono::seconds(60));
+    arm_write();
     co_await http::async_write_header(stream_, serializer_, redirect_error(use_awaitable, ec));
     co_return Track(ec);
   }
@@ -74,7 +77,7 @@ class BeastResponder final : public Responder {
   asio::awaitable<Status> write(std::string_view data) override {
     if (broken_) co_return Status(Code::kCancelled, "client connection is gone");
     beast::error_code ec;
-    stream_.expires_after(std::chrono::seconds(60));
+    arm_write();
     co_await asio::async_write(stream_, http::make_chunk(asio::buffer(data.data(), data.size())),
                                redirect_error(use_awaitable, ec));
     co_return Track(ec);
@@ -85,7 +88,7 @@ class BeastResponder final : public Responder {
     http::fields t;
     for (const auto& [k, v] : trailers) t.set(k, v);
     beast::error_code ec;
-    stream_.expires_after(std::chrono::seconds(60));
+    arm_write();
     co_await asio::async_write(stream_, http::make_chunk_last(t), redirect_error(use_awaitable, ec));
     co_return Track(ec);
   }
@@ -95,21 +98,31 @@ class BeastResponder final : public Responder {
   void abort() override {
     broken_ = true;
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.socket().close(ec);
+    stream_.shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close(ec);
   }
   bool broken() const { return broken_; }
 
  private:
+  // A client that stops reading gets 60 s per write before its connection is closed.
+  void arm_write() {
+    write_deadline_.arm_after_ms(60000, [this] {
+      beast::error_code ignored;
+      stream_.close(ignored);
+    });
+  }
+
   Status Track(const beast::error_code& ec) {
+    write_deadline_.disarm();
     if (!ec) return Status::Ok();
     broken_ = true;
     cancel_.cancel();
     return Status(Code::kCancelled, "writing to the client failed: " + ec.message());
   }
 
-  beast::tcp_stream& stream_;
+  tcp::socket& stream_;
   bool keep_alive_;
+  Deadline write_deadline_;
   bool started_ = false;
   bool broken_ = false;
   CancelState cancel_;
@@ -120,6 +133,7 @@ class BeastResponder final : public Responder {
 // Watches an idle-reading client socket while its request is answered; a hang-up cancels the request.
 struct Watch {
   bool active = true;
+  bool started = false;
   CancelState* cancel = nullptr;
 };
 
@@ -151,56 +165,64 @@ struct HttpServer::Impl {
   std::atomic<int> in_flight{0};
   std::atomic<bool> stopped{false};
 
-  asio::awaitable<void> Reject(beast::tcp_stream& stream, beast::flat_buffer& buffer, int status,
-                               const std::string& body) {
+  asio::awaitable<void> Reject(tcp::socket& socket, beast::flat_buffer& buffer, int status, const std::string& body) {
     http::response<http::string_body> res{static_cast<http::status>(status), 11};
     res.set(http::field::content_type, "application/json");
     res.keep_alive(false);
     res.body() = body;
     res.prepare_payload();
     beast::error_code ec;
-    stream.expires_after(std::chrono::seconds(5));
-    co_await http::async_write(stream, res, redirect_error(use_awaitable, ec));
+    Deadline deadline(socket.get_executor());
+    auto close = [&socket] {
+      beast::error_code ignored;
+      socket.close(ignored);
+    };
+    deadline.arm_after_ms(5000, close);
+    co_await http::async_write(socket, res, redirect_error(use_awaitable, ec));
     // Read and drop what the client is still sending, briefly, so it sees our answer rather than a reset.
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream.expires_after(std::chrono::seconds(2));
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    deadline.arm_after_ms(2000, close);
     size_t drained = 0;
     while (!ec && drained < (size_t{64} << 20)) {
       buffer.clear();
-      drained += co_await stream.async_read_some(buffer.prepare(65536), redirect_error(use_awaitable, ec));
+      drained += co_await socket.async_read_some(buffer.prepare(65536), redirect_error(use_awaitable, ec));
     }
   }
 
   asio::awaitable<void> Session(tcp::socket socket) {
     auto exec = co_await asio::this_coro::executor;
-    beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     beast::error_code ec;
+    Deadline idle(exec);
+    auto close = [&socket] {
+      beast::error_code ignored;
+      socket.close(ignored);
+    };
     while (!stopped) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(opt.max_body_bytes());
       parser.header_limit(64 * 1024);
-      stream.expires_after(std::chrono::seconds(opt.idle_timeout_s));
-      co_await http::async_read(stream, buffer, parser, redirect_error(use_awaitable, ec));
+      idle.arm_after_ms(int64_t{opt.idle_timeout_s} * 1000, close);
+      co_await http::async_read(socket, buffer, parser, redirect_error(use_awaitable, ec));
+      idle.disarm();
       if (ec == http::error::body_limit) {
-        co_await Reject(stream, buffer, 413,
+        co_await Reject(socket, buffer, 413,
                         "{\"error\":{\"message\":\"request body is larger than the limit of " +
                             std::to_string(opt.max_body_bytes()) +
-                            " bytes\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"payload_"
-                            "too_large\"}}");
-        break;
+                            " bytes\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":"
+                            "\"payload_too_large\"}}");
+        co_return;
       }
-      if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
-          ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+      if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+          ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor || idle.fired()) {
         break;
       }
       if (ec) {
-        co_await Reject(stream, buffer, 400,
+        co_await Reject(socket, buffer, 400,
                         "{\"error\":{\"message\":\"malformed HTTP request: " + ec.message() +
                             "\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"bad_http\"}}");
-        break;
+        co_return;
       }
-      stream.expires_never();
       auto& msg = parser.get();
       HttpRequestIn in;
       in.method = std::string(msg.method_string());
@@ -212,18 +234,24 @@ struct HttpServer::Impl {
         in.headers.emplace_back(std::move(name), std::string(field.value()));
       }
       bool keep_alive = msg.keep_alive();
-      BeastResponder responder(stream, keep_alive);
+      BeastResponder responder(socket, keep_alive, exec);
+      // Watch for a hang-up only once the request has lasted a tick: quick requests cost no extra system call.
       auto watch = std::make_shared<Watch>();
       watch->cancel = &responder.cancel();
-      asio::co_spawn(exec, WatchClient(stream.socket(), watch), LogException);
+      Deadline watch_start(exec);
+      watch_start.arm_after_ms(0, [&socket, watch, exec] {
+        watch->started = true;
+        asio::co_spawn(exec, WatchClient(socket, watch), LogException);
+      });
       ++in_flight;
       co_await handler(in, responder);
       --in_flight;
+      watch_start.disarm();
       watch->active = false;
-      stream.socket().cancel(ec);
+      if (watch->started) socket.cancel(ec);
       if (responder.broken() || !keep_alive) break;
     }
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    socket.shutdown(tcp::socket::shutdown_send, ec);
   }
 
   asio::awaitable<void> Accept(tcp::acceptor& acceptor) {

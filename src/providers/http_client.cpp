@@ -1,5 +1,7 @@
 #include "providers/http_client.h"
 
+#include "core/coarse_timer.h"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -57,10 +59,14 @@ std::shared_ptr<TlsContext> DefaultTls() {
 
 // One upstream connection, plain or TLS.
 struct Conn {
-  std::unique_ptr<beast::tcp_stream> tcp;
-  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+  std::unique_ptr<tcp::socket> plain;
+  std::unique_ptr<beast::ssl_stream<tcp::socket>> tls;
   beast::flat_buffer buffer;
-  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *tcp; }
+  tcp::socket& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  void close() {
+    beast::error_code ignored;
+    lowest().close(ignored);
+  }
 };
 
 struct PoolEntry {
@@ -75,8 +81,8 @@ std::map<std::string, PoolEntry>& Pool() {
   return pool;
 }
 
-Status TransportError(const HttpTarget& t, const char* what, const beast::error_code& ec) {
-  if (ec == beast::error::timeout) {
+Status TransportError(const HttpTarget& t, const char* what, const beast::error_code& ec, bool timed_out) {
+  if (timed_out) {
     return Status(Code::kDeadlineExceeded, std::string("upstream ") + t.key() + ": timed out during " + what);
   }
   return Status(Code::kUpstream,
@@ -90,29 +96,31 @@ asio::awaitable<Result<std::unique_ptr<Conn>>> Connect(const HttpTarget& t, cons
   if (entry.endpoints.empty()) {
     tcp::resolver resolver(exec);
     entry.endpoints = co_await resolver.async_resolve(t.host, t.port, redirect_error(use_awaitable, ec));
-    if (ec) co_return TransportError(t, "name resolution", ec);
+    if (ec) co_return TransportError(t, "name resolution", ec, false);
   }
   auto conn = std::make_unique<Conn>();
   if (t.tls) {
     TlsContext& tls = t.tls_context ? *t.tls_context : *DefaultTls();
-    conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(exec, tls.ctx);
+    conn->tls = std::make_unique<beast::ssl_stream<tcp::socket>>(exec, tls.ctx);
   } else {
-    conn->tcp = std::make_unique<beast::tcp_stream>(exec);
+    conn->plain = std::make_unique<tcp::socket>(exec);
   }
-  conn->lowest().expires_after(std::chrono::milliseconds(call.timeouts.connect_ms));
-  co_await conn->lowest().async_connect(entry.endpoints, redirect_error(use_awaitable, ec));
+  Deadline deadline(exec);  // connect and TLS handshake
+  Conn* raw = conn.get();
+  deadline.arm_after_ms(call.timeouts.connect_ms, [raw] { raw->close(); });
+  co_await asio::async_connect(conn->lowest(), entry.endpoints, redirect_error(use_awaitable, ec));
   if (ec) {
     entry.endpoints = {};  // resolve again next time
-    co_return TransportError(t, "connect", ec);
+    co_return TransportError(t, "connect", ec, deadline.fired());
   }
-  conn->lowest().socket().set_option(tcp::no_delay(true));
+  conn->lowest().set_option(tcp::no_delay(true), ec);
   if (t.tls) {
     if (!SSL_set_tlsext_host_name(conn->tls->native_handle(), t.host.c_str())) {
       co_return Status(Code::kUpstream, "upstream " + t.key() + ": cannot set TLS server name");
     }
     conn->tls->set_verify_callback(ssl::host_name_verification(t.host));
     co_await conn->tls->async_handshake(ssl::stream_base::client, redirect_error(use_awaitable, ec));
-    if (ec) co_return TransportError(t, "TLS handshake", ec);
+    if (ec) co_return TransportError(t, "TLS handshake", ec, deadline.fired());
   }
   co_return std::move(conn);
 }
@@ -124,11 +132,10 @@ asio::awaitable<Status> Exchange(Stream& stream, Conn& conn, const HttpTarget& t
                                  CancelState& cancel, HttpResult& result, const BodyFn& on_body,
                                  int64_t& wait_us, int64_t start_us, Phase& phase, bool& reusable) {
   beast::error_code ec;
-  auto deadline = [&](int64_t ms) {
-    return Clock::time_point(std::chrono::microseconds(start_us + ms * 1000));
-  };
-  auto total = deadline(call.timeouts.total_ms);
-  auto first = std::min(total, deadline(call.timeouts.first_token_ms));
+  const int64_t total = start_us + int64_t{call.timeouts.total_ms} * 1000;
+  const int64_t first = std::min(total, start_us + int64_t{call.timeouts.first_token_ms} * 1000);
+  Deadline deadline(co_await asio::this_coro::executor);
+  auto expire = [&conn] { conn.close(); };
 
   http::request<http::string_body> req{call.method == "GET" ? http::verb::get : http::verb::post, call.path,
                                        11};
@@ -139,9 +146,9 @@ asio::awaitable<Status> Exchange(Stream& stream, Conn& conn, const HttpTarget& t
     req.body() = call.body;
     req.prepare_payload();
   }
-  conn.lowest().expires_at(call.stream ? first : total);
+  deadline.arm_at(call.stream ? first : total, expire);
   co_await http::async_write(stream, req, redirect_error(use_awaitable, ec));
-  if (ec) co_return TransportError(t, "sending the request", ec);
+  if (ec) co_return TransportError(t, "sending the request", ec, deadline.fired());
 
   http::response_parser<http::buffer_body> parser;
   // Not boost::none: Boost 1.74 compares the length against an empty optional and always fails.
@@ -150,7 +157,7 @@ asio::awaitable<Status> Exchange(Stream& stream, Conn& conn, const HttpTarget& t
   phase = Phase::kHeaders;
   co_await http::async_read_header(stream, conn.buffer, parser, redirect_error(use_awaitable, ec));
   wait_us += NowUs() - t0;
-  if (ec) co_return TransportError(t, "reading the response headers", ec);
+  if (ec) co_return TransportError(t, "reading the response headers", ec, deadline.fired());
   phase = Phase::kBody;
   result.status = parser.get().result_int();
   if (auto it = parser.get().find(http::field::retry_after); it != parser.get().end()) {
@@ -163,14 +170,14 @@ asio::awaitable<Status> Exchange(Stream& stream, Conn& conn, const HttpTarget& t
     if (cancel.cancelled()) co_return Status(Code::kCancelled, "client went away");
     parser.get().body().data = chunk;
     parser.get().body().size = sizeof chunk;
-    conn.lowest().expires_at(call.stream && !got_body ? first : total);
     t0 = NowUs();
     co_await http::async_read_some(stream, conn.buffer, parser, redirect_error(use_awaitable, ec));
     wait_us += NowUs() - t0;
     if (ec == http::error::need_buffer) ec = {};
-    if (ec) co_return TransportError(t, "reading the response body", ec);
+    if (ec) co_return TransportError(t, "reading the response body", ec, deadline.fired());
     size_t n = sizeof chunk - parser.get().body().size;
     if (n == 0) continue;
+    if (!got_body && call.stream) deadline.arm_at(total, expire);  // the first token came: total from here
     got_body = true;
     if (ok_status) {
       Status s = co_await on_body(std::string_view(chunk, n));
@@ -242,10 +249,7 @@ asio::awaitable<Status> HttpRequest(const HttpTarget& target, const HttpCall& ca
     }
     if (cancel.cancelled()) co_return Status(Code::kCancelled, "client went away");
     Conn* raw = conn.get();
-    cancel.set_hook([raw] {
-      beast::error_code ignored;
-      raw->lowest().socket().close(ignored);
-    });
+    cancel.set_hook([raw] { raw->close(); });
     Phase phase = Phase::kBeforeResponse;
     bool reusable = false;
     result = HttpResult{};
@@ -254,14 +258,13 @@ asio::awaitable<Status> HttpRequest(const HttpTarget& target, const HttpCall& ca
       s = co_await Exchange(*conn->tls, *conn, target, call, cancel, result, on_body, wait_us, start_us,
                             phase, reusable);
     } else {
-      s = co_await Exchange(*conn->tcp, *conn, target, call, cancel, result, on_body, wait_us, start_us,
+      s = co_await Exchange(*conn->plain, *conn, target, call, cancel, result, on_body, wait_us, start_us,
                             phase, reusable);
     }
     cancel.set_hook(nullptr);
     if (cancel.cancelled()) co_return Status(Code::kCancelled, "client went away");
     if (s.ok()) {
       if (reusable && entry.idle.size() < kMaxIdlePerUpstream) {
-        conn->lowest().expires_never();
         entry.idle.push_back(std::move(conn));
       }
       co_return s;
