@@ -50,6 +50,10 @@ Wheel& ThisThreadWheel() {
 
 asio::awaitable<void> Tick(Wheel* wheel, asio::steady_timer* timer) {
   std::unique_ptr<asio::steady_timer> owned(timer);
+  struct Forget {  // the loop is gone (its io_context destroyed this frame): the next loop starts afresh
+    Wheel* wheel;
+    ~Forget() { wheel->context = nullptr; }
+  } forget{wheel};
   for (;;) {
     timer->expires_after(std::chrono::milliseconds(Deadline::kTickMs));
     boost::system::error_code ec;
@@ -86,7 +90,9 @@ void Deadline::arm_at(int64_t mono_us, std::function<void()> fire) {
   entry_->fire = std::move(fire);
 }
 
-void Deadline::arm_after_ms(int64_t ms, std::function<void()> fire) { arm_at(NowUs() + ms * 1000, std::move(fire)); }
+void Deadline::arm_after_ms(int64_t ms, std::function<void()> fire) {
+  arm_at(NowUs() + ms * 1000, std::move(fire));
+}
 
 void Deadline::disarm() {
   entry_->armed = false;

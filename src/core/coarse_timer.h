@@ -13,8 +13,8 @@
 #include <functional>
 #include <memory>
 
-#include "core/asio.h"
 #include <boost/asio/any_io_executor.hpp>
+#include "core/asio.h"
 
 namespace tandem {
 

@@ -165,7 +165,8 @@ struct HttpServer::Impl {
   std::atomic<int> in_flight{0};
   std::atomic<bool> stopped{false};
 
-  asio::awaitable<void> Reject(tcp::socket& socket, beast::flat_buffer& buffer, int status, const std::string& body) {
+  asio::awaitable<void> Reject(tcp::socket& socket, beast::flat_buffer& buffer, int status,
+                               const std::string& body) {
     http::response<http::string_body> res{static_cast<http::status>(status), 11};
     res.set(http::field::content_type, "application/json");
     res.keep_alive(false);
@@ -235,7 +236,8 @@ struct HttpServer::Impl {
       }
       bool keep_alive = msg.keep_alive();
       BeastResponder responder(socket, keep_alive, exec);
-      // Watch for a hang-up only once the request has lasted a tick: quick requests cost no extra system call.
+      // Watch for a hang-up only once the request has lasted a tick: quick requests cost no extra system
+      // call.
       auto watch = std::make_shared<Watch>();
       watch->cancel = &responder.cancel();
       Deadline watch_start(exec);
