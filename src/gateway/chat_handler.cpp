@@ -108,6 +108,19 @@ Result<std::string> Authenticate(const Config& config, std::string_view authoriz
   return found->id;
 }
 
+asio::awaitable<void> ChatHandler::Refuse(Responder& out, const Headers& headers, LedgerRecord row,
+                                          const Status& why, int64_t start_us) {
+  // Refused requests are recorded too: who sent what that could not be served, and why.
+  row.http_status = why.http_status();
+  row.status = why.code_name();
+  row.error = why.message();
+  row.total_us = row.overhead_us = rt_.clock().mono_us() - start_us;
+  Status journaled = rt_.ledger().append(row);
+  if (!journaled.ok()) std::fprintf(stderr, "tandem: ledger: %s\n", journaled.message().c_str());
+  rt_.metrics().record(row);
+  co_await SendError(out, why, headers);
+}
+
 asio::awaitable<void> ChatHandler::handle(const HttpRequestIn& in, Responder& out) {
   const Clock& clock = rt_.clock();
   const int64_t start_us = clock.mono_us();
@@ -117,24 +130,30 @@ asio::awaitable<void> ChatHandler::handle(const HttpRequestIn& in, Responder& ou
   Headers headers;
   headers.emplace_back("x-request-id", request_id);
 
+  LedgerRecord row;
+  row.ts_us = clock.wall_us();
+  row.request_id = request_id;
+
   auto auth = Authenticate(cfg, in.header("authorization"));
   if (!auth.ok()) {
-    co_await SendError(out, auth.status(), headers);
+    co_await Refuse(out, headers, std::move(row), auth.status(), start_us);
     co_return;
   }
+  row.key_id = auth.value();
   auto parsed = ParseChatRequest(in.body);
   if (!parsed.ok()) {
-    co_await SendError(out, parsed.status(), headers);
+    co_await Refuse(out, headers, std::move(row), parsed.status(), start_us);
     co_return;
   }
   const ChatRequest& req = parsed.value();
+  row.requested_model = req.model;
+  row.stream = req.stream;
   const bool routed = req.model == "auto" || cfg.routing.aliases.count(req.model) > 0;
   if (!routed && !cfg.find(req.model)) {
-    co_await SendError(out,
-                       Status(Code::kNotFound, "The model '" + req.model +
-                                                   "' does not exist; GET /v1/models "
-                                                   "lists the configured models and 'auto'"),
-                       headers);
+    Status unknown(Code::kNotFound,
+                   "The model '" + req.model +
+                       "' does not exist; GET /v1/models lists the configured models and 'auto'");
+    co_await Refuse(out, headers, std::move(row), unknown, start_us);
     co_return;
   }
 
@@ -158,16 +177,10 @@ asio::awaitable<void> ChatHandler::handle(const HttpRequestIn& in, Responder& ou
   headers.emplace_back("x-tandem-route", reasons);
   if (!escalation.empty()) headers.emplace_back("x-tandem-escalation", HeaderSafe(escalation));
 
-  LedgerRecord row;
-  row.ts_us = clock.wall_us();
-  row.request_id = request_id;
-  row.key_id = auth.value();
-  row.requested_model = req.model;
   row.reasons = d.reasons_joined();
   row.rule = d.rule;
   for (const auto& k : f.pii) row.pii += (row.pii.empty() ? "" : ",") + k;
   row.local_only = d.local_only;
-  row.stream = req.stream;
   row.escalation = escalation;
 
   rt_.metrics().in_flight(1);

@@ -19,6 +19,8 @@ class ChatHandler {
   asio::awaitable<void> handle(const HttpRequestIn& in, Responder& out);
 
  private:
+  asio::awaitable<void> Refuse(Responder& out, const Headers& headers, LedgerRecord row, const Status& why,
+                               int64_t start_us);
   Runtime& rt_;
 };
 

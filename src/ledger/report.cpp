@@ -44,14 +44,18 @@ Report BuildReport(const std::vector<LedgerRecord>& rows, int64_t now_us, int64_
   Report r;
   std::map<std::string, std::vector<int64_t>> lat, ttft;
   int64_t first = now_us;
+  int64_t routed = 0;  // requests that reached a model (shares are of these)
   for (const auto& row : rows) {
     ++r.requests;
+    first = std::min(first, row.ts_us);
     if (row.http_status >= 400) ++r.errors;
     r.tokens_in += row.prompt_tokens;
     r.tokens_out += row.completion_tokens;
     r.spend_usd += row.cost_usd;
     r.baseline_usd += row.baseline_usd;
     r.local_only_requests += row.local_only;
+    if (row.tier.empty()) continue;  // refused before routing (bad request, bad key): no tier, no model
+    ++routed;
     TierStats& t = r.tiers[row.tier];
     ++t.requests;
     t.spend_usd += row.cost_usd;
@@ -60,10 +64,9 @@ Report BuildReport(const std::vector<LedgerRecord>& rows, int64_t now_us, int64_
       if (row.ttft_us > 0) ttft[row.tier].push_back(row.ttft_us);
     }
     ++r.models[row.model];
-    first = std::min(first, row.ts_us);
   }
   for (auto& [name, t] : r.tiers) {
-    t.share = r.requests ? static_cast<double>(t.requests) / static_cast<double>(r.requests) : 0;
+    t.share = routed ? static_cast<double>(t.requests) / static_cast<double>(routed) : 0;
     t.p50_us = Percentile(lat[name], 0.50);
     t.p95_us = Percentile(lat[name], 0.95);
     t.p50_ttft_us = Percentile(ttft[name], 0.50);

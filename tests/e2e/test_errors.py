@@ -39,6 +39,10 @@ def test_bad_requests(stack):
     status, body = post(stack.url, msg("x" * 70000))
     assert status == 413 and body["error"]["code"] == "payload_too_large"
     assert stack.slm.stats()["requests"] == 0 and stack.cloud.stats()["requests"] == 0
+    rows = stack.wait_rows(5)  # refused requests are in the ledger too (413 is refused before it is read)
+    assert sorted(r["http_status"] for r in rows) == [400, 400, 400, 400, 404]
+    assert {r["status"] for r in rows} == {"invalid_request", "not_found"}
+    assert all(r["tier"] == "" and r["cost_usd"] == 0 for r in rows)
 
 
 def test_unknown_routes_and_methods(stack):
@@ -58,7 +62,8 @@ def test_client_keys(make_stack):
     assert status == 401
     r = stack.client(key="tk-bbbb").chat.completions.create(model="auto", messages=[{"role": "user", "content": "x"}])
     assert r.choices[0].message.content
-    rows = stack.wait_rows(1)
+    rows = stack.wait_rows(3)
+    assert [r["http_status"] for r in rows] == [401, 401, 200]  # refused attempts are recorded too
     assert rows[-1]["key_id"] == "team-b"
     assert "tk-bbbb" not in json.dumps(rows)
 

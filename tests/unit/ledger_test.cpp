@@ -124,8 +124,13 @@ TEST(Report, SharesSavingsPercentilesAndProjection) {
   std::vector<LedgerRecord> rows;
   for (int i = 0; i < 8; ++i) rows.push_back(Row(i * day / 8, "slm", 0.001, 0.01, (i + 1) * 1000));
   for (int i = 0; i < 2; ++i) rows.push_back(Row(i * day / 2, "llm", 0.01, 0.01, 100000));
+  LedgerRecord refused = Row(day / 3, "", 0, 0, 50);  // a bad request: no tier, no cost
+  refused.http_status = 400;
+  rows.push_back(refused);
   Report r = BuildReport(rows, day, 7 * day);
-  EXPECT_EQ(r.requests, 10);
+  EXPECT_EQ(r.requests, 11);
+  EXPECT_EQ(r.errors, 1);
+  EXPECT_EQ(r.tiers.count(""), 0u);
   EXPECT_DOUBLE_EQ(r.tiers["slm"].share, 0.8);
   EXPECT_DOUBLE_EQ(r.tiers["llm"].share, 0.2);
   EXPECT_NEAR(r.spend_usd, 0.028, 1e-12);
