@@ -105,20 +105,15 @@ Result<std::string> OpenAiToAnthropicRequest(std::string_view openai_body, std::
     if (role == "system" || role == "developer") {
       if (!system.empty()) system.append("\n\n");
       if (has_content) system.append(Text(content));
-    } else if (role == "user") {
+    } else if (role == "user" || role == "assistant") {
       std::vector<std::string> blocks;
       if (has_content) {
         Status s = ContentBlocks(content, blocks);
         if (!s.ok()) return s;
       }
-      for (auto& b : blocks) AddBlock(msgs, "user", std::move(b));
-    } else if (role == "assistant") {
-      std::vector<std::string> blocks;
-      if (has_content) {
-        Status s = ContentBlocks(content, blocks);
-        if (!s.ok()) return s;
-      }
-      for (auto& b : blocks) AddBlock(msgs, "assistant", std::move(b));
+      const std::string r(role);
+      for (auto& b : blocks) AddBlock(msgs, r, std::move(b));
+      if (role == "user") continue;
       simdjson::dom::array calls;
       if (!m["tool_calls"].get(calls)) {
         for (element c : calls) {
