@@ -2,11 +2,15 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "config/config.h"
 #include "core/clock.h"
 #include "core/json_writer.h"
+#include "eval/plot.h"
+#include "eval/run_eval.h"
 #include "gateway/runtime.h"
 #include "ledger/journal.h"
 #include "ledger/report.h"
@@ -117,6 +121,45 @@ int ReportCommand(const std::string& path, const std::string& ledger_override, c
     if (r.ts_us >= now - window && seen.insert(r.request_id).second) rows.value().push_back(std::move(r));
   }
   std::fputs(FormatReport(BuildReport(rows.value(), now, window), since).c_str(), stdout);
+  return 0;
+}
+
+}  // namespace tandem
+
+namespace tandem {
+
+int EvalCommand(const std::string& data, const std::string& routers, const std::string& weak,
+                const std::string& strong, const std::string& plot, int bins) {
+  auto d = eval::LoadDataset(data, weak, strong);
+  if (!d.ok()) {
+    std::fprintf(stderr, "%s\n", d.status().message().c_str());
+    return 1;
+  }
+  eval::EvalOptions opt;
+  opt.bins = bins;
+  opt.routers.clear();
+  std::stringstream ss(routers);
+  for (std::string r; std::getline(ss, r, ',');) {
+    if (!r.empty()) opt.routers.push_back(r);
+  }
+  auto results = eval::RunEval(d.value(), opt);
+  if (!results.ok()) {
+    std::fprintf(stderr, "%s\n", results.status().message().c_str());
+    return 1;
+  }
+  std::fputs(eval::FormatEval(d.value(), results.value()).c_str(), stdout);
+  if (!plot.empty()) {
+    std::vector<eval::Series> series;
+    for (const auto& r : results.value()) series.push_back({r.name, r.curve});
+    std::ofstream out(plot);
+    out << eval::SvgPlot(d->name + ": accuracy vs strong-model calls", series, d->weak_accuracy(),
+                         d->strong_accuracy());
+    if (!out) {
+      std::fprintf(stderr, "cannot write %s\n", plot.c_str());
+      return 1;
+    }
+    std::printf("plot: %s\n", plot.c_str());
+  }
   return 0;
 }
 

@@ -9,6 +9,8 @@ int ServeCommand(const std::string& config_path);
 int CheckConfigCommand(const std::string& config_path);
 int RouteExplainCommand(const std::string& config_path, const std::string& prompt, const std::string& model,
                         const std::string& tier_header);
+int EvalCommand(const std::string& data, const std::string& routers, const std::string& weak,
+                const std::string& strong, const std::string& plot, int bins);
 int ReportCommand(const std::string& config_path, const std::string& ledger_override,
                   const std::string& since);
 

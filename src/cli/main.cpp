@@ -1,4 +1,4 @@
-// tandem: the command line. Subcommands: serve, check-config, route, report.
+// tandem: the command line. Subcommands: serve, check-config, route, report, eval.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
@@ -31,10 +31,23 @@ int main(int argc, char** argv) {
   report->add_option("--since", since, "Window: 30m, 24h, 7d, ...")->capture_default_str();
   report->add_option("--ledger", ledger, "Ledger file (overrides the config)");
 
+  std::string data, weak = "mistralai/mistral-7b-chat", strong = "gpt-4-1106-preview", plot,
+                    routers = "random,length";
+  int bins = 10;
+  auto* eval =
+      app.add_subcommand("eval", "Replay recorded outcomes through routers: PGR, APGR, CPT, and a plot");
+  eval->add_option("--data", data, "RouteLLM directory, RouterBench .csv or Tandem .jsonl")->required();
+  eval->add_option("--router", routers, "Comma-separated: random, length, scores")->capture_default_str();
+  eval->add_option("--weak", weak, "RouterBench: the weak model's column")->capture_default_str();
+  eval->add_option("--strong", strong, "RouterBench: the strong model's column")->capture_default_str();
+  eval->add_option("--plot", plot, "Write the quality-cost curve here (SVG)");
+  eval->add_option("--bins", bins, "Threshold bins (RouteLLM: 10)")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   if (*serve) return tandem::ServeCommand(config);
   if (*check) return tandem::CheckConfigCommand(config);
   if (*route) return tandem::RouteExplainCommand(config, prompt, model, tier);
   if (*report) return tandem::ReportCommand(config, ledger, since);
+  if (*eval) return tandem::EvalCommand(data, routers, weak, strong, plot, bins);
   return 2;
 }

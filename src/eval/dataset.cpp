@@ -1,0 +1,232 @@
+#include "eval/dataset.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <set>
+#include <sstream>
+
+#include "eval/csv.h"
+
+namespace tandem::eval {
+namespace {
+
+namespace fs = std::filesystem;
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status(Code::kNotFound, path + ": cannot open");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int Column(const CsvRow& header, const std::string& name) {
+  auto it = std::find(header.begin(), header.end(), name);
+  return it == header.end() ? -1 : static_cast<int>(it - header.begin());
+}
+
+Result<double> Quality(const std::string& v, const std::string& where) {
+  if (v == "True" || v == "true" || v == "1" || v == "1.0") return 1.0;
+  if (v == "False" || v == "false" || v == "0" || v == "0.0") return 0.0;
+  try {
+    size_t used;
+    double d = std::stod(v, &used);
+    if (used == v.size()) return d;
+  } catch (const std::exception&) {
+  }
+  return Status(Code::kInvalidArgument, where + ": expected True/False or a number, got '" + v + "'");
+}
+
+}  // namespace
+
+double Dataset::weak_accuracy() const {
+  return weak.empty()
+             ? 0
+             : std::accumulate(weak.begin(), weak.end(), 0.0) / static_cast<double>(weak.size()) * 100;
+}
+
+double Dataset::strong_accuracy() const {
+  return strong.empty()
+             ? 0
+             : std::accumulate(strong.begin(), strong.end(), 0.0) / static_cast<double>(strong.size()) * 100;
+}
+
+Result<Dataset> LoadRouteLlm(const std::string& dir) {
+  Dataset d;
+  d.name = fs::path(dir).filename().string();
+  std::set<std::string> contaminated;
+  fs::path cont = fs::path(dir) / "contaminated_prompts.jsonl";
+  if (fs::exists(cont)) {
+    std::ifstream in(cont);
+    std::string line;
+    simdjson::dom::parser parser;
+    int n = 0;
+    while (std::getline(in, line)) {
+      ++n;
+      if (line.empty()) continue;
+      std::string_view p;
+      simdjson::dom::element e;
+      if (parser.parse(line).get(e) || e["eval_prompt"].get(p)) {
+        return Status(Code::kInvalidArgument,
+                      cont.string() + ":" + std::to_string(n) + ": expected {\"eval_prompt\": ...}");
+      }
+      contaminated.insert(std::string(p));
+    }
+  }
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.path().extension() == ".csv") files.push_back(entry.path());
+  }
+  if (ec) return Status(Code::kNotFound, dir + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  if (files.empty()) return Status(Code::kNotFound, dir + ": no .csv files");
+  for (const auto& f : files) {
+    auto text = ReadFile(f.string());
+    if (!text.ok()) return text.status();
+    auto rows = ParseCsv(text.value());
+    if (!rows.ok()) return Status(Code::kInvalidArgument, f.string() + ": " + rows.status().message());
+    if (rows->empty() || rows->at(0).size() != 3 || rows->at(0)[0] != "prompt") {
+      return Status(Code::kInvalidArgument,
+                    f.string() + ": expected the header prompt,<weak model>,<strong model>");
+    }
+    if (d.weak_model.empty()) {
+      d.weak_model = rows->at(0)[1];
+      d.strong_model = rows->at(0)[2];
+    } else if (rows->at(0)[1] != d.weak_model || rows->at(0)[2] != d.strong_model) {
+      return Status(Code::kInvalidArgument, f.string() + ": its models differ from the other files'");
+    }
+    for (size_t i = 1; i < rows->size(); ++i) {
+      const CsvRow& r = rows->at(i);
+      std::string where = f.string() + " row " + std::to_string(i + 1);
+      if (r.size() != 3) return Status(Code::kInvalidArgument, where + ": expected 3 fields");
+      if (contaminated.count(r[0])) continue;
+      auto w = Quality(r[1], where), s = Quality(r[2], where);
+      if (!w.ok()) return w.status();
+      if (!s.ok()) return s.status();
+      d.prompts.push_back(r[0]);
+      d.weak.push_back(w.value());
+      d.strong.push_back(s.value());
+    }
+  }
+  return d;
+}
+
+Result<Dataset> LoadRouterBench(const std::string& file, const std::string& weak, const std::string& strong) {
+  auto text = ReadFile(file);
+  if (!text.ok()) return text.status();
+  auto rows = ParseCsv(text.value());
+  if (!rows.ok()) return Status(Code::kInvalidArgument, file + ": " + rows.status().message());
+  if (rows->empty()) return Status(Code::kInvalidArgument, file + ": empty");
+  const CsvRow& h = rows->at(0);
+  int p = Column(h, "prompt"), w = Column(h, weak), s = Column(h, strong);
+  int wc = Column(h, weak + "|total_cost"), sc = Column(h, strong + "|total_cost");
+  if (p < 0) return Status(Code::kInvalidArgument, file + ": no 'prompt' column");
+  if (w < 0) return Status(Code::kInvalidArgument, file + ": no column for weak model '" + weak + "'");
+  if (s < 0) return Status(Code::kInvalidArgument, file + ": no column for strong model '" + strong + "'");
+  Dataset d;
+  d.name = fs::path(file).stem().string();
+  d.weak_model = weak;
+  d.strong_model = strong;
+  for (size_t i = 1; i < rows->size(); ++i) {
+    const CsvRow& r = rows->at(i);
+    std::string where = file + " row " + std::to_string(i + 1);
+    if (r.size() != h.size())
+      return Status(Code::kInvalidArgument, where + ": expected " + std::to_string(h.size()) + " fields");
+    if (r[w].empty() || r[s].empty()) {  // RouterBench leaves a few outcomes blank
+      ++d.skipped;
+      continue;
+    }
+    auto wq = Quality(r[w], where), sq = Quality(r[s], where);
+    if (!wq.ok()) return wq.status();
+    if (!sq.ok()) return sq.status();
+    d.prompts.push_back(r[p]);
+    d.weak.push_back(wq.value());
+    d.strong.push_back(sq.value());
+    if (wc >= 0 && sc >= 0) {
+      auto a = Quality(r[wc], where), b = Quality(r[sc], where);
+      if (a.ok() && b.ok()) {
+        d.weak_cost.push_back(a.value());
+        d.strong_cost.push_back(b.value());
+      }
+    }
+  }
+  if (d.weak_cost.size() != d.prompts.size()) {
+    d.weak_cost.clear();
+    d.strong_cost.clear();
+  }
+  return d;
+}
+
+Result<Dataset> LoadJsonl(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) return Status(Code::kNotFound, file + ": cannot open");
+  Dataset d;
+  d.name = fs::path(file).stem().string();
+  d.weak_model = "weak";
+  d.strong_model = "strong";
+  simdjson::dom::parser parser;
+  std::string line;
+  int n = 0;
+  bool costs = true, scores = true;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    std::string where = file + ":" + std::to_string(n);
+    simdjson::dom::element e;
+    if (parser.parse(line).get(e) || !e.is_object())
+      return Status(Code::kInvalidArgument, where + ": not a JSON object");
+    std::string_view prompt;
+    if (e["prompt"].get(prompt))
+      return Status(Code::kInvalidArgument, where + ": 'prompt' (string) is required");
+    auto quality = [&](const char* key, double& out) -> Status {
+      simdjson::dom::element v;
+      if (e[key].get(v)) return Status(Code::kInvalidArgument, where + ": '" + key + "' is required");
+      if (v.is_bool()) {
+        out = v.get_bool().value() ? 1 : 0;
+      } else if (v.is_number()) {
+        out = v.get_double().value();
+      } else {
+        return Status(Code::kInvalidArgument, where + ": '" + key + "' must be a boolean or a number");
+      }
+      return Status::Ok();
+    };
+    double w, s, wc, sc, score;
+    Status st = quality("weak", w);
+    if (!st.ok()) return st;
+    st = quality("strong", s);
+    if (!st.ok()) return st;
+    d.prompts.emplace_back(prompt);
+    d.weak.push_back(w);
+    d.strong.push_back(s);
+    if (costs && !e["weak_cost"].get(wc) && !e["strong_cost"].get(sc)) {
+      d.weak_cost.push_back(wc);
+      d.strong_cost.push_back(sc);
+    } else {
+      costs = false;
+    }
+    if (scores && !e["score"].get(score)) {
+      d.scores.push_back(score);
+    } else {
+      scores = false;
+    }
+  }
+  if (!costs) d.weak_cost.clear(), d.strong_cost.clear();
+  if (!scores) d.scores.clear();
+  if (d.prompts.empty()) return Status(Code::kInvalidArgument, file + ": no outcomes");
+  return d;
+}
+
+Result<Dataset> LoadDataset(const std::string& path, const std::string& weak, const std::string& strong) {
+  if (fs::is_directory(path)) return LoadRouteLlm(path);
+  if (fs::path(path).extension() == ".jsonl") return LoadJsonl(path);
+  if (fs::path(path).extension() == ".csv") return LoadRouterBench(path, weak, strong);
+  return Status(Code::kInvalidArgument,
+                path + ": expected a RouteLLM directory, a RouterBench .csv or a .jsonl file");
+}
+
+}  // namespace tandem::eval

@@ -1,0 +1,38 @@
+// Dataset: recorded outcomes of a weak (small) and a strong (large) model on the same prompts.
+//
+// Readers for the formats in ../shared/data/routing and one of our own:
+//   - RouteLLM CSV: a directory of mmlu_<subject>.csv (prompt, <weak model>, <strong model>, True/False),
+//     with contaminated_prompts.jsonl ("eval_prompt") dropped, as RouteLLM's evaluator does;
+//   - RouterBench CSV: one row per prompt with 0/1 score and <model>|total_cost columns per model; pick the
+//     weak and strong model by column name;
+//   - JSONL (ours, documented in src/eval/README.md): {"prompt", "weak", "strong"[, "weak_cost",
+//     "strong_cost", "score"]} per line.
+// Errors name the file (and line where it applies). Values are plain data; thread-safe to share.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace tandem::eval {
+
+struct Dataset {
+  std::string name;
+  std::string weak_model, strong_model;
+  std::vector<std::string> prompts;
+  std::vector<double> weak, strong;            // quality in [0, 1] (correctness)
+  std::vector<double> weak_cost, strong_cost;  // USD per prompt, when recorded (else empty)
+  std::vector<double> scores;                  // router scores recorded with the data (JSONL), else empty
+  size_t skipped = 0;                          // rows without an outcome for one of the two models
+  double weak_accuracy() const;                // 0..100
+  double strong_accuracy() const;
+};
+
+Result<Dataset> LoadRouteLlm(const std::string& dir);
+Result<Dataset> LoadRouterBench(const std::string& file, const std::string& weak, const std::string& strong);
+Result<Dataset> LoadJsonl(const std::string& file);
+// Picks the reader from the path: a directory is RouteLLM, *.jsonl ours, *.csv RouterBench.
+Result<Dataset> LoadDataset(const std::string& path, const std::string& weak, const std::string& strong);
+
+}  // namespace tandem::eval

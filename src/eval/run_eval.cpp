@@ -1,0 +1,76 @@
+#include "eval/run_eval.h"
+
+#include <cstdio>
+#include <random>
+
+namespace tandem::eval {
+namespace {
+
+RouterResult Score(const std::string& name, std::vector<CurvePoint> curve, const Dataset& d) {
+  RouterResult r;
+  r.name = name;
+  r.curve = std::move(curve);
+  double wa = d.weak_accuracy(), sa = d.strong_accuracy();
+  r.metrics = Summarize(r.curve, wa, sa);
+  r.pgr20 = PgrAt(r.curve, 20, wa, sa);
+  r.pgr50 = PgrAt(r.curve, 50, wa, sa);
+  r.pgr80 = PgrAt(r.curve, 80, wa, sa);
+  return r;
+}
+
+}  // namespace
+
+Result<std::vector<RouterResult>> RunEval(const Dataset& d, const EvalOptions& opt) {
+  if (d.prompts.empty()) return Status(Code::kInvalidArgument, "the dataset has no prompts");
+  if (d.strong_accuracy() == d.weak_accuracy()) {
+    return Status(Code::kInvalidArgument, "weak and strong accuracy are equal: PGR is undefined");
+  }
+  std::vector<RouterResult> out;
+  for (const auto& name : opt.routers) {
+    std::vector<double> scores;
+    if (name == "random") {
+      std::mt19937_64 rng(opt.seed);
+      std::uniform_real_distribution<double> u(0, 1);
+      for (size_t i = 0; i < d.prompts.size(); ++i) scores.push_back(u(rng));
+    } else if (name == "length") {
+      for (const auto& p : d.prompts) scores.push_back(static_cast<double>(p.size()));
+    } else if (name == "scores") {
+      if (d.scores.size() != d.prompts.size()) {
+        return Status(Code::kInvalidArgument,
+                      "router 'scores' needs a 'score' on every line of a JSONL dataset");
+      }
+      scores = d.scores;
+    } else {
+      return Status(Code::kInvalidArgument, "unknown router '" + name + "' (random, length, scores)");
+    }
+    out.push_back(Score(name, RouteLlmCurve(scores, d.weak, d.strong, opt.bins), d));
+  }
+  out.push_back(Score("oracle", OracleCurve(d.weak, d.strong), d));
+  return out;
+}
+
+std::string FormatEval(const Dataset& d, const std::vector<RouterResult>& results) {
+  std::string out;
+  char line[512];
+  std::snprintf(line, sizeof line, "%s: %zu prompts; weak %s %.2f%%, strong %s %.2f%%\n", d.name.c_str(),
+                d.prompts.size(), d.weak_model.c_str(), d.weak_accuracy(), d.strong_model.c_str(),
+                d.strong_accuracy());
+  out += line;
+  if (d.skipped > 0) {
+    std::snprintf(line, sizeof line, "(%zu rows without an outcome for both models were left out)\n",
+                  d.skipped);
+    out += line;
+  }
+  std::snprintf(line, sizeof line, "%-10s %8s %8s %8s %8s %9s %9s %9s\n", "router", "APGR", "PGR@20%",
+                "PGR@50%", "PGR@80%", "CPT(20%)", "CPT(50%)", "CPT(80%)");
+  out += line;
+  for (const auto& r : results) {
+    std::snprintf(line, sizeof line, "%-10s %8.4f %8.3f %8.3f %8.3f %8.2f%% %8.2f%% %8.2f%%\n",
+                  r.name.c_str(), r.metrics.apgr, r.pgr20, r.pgr50, r.pgr80, r.metrics.cpt20, r.metrics.cpt50,
+                  r.metrics.cpt80);
+    out += line;
+  }
+  return out;
+}
+
+}  // namespace tandem::eval

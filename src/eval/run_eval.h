@@ -1,0 +1,34 @@
+// RunEval: `tandem eval` — replay a dataset of recorded outcomes through routers and report RouteLLM's
+// metrics.
+//
+// Routers available offline: `random` (uniform scores, seeded: the APGR ≈ 0.5 reference), `length` (longer
+// prompts to the strong model), `scores` (scores recorded in a JSONL dataset), always with the oracle
+// beside them. Prints PGR at 20/50/80% strong calls, APGR and CPT(20/50/80%) per router, and writes the
+// quality-cost plot as SVG. Thread-safe (pure over its inputs).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "eval/dataset.h"
+#include "eval/metrics.h"
+
+namespace tandem::eval {
+
+struct RouterResult {
+  std::string name;
+  std::vector<CurvePoint> curve;
+  Metrics metrics;
+  double pgr20 = 0, pgr50 = 0, pgr80 = 0;  // PGR at 20/50/80% strong calls
+};
+
+struct EvalOptions {
+  std::vector<std::string> routers = {"random", "length"};
+  int bins = 10;
+  unsigned seed = 0;
+};
+
+Result<std::vector<RouterResult>> RunEval(const Dataset& d, const EvalOptions& opt);
+std::string FormatEval(const Dataset& d, const std::vector<RouterResult>& results);
+
+}  // namespace tandem::eval

@@ -1,0 +1,37 @@
+"""`tandem eval` on the shared routing data reproduces RouteLLM's published reference figures."""
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).resolve().parents[3] / "shared/data/routing"
+
+
+@pytest.mark.skipif(not (DATA / "routellm-mmlu").is_dir(), reason="../shared/data is not beside the checkout")
+def test_mmlu_reference_figures(request, tmp_path):
+    plot = tmp_path / "mmlu.svg"
+    r = subprocess.run([request.config.getoption("--tandem-bin"), "eval", "--data", str(DATA / "routellm-mmlu"),
+                        "--router", "random,length", "--plot", str(plot)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    # The data README: n = 14,037 after decontamination, weak 68.09%, strong 80.59%; "longer prompts to the
+    # strong model" gets APGR 0.584 and CPT(50%) 36.7%; the oracle needs 6.25% strong calls for CPT(50%).
+    assert "14037 prompts" in r.stdout and "68.09%" in r.stdout and "80.59%" in r.stdout
+    rows = {m.group(1): m.group(2).split() for m in re.finditer(r"^(random|length|oracle)\s+(.*)$", r.stdout, re.M)}
+    assert abs(float(rows["length"][0]) - 0.584) < 0.001 and rows["length"][5] == "36.63%"
+    assert rows["oracle"][5] == "6.25%"
+    assert abs(float(rows["random"][0]) - 0.5) < 0.03
+    svg = plot.read_text()
+    assert svg.startswith("<svg") and svg.count("<polyline") == 3 and "length" in svg
+
+
+@pytest.mark.skipif(not (DATA / "routerbench").is_dir(), reason="../shared/data is not beside the checkout")
+def test_routerbench_and_errors(request, tmp_path):
+    tandem = request.config.getoption("--tandem-bin")
+    r = subprocess.run([tandem, "eval", "--data", str(DATA / "routerbench/arc_challenge_train.csv")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "weak mistralai/mistral-7b-chat" in r.stdout and "left out" in r.stdout
+    r = subprocess.run([tandem, "eval", "--data", str(DATA / "routerbench/mbpp_train.csv"), "--weak", "nope"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "no column for weak model 'nope'" in r.stderr

@@ -1,0 +1,84 @@
+#include "eval/csv.h"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+#include <filesystem>
+#include <fstream>
+
+#include "eval/dataset.h"
+#include "eval/run_eval.h"
+
+namespace tandem::eval {
+namespace {
+
+TEST(Csv, QuotesCommasNewlinesAndDoubledQuotes) {
+  auto rows = ParseCsv("prompt,a,b\r\n\"line one\nA. \"\"x\"\", y\",True,False\nplain,1,0");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 3u);
+  EXPECT_EQ(rows->at(1)[0], "line one\nA. \"x\", y");
+  EXPECT_EQ(rows->at(1)[1], "True");
+  EXPECT_EQ(rows->at(2)[2], "0");
+  auto bad = ParseCsv("a,b\n\"never closed,1\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("line 2"), std::string::npos);
+}
+
+std::filesystem::path TempDir() {
+  auto d = std::filesystem::temp_directory_path() / ("tandem-eval-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(d);
+  return d;
+}
+
+TEST(Dataset, RouteLlmDirectoryDropsContaminatedPrompts) {
+  auto dir = TempDir() / "mmlu";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "mmlu_a.csv")
+      << "prompt,weak-m,strong-m\n\"q1, with comma\",True,True\nq2,False,True\n";
+  std::ofstream(dir / "mmlu_b.csv") << "prompt,weak-m,strong-m\nq3,False,False\nleaked,True,True\n";
+  std::ofstream(dir / "contaminated_prompts.jsonl")
+      << "{\"eval_prompt\": \"leaked\", \"train_prompt\": \"x\"}\n";
+  auto d = LoadRouteLlm(dir.string());
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->prompts.size(), 3u);
+  EXPECT_EQ(d->weak_model, "weak-m");
+  EXPECT_NEAR(d->weak_accuracy(), 100.0 / 3, 1e-9);
+  EXPECT_NEAR(d->strong_accuracy(), 200.0 / 3, 1e-9);
+  std::ofstream(dir / "mmlu_c.csv") << "prompt,weak-m,strong-m\nq4,maybe,True\n";
+  auto bad = LoadRouteLlm(dir.string());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("mmlu_c.csv row 2"), std::string::npos) << bad.status().message();
+}
+
+TEST(Dataset, JsonlWithScoresRunsThroughEval) {
+  auto file = TempDir() / "outcomes.jsonl";
+  {
+    std::ofstream out(file);
+    for (int i = 0; i < 40; ++i) {
+      bool weak = i % 3 != 0, strong = i % 5 != 0;
+      out << "{\"prompt\": \"p" << i << "\", \"weak\": " << (weak ? "true" : "false")
+          << ", \"strong\": " << (strong ? "true" : "false")
+          << ", \"score\": " << (weak ? 0.1 : 0.9) + i * 0.001 << "}\n";
+    }
+  }
+  auto d = LoadJsonl(file.string());
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->scores.size(), 40u);
+  EvalOptions opt;
+  opt.routers = {"scores", "random"};
+  auto r = RunEval(d.value(), opt);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->size(), 3u);                                 // scores, random, oracle
+  EXPECT_GT(r->at(0).metrics.apgr, r->at(1).metrics.apgr);  // a score that knows the weak model's misses wins
+  EXPECT_EQ(r->at(2).name, "oracle");
+  std::string text = FormatEval(d.value(), r.value());
+  EXPECT_NE(text.find("APGR"), std::string::npos);
+  std::ofstream(file) << "{\"prompt\": \"x\"}\n";
+  auto bad = LoadJsonl(file.string());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find(":1: 'weak' is required"), std::string::npos)
+      << bad.status().message();
+}
+
+}  // namespace
+}  // namespace tandem::eval
