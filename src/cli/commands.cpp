@@ -16,6 +16,7 @@
 #include "ledger/report.h"
 #include "ledger/sqlite_store.h"
 #include "route/features.h"
+#include "route/learned_router.h"
 
 namespace tandem {
 namespace {
@@ -160,6 +161,48 @@ int EvalCommand(const std::string& data, const std::string& routers, const std::
     }
     std::printf("plot: %s\n", plot.c_str());
   }
+  return 0;
+}
+
+}  // namespace tandem
+
+namespace tandem {
+
+int TrainCommand(const std::string& data, const std::string& weak, const std::string& strong,
+                 const std::string& out, double train_fraction, unsigned seed, int bits, int epochs) {
+  auto d = eval::LoadDataset(data, weak, strong);
+  if (!d.ok()) {
+    std::fprintf(stderr, "%s\n", d.status().message().c_str());
+    return 1;
+  }
+  if (train_fraction <= 0 || train_fraction > 1 || bits < 8 || bits > 26 || epochs < 1) {
+    std::fprintf(stderr, "--train-fraction must be in (0, 1], --bits in [8, 26], --epochs >= 1\n");
+    return 2;
+  }
+  auto [train, held_out] = eval::Split(d.value(), train_fraction, seed);
+  std::vector<double> labels;  // 1 where the strong model is needed: it succeeds where the weak one fails
+  for (size_t i = 0; i < train.prompts.size(); ++i)
+    labels.push_back(train.strong[i] > train.weak[i] ? 1.0 : 0.0);
+  TrainOptions opt;
+  opt.bits = bits;
+  opt.epochs = epochs;
+  opt.seed = seed;
+  LearnedRouter router = LearnedRouter::Train(train.prompts, labels, opt);
+  Status saved = router.Save(out);
+  if (!saved.ok()) {
+    std::fprintf(stderr, "%s\n", saved.message().c_str());
+    return 1;
+  }
+  std::printf("trained on %zu prompts, saved %s\n", train.prompts.size(), out.c_str());
+  if (held_out.prompts.empty()) return 0;
+  eval::EvalOptions eo;
+  eo.routers = {"random", "length", "model:" + out};
+  auto results = eval::RunEval(held_out, eo);
+  if (!results.ok()) {
+    std::fprintf(stderr, "%s\n", results.status().message().c_str());
+    return 1;
+  }
+  std::fputs(eval::FormatEval(held_out, results.value()).c_str(), stdout);
   return 0;
 }
 

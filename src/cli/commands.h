@@ -11,6 +11,8 @@ int RouteExplainCommand(const std::string& config_path, const std::string& promp
                         const std::string& tier_header);
 int EvalCommand(const std::string& data, const std::string& routers, const std::string& weak,
                 const std::string& strong, const std::string& plot, int bins);
+int TrainCommand(const std::string& data, const std::string& weak, const std::string& strong, const std::string& out,
+                 double train_fraction, unsigned seed, int bits, int epochs);
 int ReportCommand(const std::string& config_path, const std::string& ledger_override,
                   const std::string& since);
 

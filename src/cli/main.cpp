@@ -1,4 +1,4 @@
-// tandem: the command line. Subcommands: serve, check-config, route, report, eval.
+// tandem: the command line. Subcommands: serve, check-config, route, report, eval, train.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
@@ -43,11 +43,28 @@ int main(int argc, char** argv) {
   eval->add_option("--plot", plot, "Write the quality-cost curve here (SVG)");
   eval->add_option("--bins", bins, "Threshold bins (RouteLLM: 10)")->capture_default_str();
 
+  std::string out = "router.tlr";
+  double split = 0.5;
+  unsigned seed = 1;
+  int bits = 18, epochs = 6;
+  auto* train = app.add_subcommand(
+      "train", "Train a lightweight router on recorded outcomes and evaluate it on a held-out part");
+  train->add_option("--data", data, "RouteLLM directory, RouterBench .csv or Tandem .jsonl")->required();
+  train->add_option("--out", out, "Where to save the router")->capture_default_str();
+  train->add_option("--weak", weak, "RouterBench: the weak model's column")->capture_default_str();
+  train->add_option("--strong", strong, "RouterBench: the strong model's column")->capture_default_str();
+  train->add_option("--train-fraction", split, "Share of prompts to train on (the rest is held out)")
+      ->capture_default_str();
+  train->add_option("--seed", seed, "Split and shuffling seed")->capture_default_str();
+  train->add_option("--bits", bits, "Feature hash bits")->capture_default_str();
+  train->add_option("--epochs", epochs)->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   if (*serve) return tandem::ServeCommand(config);
   if (*check) return tandem::CheckConfigCommand(config);
   if (*route) return tandem::RouteExplainCommand(config, prompt, model, tier);
   if (*report) return tandem::ReportCommand(config, ledger, since);
   if (*eval) return tandem::EvalCommand(data, routers, weak, strong, plot, bins);
+  if (*train) return tandem::TrainCommand(data, weak, strong, out, split, seed, bits, epochs);
   return 2;
 }

@@ -1,7 +1,10 @@
 #include "eval/run_eval.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
+
+#include "route/learned_router.h"
 
 namespace tandem::eval {
 namespace {
@@ -40,13 +43,45 @@ Result<std::vector<RouterResult>> RunEval(const Dataset& d, const EvalOptions& o
                       "router 'scores' needs a 'score' on every line of a JSONL dataset");
       }
       scores = d.scores;
+    } else if (name.rfind("model:", 0) == 0) {
+      auto model = LearnedRouter::Load(name.substr(6));
+      if (!model.ok()) return model.status();
+      for (const auto& p : d.prompts) scores.push_back(model->score(p));
     } else {
-      return Status(Code::kInvalidArgument, "unknown router '" + name + "' (random, length, scores)");
+      return Status(Code::kInvalidArgument,
+                    "unknown router '" + name + "' (random, length, scores, model:<file>)");
     }
     out.push_back(Score(name, RouteLlmCurve(scores, d.weak, d.strong, opt.bins), d));
   }
   out.push_back(Score("oracle", OracleCurve(d.weak, d.strong), d));
   return out;
+}
+
+std::pair<Dataset, Dataset> Split(const Dataset& d, double train_fraction, unsigned seed) {
+  std::vector<size_t> idx(d.prompts.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  std::mt19937_64 rng(seed);
+  std::shuffle(idx.begin(), idx.end(), rng);
+  size_t cut = static_cast<size_t>(train_fraction * static_cast<double>(idx.size()));
+  Dataset parts[2];
+  for (int k = 0; k < 2; ++k) {
+    parts[k].name = d.name + (k == 0 ? " (train)" : " (held out)");
+    parts[k].weak_model = d.weak_model;
+    parts[k].strong_model = d.strong_model;
+  }
+  for (size_t j = 0; j < idx.size(); ++j) {
+    Dataset& p = parts[j < cut ? 0 : 1];
+    size_t i = idx[j];
+    p.prompts.push_back(d.prompts[i]);
+    p.weak.push_back(d.weak[i]);
+    p.strong.push_back(d.strong[i]);
+    if (!d.weak_cost.empty()) {
+      p.weak_cost.push_back(d.weak_cost[i]);
+      p.strong_cost.push_back(d.strong_cost[i]);
+    }
+    if (!d.scores.empty()) p.scores.push_back(d.scores[i]);
+  }
+  return {std::move(parts[0]), std::move(parts[1])};
 }
 
 std::string FormatEval(const Dataset& d, const std::vector<RouterResult>& results) {

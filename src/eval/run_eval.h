@@ -2,12 +2,13 @@
 // metrics.
 //
 // Routers available offline: `random` (uniform scores, seeded: the APGR ≈ 0.5 reference), `length` (longer
-// prompts to the strong model), `scores` (scores recorded in a JSONL dataset), always with the oracle
-// beside them. Prints PGR at 20/50/80% strong calls, APGR and CPT(20/50/80%) per router, and writes the
-// quality-cost plot as SVG. Thread-safe (pure over its inputs).
+// prompts to the strong model), `scores` (scores recorded in a JSONL dataset), `model:<file>` (a router made
+// by `tandem train`), always with the oracle beside them. Prints PGR at 20/50/80% strong calls, APGR and
+// CPT(20/50/80%) per router, and writes the quality-cost plot as SVG. Thread-safe (pure over its inputs).
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "eval/dataset.h"
@@ -30,5 +31,7 @@ struct EvalOptions {
 
 Result<std::vector<RouterResult>> RunEval(const Dataset& d, const EvalOptions& opt);
 std::string FormatEval(const Dataset& d, const std::vector<RouterResult>& results);
+// A random split by prompt: the first part holds `train_fraction` of the prompts.
+std::pair<Dataset, Dataset> Split(const Dataset& d, double train_fraction, unsigned seed);
 
 }  // namespace tandem::eval

@@ -35,3 +35,22 @@ def test_routerbench_and_errors(request, tmp_path):
     r = subprocess.run([tandem, "eval", "--data", str(DATA / "routerbench/mbpp_train.csv"), "--weak", "nope"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "no column for weak model 'nope'" in r.stderr
+
+
+@pytest.mark.skipif(not (DATA / "routellm-mmlu").is_dir(), reason="../shared/data is not beside the checkout")
+def test_train_beats_the_length_baseline_on_held_out_prompts(request, tmp_path):
+    tandem = request.config.getoption("--tandem-bin")
+    model = tmp_path / "mmlu.tlr"
+    r = subprocess.run([tandem, "train", "--data", str(DATA / "routellm-mmlu"), "--out", str(model), "--seed", "1"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    apgr = {m.group(1): float(m.group(2)) for m in re.finditer(r"^(random|length|model:\S+)\s+([\d.]+)", r.stdout, re.M)}
+    learned = apgr[f"model:{model}"]
+    assert learned > apgr["length"] + 0.02 and learned > 0.6, r.stdout
+    again = subprocess.run([tandem, "eval", "--data", str(DATA / "routellm-mmlu"), "--router", f"model:{model}"],
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and f"model:{model}" in again.stdout
+    model.write_bytes(model.read_bytes()[:100])
+    bad = subprocess.run([tandem, "eval", "--data", str(DATA / "routellm-mmlu"), "--router", f"model:{model}"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "truncated" in bad.stderr

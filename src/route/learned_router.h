@@ -1,0 +1,50 @@
+// LearnedRouter: a lightweight trained router — logistic regression over hashed text features.
+//
+// Features of a prompt (all hashed into 2^bits slots, FNV-1a): lower-cased word unigrams and bigrams,
+// character 4-grams, a bucketed length, digit/symbol density buckets and the heuristic task type; counts are
+// log-scaled and the vector L2-normalised. score() is the predicted probability that the strong model is
+// needed (the weak model fails where the strong one succeeds). Saved as a small versioned binary file
+// ("TNDMLR01", bits, bias, float32 weights). Immutable after training or loading: thread-safe to score from
+// every worker. Scoring a 2,000-token prompt touches each byte a few times and allocates one vector.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+
+namespace tandem {
+
+using SparseVector = std::vector<std::pair<uint32_t, float>>;
+
+struct TrainOptions {
+  int bits = 18;
+  int epochs = 6;
+  double learning_rate = 0.2;  // Adagrad
+  double l2 = 1e-6;
+  unsigned seed = 1;
+};
+
+class LearnedRouter {
+ public:
+  static SparseVector Featurize(std::string_view prompt, int bits);
+
+  // Trains on (prompt, label) pairs; label 1 = the strong model is needed.
+  static LearnedRouter Train(const std::vector<std::string>& prompts, const std::vector<double>& labels,
+                             const TrainOptions& opt);
+  static Result<LearnedRouter> Load(const std::string& path);
+  Status Save(const std::string& path) const;
+
+  double score(std::string_view prompt) const;
+  int bits() const { return bits_; }
+
+ private:
+  int bits_ = 18;
+  float bias_ = 0;
+  std::vector<float> weights_;
+};
+
+}  // namespace tandem
