@@ -181,8 +181,9 @@ int TrainCommand(const std::string& data, const std::string& weak, const std::st
   }
   auto [train, held_out] = eval::Split(d.value(), train_fraction, seed);
   std::vector<double> labels;  // 1 where the strong model is needed: it succeeds where the weak one fails
-  for (size_t i = 0; i < train.prompts.size(); ++i)
+  for (size_t i = 0; i < train.prompts.size(); ++i) {
     labels.push_back(train.strong[i] > train.weak[i] ? 1.0 : 0.0);
+  }
   TrainOptions opt;
   opt.bits = bits;
   opt.epochs = epochs;
