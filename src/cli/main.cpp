@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   std::string out = "router.tlr";
   double split = 0.5;
   unsigned seed = 1;
-  int bits = 18, epochs = 6;
+  int bits = 16, epochs = 6;
   auto* train = app.add_subcommand(
       "train", "Train a lightweight router on recorded outcomes and evaluate it on a held-out part");
   train->add_option("--data", data, "RouteLLM directory, RouterBench .csv or Tandem .jsonl")->required();

@@ -254,7 +254,7 @@ void CheckTarget(const Config& c, const YAML::Node& at, const std::string& p, co
 }
 
 void ParseRouting(const YAML::Node& n, Config& c) {
-  CheckKeys(n, "routing", {"default", "slm", "llm", "aliases", "privacy", "pii", "rules"});
+  CheckKeys(n, "routing", {"default", "slm", "llm", "aliases", "privacy", "pii", "rules", "learned"});
   RoutingConfig& r = c.routing;
   r.line = LineOf(n);
   r.pii_kinds = AllPiiKinds();
@@ -304,6 +304,19 @@ void ParseRouting(const YAML::Node& n, Config& c) {
       if (std::find(AllPiiKinds().begin(), AllPiiKinds().end(), k) == AllPiiKinds().end()) {
         Fail(n["pii"], "routing.pii", "unknown detector '" + k + "'");
       }
+    }
+  }
+  if (const YAML::Node& l = n["learned"]) {
+    CheckKeys(l, "routing.learned", {"model", "threshold"});
+    if (!l["model"]) Fail(l, "routing.learned", "'model' (a file made by `tandem train`) is required");
+    r.learned_model = Resolve(c.path, Str(l["model"], "routing.learned.model"));
+    r.learned_line = LineOf(l["model"]);
+    if (!std::filesystem::exists(r.learned_model)) {
+      Fail(l["model"], "routing.learned.model", "no such file: " + r.learned_model);
+    }
+    if (l["threshold"]) {
+      r.learned_threshold = Num(l["threshold"], "routing.learned.threshold");
+      if (r.learned_threshold > 1) Fail(l["threshold"], "routing.learned.threshold", "must be in [0, 1]");
     }
   }
   if (n["rules"]) {

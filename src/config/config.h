@@ -41,6 +41,10 @@ struct RoutingConfig {
   bool local_only = false;                     // privacy: requests with personal data never leave
   std::vector<std::string> pii_kinds;          // enabled detectors
   std::vector<RuleSpec> rules;
+  // Learned router, consulted when no rule matched: score >= threshold sends the request to the LLM tier.
+  std::string learned_model;  // path to a file made by `tandem train` ("" = none)
+  double learned_threshold = 0.5;
+  int learned_line = 0;
   int line = 0;
 };
 

@@ -21,7 +21,7 @@ namespace tandem {
 using SparseVector = std::vector<std::pair<uint32_t, float>>;
 
 struct TrainOptions {
-  int bits = 18;
+  int bits = 16;
   int epochs = 6;
   double learning_rate = 0.2;  // Adagrad
   double l2 = 1e-6;
@@ -42,7 +42,7 @@ class LearnedRouter {
   int bits() const { return bits_; }
 
  private:
-  int bits_ = 18;
+  int bits_ = 16;
   float bias_ = 0;
   std::vector<float> weights_;
 };

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 
 namespace tandem {
 
@@ -36,6 +37,14 @@ Result<std::unique_ptr<RulesPolicy>> RulesPolicy::Build(const Config& config) {
       r.keywords_lower.push_back(std::move(lower));
     }
     p->rules_.push_back(std::move(r));
+  }
+  if (!config.routing.learned_model.empty()) {
+    auto model = LearnedRouter::Load(config.routing.learned_model);
+    if (!model.ok()) {
+      return Status(Code::kInvalidArgument, config.path + ":" + std::to_string(config.routing.learned_line) +
+                                                ": routing.learned.model: " + model.status().message());
+    }
+    p->learned_ = std::make_unique<LearnedRouter>(std::move(model.value()));
   }
   if (config.routing.slm_model.empty() && config.routing.llm_model.empty()) {
     return Status(Code::kInvalidArgument, config.path + ": no model in tier slm or llm");
@@ -152,6 +161,16 @@ Decision RulesPolicy::decide(const ChatRequest& req, const Features& f) const {
       const ModelInfo* m = config_.find(model);
       return finish(model, m && m->tier == Tier::kLlm ? 1 : 0);
     }
+  }
+  if (learned_) {
+    double score = learned_->score(req.last_user_text());
+    bool llm = score >= rc.learned_threshold;
+    char why[96];
+    std::snprintf(why, sizeof why, "learned router: score %.3f %s threshold %.3f", score, llm ? ">=" : "<",
+                  rc.learned_threshold);
+    d.reasons.push_back(why);
+    d.rule = "learned";
+    return finish(resolve(llm ? "llm" : "slm"), score);
   }
   d.reasons.push_back("default: " + rc.default_target + " (task=" + f.task +
                       ", tokens=" + std::to_string(f.prompt_tokens) + ")");

@@ -6,7 +6,8 @@
 //      rule, header or fallback can send it to the cloud;
 //   3. the client header x-tandem-tier: slm|llm;
 //   4. the configured rules, in order; every condition of a rule must hold;
-//   5. routing.default.
+//   5. the learned router (routing.learned), if configured: score >= threshold goes to the LLM tier;
+//   6. routing.default.
 // Build() compiles the rules' regexes and reports a bad one as "<file>:<line>: ...". Thread-safe.
 #pragma once
 
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "route/learned_router.h"
 #include "route/policy.h"
 
 namespace re2 {
@@ -44,6 +46,7 @@ class RulesPolicy final : public Policy {
 
   Config config_;  // a copy: the policy outlives a reload of the shared config
   std::vector<CompiledRule> rules_;
+  std::unique_ptr<LearnedRouter> learned_;
 };
 
 }  // namespace tandem

@@ -4,6 +4,11 @@
 
 #include "route/features.h"
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 namespace tandem {
 namespace {
 
@@ -137,6 +142,52 @@ TEST(RulesPolicy, BadRegexIsReportedWithItsLine) {
   auto p = RulesPolicy::Build(c.value());
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.status().message().rfind("r.yaml:7:", 0), 0u) << p.status().message();
+}
+
+TEST(RulesPolicy, LearnedRouterDecidesWhenNoRuleMatches) {
+  std::vector<std::string> prompts;
+  std::vector<double> labels;
+  for (int i = 0; i < 60; ++i) {
+    prompts.push_back("explain the renormalization group flow of a gauge theory " + std::to_string(i));
+    labels.push_back(1);
+    prompts.push_back("tell me a short joke about a friendly dog " + std::to_string(i));
+    labels.push_back(0);
+  }
+  TrainOptions opt;
+  opt.bits = 12;
+  auto dir = std::filesystem::temp_directory_path() / ("tandem-learned-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  ASSERT_TRUE(LearnedRouter::Train(prompts, labels, opt).Save((dir / "r.tlr").string()).ok());
+  std::string yaml = std::string(kConfig) + "  learned: {model: r.tlr, threshold: 0.5}\n";
+  auto c = ParseConfig(yaml, (dir / "t.yaml").string(), [](const char*) -> const char* { return nullptr; });
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  auto p = RulesPolicy::Build(c.value());
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  PiiDetector pii(AllPiiKinds());
+  auto decide = [&](const std::string& text) {
+    auto r = ParseChatRequest("{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"" + text +
+                              "\"}]}");
+    return p.value()->decide(r.value(), ComputeFeatures(r.value(), pii, ""));
+  };
+  Decision hard = decide("explain the renormalization group flow of a gauge theory");
+  EXPECT_EQ(hard.model, "big");
+  EXPECT_EQ(hard.rule, "learned");
+  EXPECT_GT(hard.score, 0.5);
+  EXPECT_NE(hard.reasons_joined().find("learned router: score"), std::string::npos);
+  Decision easy = decide("tell me a short joke about a friendly dog");
+  EXPECT_EQ(easy.model, "small");
+  EXPECT_LT(easy.score, 0.5);
+  EXPECT_EQ(decide("write python code for a gauge theory").rule, "code");  // rules still come first
+
+  std::ofstream(dir / "r.tlr") << "garbage";
+  auto broken = RulesPolicy::Build(c.value());
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find("routing.learned.model"), std::string::npos);
+  auto missing = ParseConfig(std::string(kConfig) + "  learned: {model: nope.tlr}\n",
+                             (dir / "t.yaml").string(), [](const char*) -> const char* { return nullptr; });
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("no such file"), std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Features, TaskTypes) {
