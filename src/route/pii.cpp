@@ -1,6 +1,7 @@
 #include "route/pii.h"
 
 #include <re2/re2.h>
+#include <re2/set.h>
 
 #include <algorithm>
 #include <cctype>
@@ -92,6 +93,7 @@ bool IbanValid(std::string_view iban) {
 
 struct PiiDetector::Impl {
   std::vector<Pattern> patterns;
+  std::unique_ptr<RE2::Set> any;  // every pattern at once: one DFA pass finds which kinds have candidates
 };
 
 PiiDetector::PiiDetector(const std::vector<std::string>& kinds) : impl_(std::make_unique<Impl>()) {
@@ -120,9 +122,34 @@ PiiDetector::PiiDetector(const std::vector<std::string>& kinds) : impl_(std::mak
       IpValid);
   add("secret",
       R"((\bsk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,}|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{36,}|\bxox[abpr]-[A-Za-z0-9\-]{10,}|\bAIza[0-9A-Za-z_\-]{35}|-----BEGIN (?:RSA |EC |OPENSSH |DSA )?PRIVATE KEY-----|\b[Bb]earer [A-Za-z0-9\-._~+/]{20,}=*|(?i:\b(?:password|passwd|pwd|secret|api[_-]?key|token)\s*[:=]\s*\S{6,})))");
+  RE2::Options set_opt = opt;
+  set_opt.set_max_mem(32 << 20);
+  impl_->any = std::make_unique<RE2::Set>(set_opt, RE2::UNANCHORED);
+  for (const auto& p : impl_->patterns) impl_->any->Add(p.re->pattern(), nullptr);
+  if (!impl_->any->Compile()) impl_->any.reset();  // fall back to one scan per kind
 }
 
 PiiDetector::~PiiDetector() = default;
+
+namespace {
+
+// The patterns whose candidates appear in `text`, found in one pass (or all of them if the set cannot run).
+std::vector<int> Candidates(const RE2::Set* any, size_t n, std::string_view text) {
+  std::vector<int> hits;
+  if (any) {
+    RE2::Set::ErrorInfo info;
+    if (any->Match(re2::StringPiece(text.data(), text.size()), &hits, &info)) {
+      std::sort(hits.begin(), hits.end());
+      return hits;
+    }
+    if (info.kind == RE2::Set::kNoError) return {};  // no candidate at all
+  }
+  hits.clear();  // no set, or its DFA ran out of memory: scan kind by kind
+  for (size_t i = 0; i < n; ++i) hits.push_back(static_cast<int>(i));
+  return hits;
+}
+
+}  // namespace
 
 std::vector<PiiFinding> PiiDetector::scan(std::string_view text, size_t limit) const {
   std::vector<PiiFinding> out;
@@ -140,7 +167,9 @@ std::vector<PiiFinding> PiiDetector::scan(std::string_view text, size_t limit) c
 
 std::vector<std::string> PiiDetector::kinds_in(std::string_view text) const {
   std::vector<std::string> out;
-  for (const auto& p : impl_->patterns) {
+  // One pass over the text for all kinds; only kinds with a candidate pay for submatches and checksums.
+  for (int i : Candidates(impl_->any.get(), impl_->patterns.size(), text)) {
+    const Pattern& p = impl_->patterns[i];
     re2::StringPiece input(text.data(), text.size());
     re2::StringPiece match;
     while (RE2::FindAndConsume(&input, *p.re, &match)) {
