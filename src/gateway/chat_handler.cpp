@@ -115,10 +115,16 @@ asio::awaitable<void> ChatHandler::Refuse(Responder& out, const Headers& headers
   row.status = why.code_name();
   row.error = why.message();
   row.total_us = row.overhead_us = rt_.clock().mono_us() - start_us;
-  Status journaled = rt_.ledger().append(row);
-  if (!journaled.ok()) std::fprintf(stderr, "tandem: ledger: %s\n", journaled.message().c_str());
-  rt_.metrics().record(row);
+  Record(row);
   co_await SendError(out, why, headers);
+}
+
+void ChatHandler::Record(const LedgerRecord& row) {
+  Status journaled = rt_.ledger().append(row);  // durable from here on
+  if (!journaled.ok()) {
+    std::fprintf(stderr, "tandem: %s: ledger: %s\n", row.request_id.c_str(), journaled.message().c_str());
+  }
+  rt_.metrics().record(row);
 }
 
 asio::awaitable<void> ChatHandler::handle(const HttpRequestIn& in, Responder& out) {
@@ -216,16 +222,10 @@ asio::awaitable<void> ChatHandler::handle(const HttpRequestIn& in, Responder& ou
     for (const auto& l : result.log) failed += (failed.empty() ? "" : "; ") + l;
     row.reasons += "; failover: " + failed;
   }
-  int64_t before_commit = clock.mono_us();
-  row.total_us = before_commit - start_us;
+  row.total_us = clock.mono_us() - start_us;
   row.overhead_us = std::max<int64_t>(0, row.total_us - result.stats.upstream_wait_us);
-  Status journaled = rt_.ledger().append(row);  // durable from here on, before the client's last bytes
-  if (!journaled.ok())
-    std::fprintf(stderr, "tandem: %s: ledger: %s\n", request_id.c_str(), journaled.message().c_str());
-  // Overhead as the client sees it includes the ledger write.
-  int64_t overhead = std::max<int64_t>(0, clock.mono_us() - start_us - result.stats.upstream_wait_us);
-  row.overhead_us = overhead;
-  rt_.metrics().record(row);
+  const int64_t overhead = row.overhead_us;
+  Record(row);  // before the client's last bytes, so an answered request is always in the ledger
   rt_.metrics().in_flight(-1);
 
   Headers done = headers;

@@ -19,6 +19,8 @@ class ChatHandler {
   asio::awaitable<void> handle(const HttpRequestIn& in, Responder& out);
 
  private:
+  // Journals the row and counts it in the metrics.
+  void Record(const LedgerRecord& row);
   asio::awaitable<void> Refuse(Responder& out, const Headers& headers, LedgerRecord row, const Status& why,
                                int64_t start_us);
   Runtime& rt_;

@@ -25,11 +25,6 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using asio::redirect_error;
 using asio::use_awaitable;
-using Clock = std::chrono::steady_clock;
-
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count();
-}
 
 std::shared_ptr<TlsContext> DefaultTls();
 
@@ -153,10 +148,10 @@ asio::awaitable<Status> Exchange(Stream& stream, Conn& conn, const HttpTarget& t
   http::response_parser<http::buffer_body> parser;
   // Not boost::none: Boost 1.74 compares the length against an empty optional and always fails.
   parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-  int64_t t0 = NowUs();
+  int64_t t0 = Deadline::NowUs();
   phase = Phase::kHeaders;
   co_await http::async_read_header(stream, conn.buffer, parser, redirect_error(use_awaitable, ec));
-  wait_us += NowUs() - t0;
+  wait_us += Deadline::NowUs() - t0;
   if (ec) co_return TransportError(t, "reading the response headers", ec, deadline.fired());
   phase = Phase::kBody;
   result.status = parser.get().result_int();
@@ -170,9 +165,9 @@ asio::awaitable<Status> Exchange(Stream& stream, Conn& conn, const HttpTarget& t
     if (cancel.cancelled()) co_return Status(Code::kCancelled, "client went away");
     parser.get().body().data = chunk;
     parser.get().body().size = sizeof chunk;
-    t0 = NowUs();
+    t0 = Deadline::NowUs();
     co_await http::async_read_some(stream, conn.buffer, parser, redirect_error(use_awaitable, ec));
-    wait_us += NowUs() - t0;
+    wait_us += Deadline::NowUs() - t0;
     if (ec == http::error::need_buffer) ec = {};
     if (ec) co_return TransportError(t, "reading the response body", ec, deadline.fired());
     size_t n = sizeof chunk - parser.get().body().size;
@@ -231,7 +226,7 @@ Result<HttpTarget> ParseHttpUrl(const std::string& url, const std::string& ca_fi
 
 asio::awaitable<Status> HttpRequest(const HttpTarget& target, const HttpCall& call, CancelState& cancel,
                                     HttpResult& result, const BodyFn& on_body, int64_t& wait_us) {
-  int64_t start_us = NowUs();
+  int64_t start_us = Deadline::NowUs();
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::unique_ptr<Conn> conn;
     bool pooled = false;
@@ -241,9 +236,9 @@ asio::awaitable<Status> HttpRequest(const HttpTarget& target, const HttpCall& ca
       entry.idle.pop_back();
       pooled = true;
     } else {
-      int64_t t0 = NowUs();
+      int64_t t0 = Deadline::NowUs();
       auto c = co_await Connect(target, call);
-      wait_us += NowUs() - t0;
+      wait_us += Deadline::NowUs() - t0;
       if (!c.ok()) co_return c.status();
       conn = std::move(c.value());
     }

@@ -217,6 +217,31 @@ std::string Text(const Plan& p) {
   return t;
 }
 
+// The part both dialects share: the configured latency, then a scripted hang or HTTP error, if any.
+// Returns true when the request has been dealt with (or the client left).
+asio::awaitable<bool> Scripted(Responder& out, const Settings& s, const Step& step, bool anthropic) {
+  if (!co_await Sleep(s.latency_ms, out.cancel())) co_return true;
+  if (step.hang) {
+    co_await Sleep(3600 * 1000, out.cancel());
+    co_return true;
+  }
+  if (!step.status) co_return false;
+  Headers h = Json();
+  if (step.status == 429) h.emplace_back("retry-after", "0");
+  std::string body;
+  if (anthropic) {
+    body = AnthropicError("scripted error", AnthropicErrorType(step.status));
+  } else {
+    const char* type = step.status == 429   ? "requests"
+                       : step.status >= 500 ? "server_error"
+                                            : "invalid_request_error";
+    const char* code = step.status == 429 ? "rate_limit_exceeded" : "fake_error";
+    body = OpenAiError("scripted error " + std::to_string(step.status), type, code);
+  }
+  co_await out.send(step.status, h, std::move(body));
+  co_return true;
+}
+
 }  // namespace
 
 void FakeLlm::record(const HttpRequestIn& in) {
@@ -318,22 +343,7 @@ asio::awaitable<void> FakeLlm::openai(const HttpRequestIn& in, Responder& out, S
                       OpenAiError("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"));
     co_return;
   }
-  if (!co_await Sleep(s.latency_ms, out.cancel())) co_return;
-  if (step.hang) {
-    co_await Sleep(3600 * 1000, out.cancel());
-    co_return;
-  }
-  if (step.status) {
-    Headers h = Json();
-    if (step.status == 429) h.emplace_back("retry-after", "0");
-    const char* type = step.status == 429   ? "requests"
-                       : step.status >= 500 ? "server_error"
-                                            : "invalid_request_error";
-    const char* code = step.status == 429 ? "rate_limit_exceeded" : "fake_error";
-    co_await out.send(step.status, h,
-                      OpenAiError("scripted error " + std::to_string(step.status), type, code));
-    co_return;
-  }
+  if (co_await Scripted(out, s, step, /*anthropic=*/false)) co_return;
   auto plan = MakePlan(in.body, s, false);
   if (!plan.ok()) {
     co_await out.send(400, Json(),
@@ -443,17 +453,7 @@ asio::awaitable<void> FakeLlm::anthropic(const HttpRequestIn& in, Responder& out
     co_await out.send(401, Json(), AnthropicError("invalid x-api-key", "authentication_error"));
     co_return;
   }
-  if (!co_await Sleep(s.latency_ms, out.cancel())) co_return;
-  if (step.hang) {
-    co_await Sleep(3600 * 1000, out.cancel());
-    co_return;
-  }
-  if (step.status) {
-    Headers h = Json();
-    if (step.status == 429) h.emplace_back("retry-after", "0");
-    co_await out.send(step.status, h, AnthropicError("scripted error", AnthropicErrorType(step.status)));
-    co_return;
-  }
+  if (co_await Scripted(out, s, step, /*anthropic=*/true)) co_return;
   auto plan = MakePlan(in.body, s, true);
   if (!plan.ok()) {
     co_await out.send(400, Json(), AnthropicError(plan.status().message(), "invalid_request_error"));
