@@ -5,6 +5,17 @@
 
 namespace tandem {
 
+struct GenerateArgs {
+  std::string model, prompt, prompt_file;
+  bool special = false;  // parse control-token text in the prompt (a pre-rendered chat prompt)
+  bool json = false, dump_logits = false;
+  int max_tokens = 64, threads = 2, ctx = 4096;
+  float temperature = 0;
+  unsigned long long seed = 0xC0FFEE;
+};
+int GgufInfoCommand(const std::string& path);
+int TokenizeCommand(const std::string& model_path, const std::string& text, bool special);
+int GenerateCommand(const GenerateArgs& args);
 int ServeCommand(const std::string& config_path);
 int CheckConfigCommand(const std::string& config_path);
 int RouteExplainCommand(const std::string& config_path, const std::string& prompt, const std::string& model,

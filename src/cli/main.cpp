@@ -1,4 +1,5 @@
-// tandem: the command line. Subcommands: serve, check-config, route, report, eval, train.
+// tandem: the command line. Subcommands: serve, check-config, route, report, eval, train,
+// gguf-info, tokenize, generate.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
@@ -59,7 +60,33 @@ int main(int argc, char** argv) {
   train->add_option("--bits", bits, "Feature hash bits")->capture_default_str();
   train->add_option("--epochs", epochs)->capture_default_str();
 
+  std::string gguf_path, text;
+  bool special = false;
+  auto* info = app.add_subcommand("gguf-info", "Print a GGUF file's metadata and tensor types");
+  info->add_option("file", gguf_path, "GGUF file")->required();
+  auto* tokenize = app.add_subcommand("tokenize", "Print the token ids of a text (JSON)");
+  tokenize->add_option("-m,--model", gguf_path, "GGUF file")->required();
+  tokenize->add_option("text", text, "Text")->required();
+  tokenize->add_flag("--special", special, "Add BOS and parse control tokens such as <|im_start|>");
+
+  tandem::GenerateArgs gen;
+  auto* generate = app.add_subcommand("generate", "Complete a raw prompt with a local GGUF model, in-process");
+  generate->add_option("-m,--model", gen.model, "GGUF file")->required();
+  generate->add_option("-p,--prompt", gen.prompt, "Prompt text");
+  generate->add_option("-f,--prompt-file", gen.prompt_file, "Read the prompt from a file");
+  generate->add_option("-n,--max-tokens", gen.max_tokens)->capture_default_str();
+  generate->add_option("-t,--threads", gen.threads)->capture_default_str();
+  generate->add_option("--ctx", gen.ctx, "Context size (tokens)")->capture_default_str();
+  generate->add_option("--temperature", gen.temperature, "0 = greedy")->capture_default_str();
+  generate->add_option("--seed", gen.seed)->capture_default_str();
+  generate->add_flag("--special", gen.special, "Parse control tokens in the prompt");
+  generate->add_flag("--json", gen.json, "Print tokens, text and timings as JSON");
+  generate->add_flag("--logits", gen.dump_logits, "With --json: also the last prompt position's logits");
+
   CLI11_PARSE(app, argc, argv);
+  if (*info) return tandem::GgufInfoCommand(gguf_path);
+  if (*tokenize) return tandem::TokenizeCommand(gguf_path, text, special);
+  if (*generate) return tandem::GenerateCommand(gen);
   if (*serve) return tandem::ServeCommand(config);
   if (*check) return tandem::CheckConfigCommand(config);
   if (*route) return tandem::RouteExplainCommand(config, prompt, model, tier);

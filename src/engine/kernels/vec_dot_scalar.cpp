@@ -1,0 +1,226 @@
+// Portable dot-product kernels: the fallback on CPUs without AVX2, and the reference the AVX2 kernels are tested
+// against.
+#include <cstring>
+
+#include "engine/kernels/dequant.h"
+#include "engine/kernels/fp16.h"
+#include "engine/kernels/vec_dot.h"
+
+namespace tandem::engine::detail {
+namespace {
+
+float DotQ4_0(int n, const void* vw, const void* va) {
+  const auto* w = static_cast<const BlockQ4_0*>(vw);
+  const auto* a = static_cast<const BlockQ8_0*>(va);
+  float sum = 0;
+  for (int i = 0; i < n / kQK; ++i) {
+    int s = 0;
+    for (int j = 0; j < kQK / 2; ++j)
+      s += ((w[i].qs[j] & 0xF) - 8) * a[i].qs[j] + ((w[i].qs[j] >> 4) - 8) * a[i].qs[j + kQK / 2];
+    sum += static_cast<float>(s) * (Fp16ToFp32Fast(w[i].d) * Fp16ToFp32Fast(a[i].d));
+  }
+  return sum;
+}
+
+float DotQ4_1(int n, const void* vw, const void* va) {
+  const auto* w = static_cast<const BlockQ4_1*>(vw);
+  const auto* a = static_cast<const BlockQ8_1*>(va);
+  float sum = 0;
+  for (int i = 0; i < n / kQK; ++i) {
+    int s = 0;
+    for (int j = 0; j < kQK / 2; ++j)
+      s += (w[i].qs[j] & 0xF) * a[i].qs[j] + (w[i].qs[j] >> 4) * a[i].qs[j + kQK / 2];
+    sum += static_cast<float>(s) * (Fp16ToFp32Fast(w[i].d) * Fp16ToFp32Fast(a[i].d)) +
+           Fp16ToFp32Fast(w[i].m) * Fp16ToFp32Fast(a[i].s);
+  }
+  return sum;
+}
+
+float DotQ5_0(int n, const void* vw, const void* va) {
+  const auto* w = static_cast<const BlockQ5_0*>(vw);
+  const auto* a = static_cast<const BlockQ8_0*>(va);
+  float sum = 0;
+  for (int i = 0; i < n / kQK; ++i) {
+    uint32_t qh;
+    std::memcpy(&qh, w[i].qh, 4);
+    int s = 0;
+    for (int j = 0; j < kQK / 2; ++j) {
+      const int h0 = ((qh >> j) << 4) & 0x10, h1 = (qh >> (j + 12)) & 0x10;
+      s += (((w[i].qs[j] & 0xF) | h0) - 16) * a[i].qs[j] + (((w[i].qs[j] >> 4) | h1) - 16) * a[i].qs[j + 16];
+    }
+    sum += static_cast<float>(s) * (Fp16ToFp32Fast(w[i].d) * Fp16ToFp32Fast(a[i].d));
+  }
+  return sum;
+}
+
+float DotQ5_1(int n, const void* vw, const void* va) {
+  const auto* w = static_cast<const BlockQ5_1*>(vw);
+  const auto* a = static_cast<const BlockQ8_1*>(va);
+  float sum = 0;
+  for (int i = 0; i < n / kQK; ++i) {
+    uint32_t qh;
+    std::memcpy(&qh, w[i].qh, 4);
+    int s = 0;
+    for (int j = 0; j < kQK / 2; ++j) {
+      const int h0 = ((qh >> j) << 4) & 0x10, h1 = (qh >> (j + 12)) & 0x10;
+      s += ((w[i].qs[j] & 0xF) | h0) * a[i].qs[j] + ((w[i].qs[j] >> 4) | h1) * a[i].qs[j + 16];
+    }
+    sum += static_cast<float>(s) * (Fp16ToFp32Fast(w[i].d) * Fp16ToFp32Fast(a[i].d)) +
+           Fp16ToFp32Fast(w[i].m) * Fp16ToFp32Fast(a[i].s);
+  }
+  return sum;
+}
+
+float DotQ8_0(int n, const void* vw, const void* va) {
+  const auto* w = static_cast<const BlockQ8_0*>(vw);
+  const auto* a = static_cast<const BlockQ8_0*>(va);
+  float sum = 0;
+  for (int i = 0; i < n / kQK; ++i) {
+    int s = 0;
+    for (int j = 0; j < kQK; ++j) s += w[i].qs[j] * a[i].qs[j];
+    sum += static_cast<float>(s) * (Fp16ToFp32Fast(w[i].d) * Fp16ToFp32Fast(a[i].d));
+  }
+  return sum;
+}
+
+float DotQ4_K(int n, const void* vw, const void* va) {
+  const auto* w = static_cast<const BlockQ4_K*>(vw);
+  const auto* a = static_cast<const BlockQ8_K*>(va);
+  float sum = 0;
+  for (int i = 0; i < n / kQK_K; ++i) {
+    int sumi = 0, mins = 0;
+    const uint8_t* q = w[i].qs;
+    const int8_t* y = a[i].qs;
+    for (int j = 0; j < 4; ++j, q += 32, y += 64) {
+      uint8_t sc0, m0, sc1, m1;
+      ScaleMinK4(2 * j, w[i].scales, &sc0, &m0);
+      ScaleMinK4(2 * j + 1, w[i].scales, &sc1, &m1);
+      int s0 = 0, s1 = 0;
+      for (int l = 0; l < 32; ++l) {
+        s0 += (q[l] & 0xF) * y[l];
+        s1 += (q[l] >> 4) * y[l + 32];
+      }
+      sumi += sc0 * s0 + sc1 * s1;
+      mins += m0 * (a[i].bsums[4 * j] + a[i].bsums[4 * j + 1]) + m1 * (a[i].bsums[4 * j + 2] + a[i].bsums[4 * j + 3]);
+    }
+    sum += a[i].d * Fp16ToFp32Fast(w[i].d) * static_cast<float>(sumi) -
+           a[i].d * Fp16ToFp32Fast(w[i].dmin) * static_cast<float>(mins);
+  }
+  return sum;
+}
+
+float DotQ5_K(int n, const void* vw, const void* va) {
+  const auto* w = static_cast<const BlockQ5_K*>(vw);
+  const auto* a = static_cast<const BlockQ8_K*>(va);
+  float sum = 0;
+  for (int i = 0; i < n / kQK_K; ++i) {
+    int sumi = 0, mins = 0;
+    const uint8_t* q = w[i].qs;
+    const uint8_t* qh = w[i].qh;
+    const int8_t* y = a[i].qs;
+    for (int j = 0; j < 4; ++j, q += 32, y += 64) {
+      uint8_t sc0, m0, sc1, m1;
+      ScaleMinK4(2 * j, w[i].scales, &sc0, &m0);
+      ScaleMinK4(2 * j + 1, w[i].scales, &sc1, &m1);
+      int s0 = 0, s1 = 0;
+      for (int l = 0; l < 32; ++l) {
+        s0 += ((q[l] & 0xF) | (((qh[l] >> (2 * j)) & 1) << 4)) * y[l];
+        s1 += ((q[l] >> 4) | (((qh[l] >> (2 * j + 1)) & 1) << 4)) * y[l + 32];
+      }
+      sumi += sc0 * s0 + sc1 * s1;
+      mins += m0 * (a[i].bsums[4 * j] + a[i].bsums[4 * j + 1]) + m1 * (a[i].bsums[4 * j + 2] + a[i].bsums[4 * j + 3]);
+    }
+    sum += a[i].d * Fp16ToFp32Fast(w[i].d) * static_cast<float>(sumi) -
+           a[i].d * Fp16ToFp32Fast(w[i].dmin) * static_cast<float>(mins);
+  }
+  return sum;
+}
+
+float DotQ6_K(int n, const void* vw, const void* va) {
+  const auto* w = static_cast<const BlockQ6_K*>(vw);
+  const auto* a = static_cast<const BlockQ8_K*>(va);
+  float sum = 0;
+  for (int i = 0; i < n / kQK_K; ++i) {
+    int sumi = 0;
+    const uint8_t* ql = w[i].ql;
+    const uint8_t* qh = w[i].qh;
+    const int8_t* sc = w[i].scales;
+    const int8_t* y = a[i].qs;
+    for (int h = 0; h < 2; ++h, ql += 64, qh += 32, sc += 8, y += 128) {
+      int s[8] = {};
+      for (int l = 0; l < 32; ++l) {
+        const int is = l / 16;
+        s[is + 0] += (((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32) * y[l];
+        s[is + 2] += (((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32) * y[l + 32];
+        s[is + 4] += (((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32) * y[l + 64];
+        s[is + 6] += (((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32) * y[l + 96];
+      }
+      for (int k = 0; k < 8; ++k) sumi += sc[k] * s[k];
+    }
+    sum += a[i].d * Fp16ToFp32Fast(w[i].d) * static_cast<float>(sumi);
+  }
+  return sum;
+}
+
+float DotF32(int n, const float* a, const float* b) {
+  float s = 0;
+  for (int i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+float DotF32W(int n, const void* w, const void* a) {
+  return DotF32(n, static_cast<const float*>(w), static_cast<const float*>(a));
+}
+float DotF16F32(int n, const uint16_t* a, const float* b) {
+  float s = 0;
+  for (int i = 0; i < n; ++i) s += Fp16ToFp32Fast(a[i]) * b[i];
+  return s;
+}
+float DotF16W(int n, const void* w, const void* a) {
+  return DotF16F32(n, static_cast<const uint16_t*>(w), static_cast<const float*>(a));
+}
+float DotBF16W(int n, const void* w, const void* a) {
+  const auto* x = static_cast<const uint16_t*>(w);
+  const auto* y = static_cast<const float*>(a);
+  float s = 0;
+  for (int i = 0; i < n; ++i) s += Bf16ToFp32(x[i]) * y[i];
+  return s;
+}
+void AxpyF16(int n, float a, const uint16_t* x, float* y) {
+  for (int i = 0; i < n; ++i) y[i] += a * Fp16ToFp32Fast(x[i]);
+}
+
+void CopyF32(const float* x, void* y, int64_t n) { std::memcpy(y, x, static_cast<size_t>(n) * 4); }
+void Q8_0(const float* x, void* y, int64_t n) { QuantizeRowQ8_0(x, static_cast<BlockQ8_0*>(y), n); }
+void Q8_1(const float* x, void* y, int64_t n) { QuantizeRowQ8_1(x, static_cast<BlockQ8_1*>(y), n); }
+void Q8_K(const float* x, void* y, int64_t n) { QuantizeRowQ8_K(x, static_cast<BlockQ8_K*>(y), n); }
+
+KernelTable MakeTable() {
+  KernelTable t{};
+  auto set = [&](TensorType w, TensorType act, QuantizeFn q, VecDotFn d) {
+    t.by_type[static_cast<int>(w)] = DotKernel{act, q, d};
+  };
+  set(TensorType::kF32, TensorType::kF32, CopyF32, DotF32W);
+  set(TensorType::kF16, TensorType::kF32, CopyF32, DotF16W);
+  set(TensorType::kBF16, TensorType::kF32, CopyF32, DotBF16W);
+  set(TensorType::kQ4_0, TensorType::kQ8_0, Q8_0, DotQ4_0);
+  set(TensorType::kQ4_1, TensorType::kQ8_1, Q8_1, DotQ4_1);
+  set(TensorType::kQ5_0, TensorType::kQ8_0, Q8_0, DotQ5_0);
+  set(TensorType::kQ5_1, TensorType::kQ8_1, Q8_1, DotQ5_1);
+  set(TensorType::kQ8_0, TensorType::kQ8_0, Q8_0, DotQ8_0);
+  set(TensorType::kQ4_K, TensorType::kQ8_K, Q8_K, DotQ4_K);
+  set(TensorType::kQ5_K, TensorType::kQ8_K, Q8_K, DotQ5_K);
+  set(TensorType::kQ6_K, TensorType::kQ8_K, Q8_K, DotQ6_K);
+  t.dot_f32 = DotF32;
+  t.dot_f16_f32 = DotF16F32;
+  t.axpy_f16 = AxpyF16;
+  return t;
+}
+
+}  // namespace
+
+const KernelTable& ScalarTable() {
+  static const KernelTable table = MakeTable();
+  return table;
+}
+
+}  // namespace tandem::engine::detail

@@ -1,0 +1,423 @@
+// Forward pass. Numerics follow llama.cpp's CPU backend where it is cheap to do so, so that greedy generation
+// matches it token for token: activations are quantized to the weight type's partner format before each matmul,
+// RMSNorm sums squares in double, RoPE angles are built by repeated multiplication, K/V are cached in fp16, q is
+// rounded to fp16 before q.k, and attention probabilities are rounded to fp16 before weighting V.
+#include "engine/model/model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "engine/kernels/dequant.h"
+#include "engine/kernels/fp16.h"
+#include "engine/kernels/vec_dot.h"
+
+namespace tandem::engine {
+namespace {
+
+constexpr int kMaxBatch = 512;
+
+Status Missing(const GgufFile& f, const std::string& name) {
+  return Status(Code::kInvalidArgument, f.name() + ": tensor '" + name + "' is missing");
+}
+
+// Finds a tensor and checks its shape (ne0, ne1; ne1 = 0 means a vector).
+Status Expect(const GgufFile& f, const std::string& name, int64_t ne0, int64_t ne1, bool required,
+              const TensorInfo** out) {
+  const TensorInfo* t = f.FindTensor(name);
+  if (!t) {
+    if (required) return Missing(f, name);
+    *out = nullptr;
+    return Status::Ok();
+  }
+  const bool ok = ne1 == 0 ? (t->ne[0] == ne0 && t->rows() == 1) : (t->ne[0] == ne0 && t->rows() == ne1);
+  if (!ok)
+    return Status(Code::kInvalidArgument, f.name() + ": tensor '" + name + "' has shape [" +
+                                              std::to_string(t->ne[0]) + ", " + std::to_string(t->rows()) +
+                                              "], expected [" + std::to_string(ne0) + ", " +
+                                              std::to_string(ne1 == 0 ? 1 : ne1) + "]");
+  if (!GetDotKernel(t->type).dot)
+    return Status(Code::kInvalidArgument, f.name() + ": tensor '" + name + "' has a type Tandem cannot multiply");
+  *out = t;
+  return Status::Ok();
+}
+
+inline const uint8_t* Row(const TensorInfo* t, int64_t r) { return t->data + static_cast<size_t>(r) * t->row_bytes(); }
+
+void RmsNorm(const float* x, const TensorInfo* w, int n, float eps, float* y) {
+  double sum = 0;
+  for (int i = 0; i < n; ++i) sum += static_cast<double>(x[i] * x[i]);
+  const float mean = static_cast<float>(sum / n);
+  const float scale = 1.0f / std::sqrt(mean + eps);
+  const float* g = reinterpret_cast<const float*>(w->data);
+  for (int i = 0; i < n; ++i) y[i] = (x[i] * scale) * g[i];
+}
+
+inline float RoundHalf(float v) { return Fp16ToFp32Fast(Fp32ToFp16(v)); }
+
+float GeluTanh(float x) {
+  constexpr float kA = 0.044715f, kSqrt2OverPi = 0.79788456080286535587989211986876f;
+  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + kA * x * x)));
+}
+
+// llama.cpp evaluates GELU through an fp16 table: input and output rounded to half precision.
+const float* GeluTable() {
+  static const float* table = [] {
+    auto* t = new float[65536];
+    for (uint32_t i = 0; i < 65536; ++i) t[i] = Fp16ToFp32(Fp32ToFp16(GeluTanh(Fp16ToFp32(static_cast<uint16_t>(i)))));
+    return t;
+  }();
+  return table;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Model>> Model::Load(const std::string& path) {
+  auto file = GgufFile::Open(path);
+  if (!file.ok()) return file.status();
+  std::shared_ptr<Model> m(new Model());
+  m->file_ = std::move(*file);
+  auto cfg = ModelConfig::FromGguf(*m->file_);
+  if (!cfg.ok()) return cfg.status();
+  m->config_ = std::move(*cfg);
+  auto tok = Tokenizer::FromGguf(*m->file_);
+  if (!tok.ok()) return tok.status();
+  m->tokenizer_ = std::move(*tok);
+  if (m->tokenizer_->n_vocab() != m->config_.n_vocab)
+    return Status(Code::kInvalidArgument, path + ": vocabulary has " + std::to_string(m->tokenizer_->n_vocab()) +
+                                              " tokens but token_embd has " + std::to_string(m->config_.n_vocab) + " rows");
+  if (Status s = m->Bind(); !s.ok()) return s;
+  return m;
+}
+
+Status Model::Bind() {
+  const GgufFile& f = *file_;
+  const ModelConfig& c = config_;
+  const int E = c.n_embd;
+  Status s;
+  auto need = [&](const std::string& name, int64_t ne0, int64_t ne1, const TensorInfo** out) {
+    if (s.ok()) s = Expect(f, name, ne0, ne1, true, out);
+  };
+  auto maybe = [&](const std::string& name, int64_t ne0, int64_t ne1, const TensorInfo** out) {
+    if (s.ok()) s = Expect(f, name, ne0, ne1, false, out);
+  };
+  need("token_embd.weight", E, c.n_vocab, &tok_embd_);
+  need("output_norm.weight", E, 0, &output_norm_);
+  maybe("output.weight", E, c.n_vocab, &output_);
+  if (!output_) output_ = tok_embd_;  // tied embeddings
+  maybe("rope_freqs.weight", c.rope_dims / 2, 0, &rope_freqs_);
+  layers_.resize(static_cast<size_t>(c.n_layer));
+  for (int l = 0; l < c.n_layer && s.ok(); ++l) {
+    LayerWeights& w = layers_[static_cast<size_t>(l)];
+    const std::string p = "blk." + std::to_string(l) + ".";
+    need(p + "attn_norm.weight", E, 0, &w.attn_norm);
+    need(p + "attn_q.weight", E, c.q_dim(), &w.wq);
+    need(p + "attn_k.weight", E, c.kv_dim(), &w.wk);
+    need(p + "attn_v.weight", E, c.kv_dim(), &w.wv);
+    need(p + "attn_output.weight", c.q_dim(), E, &w.wo);
+    need(p + "ffn_norm.weight", E, 0, &w.ffn_norm);
+    need(p + "ffn_gate.weight", E, c.n_ff, &w.gate);
+    need(p + "ffn_up.weight", E, c.n_ff, &w.up);
+    need(p + "ffn_down.weight", c.n_ff, E, &w.down);
+    if (c.arch == Arch::kQwen2) {
+      need(p + "attn_q.bias", c.q_dim(), 0, &w.bq);
+      need(p + "attn_k.bias", c.kv_dim(), 0, &w.bk);
+      need(p + "attn_v.bias", c.kv_dim(), 0, &w.bv);
+    }
+    if (c.arch == Arch::kGemma3) {
+      need(p + "attn_q_norm.weight", c.head_dim, 0, &w.q_norm);
+      need(p + "attn_k_norm.weight", c.head_dim, 0, &w.k_norm);
+      need(p + "post_attention_norm.weight", E, 0, &w.post_attn_norm);
+      need(p + "post_ffw_norm.weight", E, 0, &w.post_ffn_norm);
+    }
+  }
+  if (!s.ok()) return s;
+  // Norm weights and biases are read as float32 directly.
+  auto f32 = [&](const TensorInfo* t) {
+    return !t || t->type == TensorType::kF32
+               ? Status::Ok()
+               : Status(Code::kInvalidArgument, f.name() + ": tensor '" + t->name + "' must be F32");
+  };
+  for (const TensorInfo* t : {output_norm_, rope_freqs_})
+    if (Status e = f32(t); !e.ok()) return e;
+  for (const LayerWeights& w : layers_)
+    for (const TensorInfo* t : {w.attn_norm, w.ffn_norm, w.bq, w.bk, w.bv, w.q_norm, w.k_norm, w.post_attn_norm,
+                                w.post_ffn_norm})
+      if (Status e = f32(t); !e.ok()) return e;
+  return Status::Ok();
+}
+
+// Per-batch working memory, sized for kMaxBatch tokens.
+struct Session::Scratch {
+  std::vector<float> x, h, q, k, v, att, g, u, o, cos, sin, cos_local, sin_local;
+  std::vector<uint8_t> act;             // quantized activations
+  std::vector<std::vector<float>> scores;  // per thread: attention weights over the context
+};
+
+Session::Session(std::shared_ptr<const Model> model, int n_ctx, ThreadPool* pool)
+    : model_(std::move(model)), n_ctx_(n_ctx), pool_(pool), s_(std::make_unique<Scratch>()) {
+  const ModelConfig& c = model_->config();
+  const size_t cache = static_cast<size_t>(c.n_layer) * static_cast<size_t>(n_ctx_) * static_cast<size_t>(c.kv_dim());
+  k_cache_.resize(cache);
+  v_cache_.resize(cache);
+  logits_.assign(static_cast<size_t>(c.n_vocab), 0.f);
+}
+
+Session::~Session() = default;
+
+Status Session::Forward(const int32_t* tokens, int n, std::vector<float>* hidden) {
+  const ModelConfig& c = model_->config();
+  if (n <= 0) return Status(Code::kInvalidArgument, "no tokens to process");
+  if (pos_ + n > n_ctx_)
+    return Status(Code::kInvalidArgument, "context full: " + std::to_string(pos_ + n) + " tokens exceed the context of " +
+                                              std::to_string(n_ctx_));
+  for (int i = 0; i < n; ++i)
+    if (tokens[i] < 0 || tokens[i] >= c.n_vocab)
+      return Status(Code::kInvalidArgument, "token id " + std::to_string(tokens[i]) + " is outside the vocabulary");
+  if (hidden) hidden->clear();
+  for (int done = 0; done < n;) {
+    const int b = std::min(kMaxBatch, n - done);
+    ForwardBatch(tokens + done, b, hidden);
+    tokens_.insert(tokens_.end(), tokens + done, tokens + done + b);
+    done += b;
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+struct MatOut {
+  const TensorInfo* w;
+  const TensorInfo* bias;  // may be null
+  float* y;                // [T][w->rows()]
+};
+
+// y_k[t][r] = W_k[r] . x[t] (+ bias) for every output k. Activations are quantized once per partner type (a
+// layer's weights may mix, e.g., Q4_K and Q5_0), then all outputs' rows are split evenly across the threads.
+void MatMul(ThreadPool& pool, const float* x, int T, int n_in, std::initializer_list<MatOut> outs,
+            std::vector<uint8_t>& act) {
+  struct Form {
+    const DotKernel* k;
+    size_t row_bytes, offset;
+  };
+  Form forms[4];
+  int n_forms = 0;
+  size_t bytes = 0;
+  std::vector<int> form_of;
+  for (const MatOut& o : outs) {
+    const DotKernel& k = GetDotKernel(o.w->type);
+    int f = 0;
+    while (f < n_forms && forms[f].k->act_type != k.act_type) ++f;
+    if (f == n_forms) {
+      forms[n_forms++] = {&k, ActRowBytes(k, n_in), bytes};
+      bytes += forms[f].row_bytes * static_cast<size_t>(T);
+    }
+    form_of.push_back(f);
+  }
+  if (act.size() < bytes) act.resize(bytes);
+  uint8_t* a = act.data();
+  auto quantize = [&](int t0, int t1) {
+    for (int f = 0; f < n_forms; ++f)
+      for (int t = t0; t < t1; ++t)
+        forms[f].k->quantize(x + static_cast<size_t>(t) * n_in, a + forms[f].offset + forms[f].row_bytes * t, n_in);
+  };
+  if (T < 8) {
+    quantize(0, T);
+  } else {
+    pool.Run([&](int i, int n) {
+      int64_t b, e;
+      ThreadPool::Split(T, i, n, &b, &e);
+      quantize(static_cast<int>(b), static_cast<int>(e));
+    });
+  }
+  const MatOut* list = outs.begin();
+  const int n_outs = static_cast<int>(outs.size());
+  int64_t total = 0;
+  for (const MatOut& o : outs) total += o.w->rows();
+  pool.Run([&](int i, int n) {
+    int64_t b, e;
+    ThreadPool::Split(total, i, n, &b, &e, 4);
+    int64_t base = 0;
+    for (int k = 0; k < n_outs; ++k) {
+      const MatOut& o = list[k];
+      const int64_t rows = o.w->rows();
+      const int64_t lo = std::max(b, base) - base, hi = std::min(e, base + rows) - base;
+      base += rows;
+      if (lo >= hi) continue;
+      const VecDotFn dot = GetDotKernel(o.w->type).dot;
+      const Form& fm = forms[form_of[static_cast<size_t>(k)]];
+      const uint8_t* acts = a + fm.offset;
+      const float* bias = o.bias ? reinterpret_cast<const float*>(o.bias->data) : nullptr;
+      for (int64_t r = lo; r < hi; ++r) {
+        const uint8_t* wr = Row(o.w, r);
+        for (int t = 0; t < T; ++t) {
+          float v = dot(n_in, wr, acts + fm.row_bytes * t);
+          if (bias) v += bias[r];
+          o.y[static_cast<size_t>(t) * rows + r] = v;
+        }
+      }
+    }
+  });
+}
+
+// cos/sin for positions p0..p0+T-1, one row of rope_dims/2 per position (ggml's recurrence for the angles).
+void RopeTables(int p0, int T, int dims, float base, float freq_scale, const float* factors, float* cos_out,
+                float* sin_out) {
+  const float theta_scale = std::pow(base, -2.0f / static_cast<float>(dims));
+  for (int t = 0; t < T; ++t) {
+    float theta = static_cast<float>(p0 + t);
+    for (int i = 0; i < dims / 2; ++i) {
+      const float ff = factors ? factors[i] : 1.0f;
+      const float th = freq_scale * (theta / ff);
+      cos_out[t * (dims / 2) + i] = std::cos(th);
+      sin_out[t * (dims / 2) + i] = std::sin(th);
+      theta *= theta_scale;
+    }
+  }
+}
+
+void ApplyRope(float* v, int dims, bool neox, const float* cs, const float* sn) {
+  const int half = dims / 2;
+  for (int i = 0; i < half; ++i) {
+    const int a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
+    const float x0 = v[a], x1 = v[b];
+    v[a] = x0 * cs[i] - x1 * sn[i];
+    v[b] = x0 * sn[i] + x1 * cs[i];
+  }
+}
+
+}  // namespace
+
+void Session::ForwardBatch(const int32_t* tokens, int T, std::vector<float>* hidden) {
+  const Model& m = *model_;
+  const ModelConfig& c = m.config();
+  ThreadPool& pool = *pool_;
+  Scratch& s = *s_;
+  const int E = c.n_embd, Q = c.q_dim(), KV = c.kv_dim(), F = c.n_ff, hd = c.head_dim;
+  const size_t uT = static_cast<size_t>(T);
+  auto grow = [](std::vector<float>& v, size_t n) {
+    if (v.size() < n) v.resize(n);
+  };
+  grow(s.x, uT * E), grow(s.h, uT * E), grow(s.o, uT * E), grow(s.q, uT * Q), grow(s.k, uT * KV);
+  grow(s.v, uT * KV), grow(s.att, uT * Q), grow(s.g, uT * F), grow(s.u, uT * F);
+  const int half = c.rope_dims / 2;
+  grow(s.cos, uT * half), grow(s.sin, uT * half), grow(s.cos_local, uT * half), grow(s.sin_local, uT * half);
+  s.scores.resize(static_cast<size_t>(pool.size()));
+  for (auto& sc : s.scores) grow(sc, static_cast<size_t>(n_ctx_));
+
+  // Embeddings.
+  for (int t = 0; t < T; ++t) {
+    float* x = &s.x[static_cast<size_t>(t) * E];
+    DequantizeRow(m.tok_embd()->type, Row(m.tok_embd(), tokens[t]), x, E);
+    if (c.embd_scale > 0)
+      for (int i = 0; i < E; ++i) x[i] *= c.embd_scale;
+  }
+  const float* factors = m.rope_freqs() ? reinterpret_cast<const float*>(m.rope_freqs()->data) : nullptr;
+  RopeTables(pos_, T, c.rope_dims, c.rope_base, c.rope_freq_scale, factors, s.cos.data(), s.sin.data());
+  if (c.sliding_window > 0)
+    RopeTables(pos_, T, c.rope_dims, c.rope_base_local, 1.0f, nullptr, s.cos_local.data(), s.sin_local.data());
+
+  const bool gemma = c.arch == Arch::kGemma3;
+  const size_t layer_stride = static_cast<size_t>(n_ctx_) * KV;
+  for (int l = 0; l < c.n_layer; ++l) {
+    const LayerWeights& w = m.layers()[static_cast<size_t>(l)];
+    const bool local = c.layer_is_local[static_cast<size_t>(l)];
+    for (int t = 0; t < T; ++t) RmsNorm(&s.x[t * static_cast<size_t>(E)], w.attn_norm, E, c.norm_eps, &s.h[t * static_cast<size_t>(E)]);
+    MatMul(pool, s.h.data(), T, E, {{w.wq, w.bq, s.q.data()}, {w.wk, w.bk, s.k.data()}, {w.wv, w.bv, s.v.data()}}, s.act);
+
+    uint16_t* kc = &k_cache_[static_cast<size_t>(l) * layer_stride];
+    uint16_t* vc = &v_cache_[static_cast<size_t>(l) * layer_stride];
+    const float* cs = local ? s.cos_local.data() : s.cos.data();
+    const float* sn = local ? s.sin_local.data() : s.sin.data();
+    for (int t = 0; t < T; ++t) {
+      float* q = &s.q[static_cast<size_t>(t) * Q];
+      float* k = &s.k[static_cast<size_t>(t) * KV];
+      if (gemma) {
+        for (int h = 0; h < c.n_head; ++h) RmsNorm(q + h * hd, w.q_norm, hd, c.norm_eps, q + h * hd);
+        for (int h = 0; h < c.n_head_kv; ++h) RmsNorm(k + h * hd, w.k_norm, hd, c.norm_eps, k + h * hd);
+      }
+      for (int h = 0; h < c.n_head; ++h) ApplyRope(q + h * hd, c.rope_dims, c.rope_neox, cs + t * half, sn + t * half);
+      for (int h = 0; h < c.n_head_kv; ++h) ApplyRope(k + h * hd, c.rope_dims, c.rope_neox, cs + t * half, sn + t * half);
+      // Scale q where llama.cpp does (gemma: before attention, kq_scale 1), then round to fp16 for q.k.
+      const float qscale = gemma ? c.attn_scale : 1.0f;
+      for (int i = 0; i < Q; ++i) q[i] = RoundHalf(q[i] * qscale);
+      const size_t at = static_cast<size_t>(pos_ + t) * KV;
+      const float* v = &s.v[static_cast<size_t>(t) * KV];
+      for (int i = 0; i < KV; ++i) {
+        kc[at + i] = Fp32ToFp16(k[i]);
+        vc[at + i] = Fp32ToFp16(v[i]);
+      }
+    }
+
+    // Attention: one (token, head) pair per work item.
+    const float kq_scale = gemma ? 1.0f : c.attn_scale;
+    const int group = c.n_head / c.n_head_kv;
+    pool.Run([&](int ti, int tn) {
+      int64_t b, e;
+      ThreadPool::Split(static_cast<int64_t>(T) * c.n_head, ti, tn, &b, &e);
+      float* sc = s.scores[static_cast<size_t>(ti)].data();
+      for (int64_t item = b; item < e; ++item) {
+        const int t = static_cast<int>(item / c.n_head), h = static_cast<int>(item % c.n_head);
+        const int p = pos_ + t;
+        const int lo = local && c.sliding_window > 0 ? std::max(0, p - c.sliding_window + 1) : 0;
+        const float* q = &s.q[static_cast<size_t>(t) * Q + static_cast<size_t>(h) * hd];
+        const size_t koff = static_cast<size_t>(h / group) * hd;
+        float mx = -INFINITY;
+        for (int j = lo; j <= p; ++j) {
+          sc[j] = DotF16F32(hd, kc + static_cast<size_t>(j) * KV + koff, q) * kq_scale;
+          mx = std::max(mx, sc[j]);
+        }
+        double sum = 0;
+        for (int j = lo; j <= p; ++j) {
+          sc[j] = std::exp(sc[j] - mx);
+          sum += sc[j];
+        }
+        const float inv = static_cast<float>(1.0 / sum);
+        float* out = &s.att[static_cast<size_t>(t) * Q + static_cast<size_t>(h) * hd];
+        std::fill(out, out + hd, 0.f);
+        for (int j = lo; j <= p; ++j) AxpyF16(hd, RoundHalf(sc[j] * inv), vc + static_cast<size_t>(j) * KV + koff, out);
+      }
+    });
+
+    MatMul(pool, s.att.data(), T, Q, {{w.wo, nullptr, s.o.data()}}, s.act);
+    for (int t = 0; t < T; ++t) {
+      float* o = &s.o[static_cast<size_t>(t) * E];
+      float* x = &s.x[static_cast<size_t>(t) * E];
+      if (gemma) RmsNorm(o, w.post_attn_norm, E, c.norm_eps, o);
+      for (int i = 0; i < E; ++i) x[i] += o[i];
+      RmsNorm(x, w.ffn_norm, E, c.norm_eps, &s.h[static_cast<size_t>(t) * E]);
+    }
+    MatMul(pool, s.h.data(), T, E, {{w.gate, nullptr, s.g.data()}, {w.up, nullptr, s.u.data()}}, s.act);
+    const size_t nf = uT * F;
+    if (gemma) {
+      const float* table = GeluTable();
+      for (size_t i = 0; i < nf; ++i) {
+        const float xg = s.g[i];
+        const float gl = xg <= -10.f ? 0.f : xg >= 10.f ? xg : table[Fp32ToFp16(xg)];
+        s.g[i] = gl * s.u[i];
+      }
+    } else {
+      for (size_t i = 0; i < nf; ++i) {
+        const float xg = s.g[i];
+        s.g[i] = xg / (1.0f + std::exp(-xg)) * s.u[i];
+      }
+    }
+    MatMul(pool, s.g.data(), T, F, {{w.down, nullptr, s.o.data()}}, s.act);
+    for (int t = 0; t < T; ++t) {
+      float* o = &s.o[static_cast<size_t>(t) * E];
+      float* x = &s.x[static_cast<size_t>(t) * E];
+      if (gemma) RmsNorm(o, w.post_ffn_norm, E, c.norm_eps, o);
+      for (int i = 0; i < E; ++i) x[i] += o[i];
+    }
+  }
+
+  // Final norm: every token when hidden states are wanted, else only the last (the one we need logits for).
+  const int first = hidden ? 0 : T - 1;
+  for (int t = first; t < T; ++t)
+    RmsNorm(&s.x[static_cast<size_t>(t) * E], m.output_norm(), E, c.norm_eps, &s.h[static_cast<size_t>(t) * E]);
+  if (hidden) hidden->insert(hidden->end(), s.h.begin(), s.h.begin() + static_cast<std::ptrdiff_t>(uT * E));
+  MatMul(pool, &s.h[static_cast<size_t>(T - 1) * E], 1, E, {{m.output(), nullptr, logits_.data()}}, s.act);
+  pos_ += T;
+}
+
+}  // namespace tandem::engine

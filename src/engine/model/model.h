@@ -1,0 +1,91 @@
+// Model: the weights of one GGUF file, bound by name and checked for shape, plus its tokenizer. Immutable after
+// Load and shared (shared_ptr) by any number of Sessions on any threads.
+//
+// Session: one sequence's KV cache and scratch memory, and the forward pass. Forward(tokens) appends tokens at
+// the current position, runs every layer over them as one batch, and leaves the last token's logits (and, if
+// asked, every token's final hidden state). Not thread-safe: one Forward at a time per Session, and the
+// ThreadPool it is given must not run anything else meanwhile.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "engine/gguf/gguf_file.h"
+#include "engine/model/config.h"
+#include "engine/runtime/thread_pool.h"
+#include "engine/tokenizer/tokenizer.h"
+
+namespace tandem::engine {
+
+struct LayerWeights {
+  const TensorInfo *attn_norm = nullptr, *wq = nullptr, *wk = nullptr, *wv = nullptr, *wo = nullptr;
+  const TensorInfo *bq = nullptr, *bk = nullptr, *bv = nullptr;           // qwen2
+  const TensorInfo *q_norm = nullptr, *k_norm = nullptr;                  // gemma3
+  const TensorInfo *post_attn_norm = nullptr, *post_ffn_norm = nullptr;  // gemma3
+  const TensorInfo *ffn_norm = nullptr, *gate = nullptr, *up = nullptr, *down = nullptr;
+};
+
+class Model {
+ public:
+  static Result<std::shared_ptr<Model>> Load(const std::string& path);
+
+  const ModelConfig& config() const { return config_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  const GgufFile& file() const { return *file_; }
+
+  const TensorInfo* tok_embd() const { return tok_embd_; }
+  const TensorInfo* output() const { return output_; }
+  const TensorInfo* output_norm() const { return output_norm_; }
+  const TensorInfo* rope_freqs() const { return rope_freqs_; }
+  const std::vector<LayerWeights>& layers() const { return layers_; }
+
+ private:
+  Model() = default;
+  Status Bind();
+
+  std::unique_ptr<GgufFile> file_;
+  ModelConfig config_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  const TensorInfo *tok_embd_ = nullptr, *output_ = nullptr, *output_norm_ = nullptr, *rope_freqs_ = nullptr;
+  std::vector<LayerWeights> layers_;
+};
+
+class Session {
+ public:
+  Session(std::shared_ptr<const Model> model, int n_ctx, ThreadPool* pool);
+  ~Session();
+
+  const Model& model() const { return *model_; }
+  int n_ctx() const { return n_ctx_; }
+  int pos() const { return pos_; }
+  // The tokens whose keys and values the cache holds, in order (pos() of them).
+  const std::vector<int32_t>& tokens() const { return tokens_; }
+  // Forgets cached positions from n on (0 clears the sequence); the first n stay usable as a prefix.
+  void Truncate(int n) {
+    pos_ = n < pos_ ? (n < 0 ? 0 : n) : pos_;
+    tokens_.resize(static_cast<size_t>(pos_));
+  }
+
+  // Runs tokens[0..n) at positions pos()..pos()+n-1. On success logits() holds the last token's logits. If
+  // hidden is not null it receives n * n_embd floats: each token's final (normalized) hidden state.
+  Status Forward(const int32_t* tokens, int n, std::vector<float>* hidden = nullptr);
+  const std::vector<float>& logits() const { return logits_; }
+
+ private:
+  struct Scratch;
+  void ForwardBatch(const int32_t* tokens, int n, std::vector<float>* hidden);
+
+  std::shared_ptr<const Model> model_;
+  int n_ctx_;
+  ThreadPool* pool_;
+  int pos_ = 0;
+  std::vector<int32_t> tokens_;
+  std::vector<uint16_t> k_cache_, v_cache_;  // [layer][pos][kv_dim] in fp16
+  std::vector<float> logits_;
+  std::unique_ptr<Scratch> s_;
+};
+
+}  // namespace tandem::engine
