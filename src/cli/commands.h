@@ -6,7 +6,7 @@
 namespace tandem {
 
 struct GenerateArgs {
-  std::string model, prompt, prompt_file;
+  std::string model, prompt, prompt_file, prompts_jsonl;
   bool special = false;  // parse control-token text in the prompt (a pre-rendered chat prompt)
   bool json = false, dump_logits = false;
   int max_tokens = 64, threads = 2, ctx = 4096;
@@ -16,6 +16,7 @@ struct GenerateArgs {
 int GgufInfoCommand(const std::string& path);
 int TokenizeCommand(const std::string& model_path, const std::string& text, bool special);
 int GenerateCommand(const GenerateArgs& args);
+int BenchEngineCommand(const std::string& model_path, int threads, int reps, int tg);
 int ServeCommand(const std::string& config_path);
 int CheckConfigCommand(const std::string& config_path);
 int RouteExplainCommand(const std::string& config_path, const std::string& prompt, const std::string& model,

@@ -1,7 +1,11 @@
 // Engine subcommands: gguf-info, tokenize, generate (and chat, in chat_command.cpp). They load a GGUF file
 // in-process; nothing here needs a config file or a server.
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <iostream>
+#include <simdjson.h>
 #include <map>
 #include <sstream>
 
@@ -23,6 +27,15 @@ std::shared_ptr<Model> LoadOrDie(const std::string& path) {
     return nullptr;
   }
   return *m;
+}
+
+// VmHWM: this process's peak resident set.
+double PeakRssMib() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  return 0;
 }
 
 std::string JsonIds(const std::vector<int32_t>& ids) {
@@ -84,9 +97,89 @@ int TokenizeCommand(const std::string& model_path, const std::string& text, bool
   return 0;
 }
 
+namespace {
+
+// One generation as a JSON line: prompt and generated tokens, text, finish reason, timings, and optionally the
+// logits at the last prompt position (from a fresh prefill, so they do not depend on earlier prompts).
+Result<std::string> GenerateJson(const GenerateArgs& a, const std::shared_ptr<Model>& model, engine::ThreadPool& pool,
+                                 const std::string& prompt) {
+  const engine::Tokenizer& tok = model->tokenizer();
+  std::vector<int32_t> ids = tok.Encode(prompt, true, a.special);
+  if (ids.empty()) return Status(Code::kInvalidArgument, "the prompt is empty");
+  engine::Session session(model, a.ctx, &pool);
+  engine::GenerateOptions opts;
+  opts.max_tokens = a.max_tokens;
+  opts.sampling.temperature = a.temperature;
+  opts.sampling.seed = a.seed;
+  auto r = engine::Generate(session, ids, opts);
+  if (!r.ok()) return r.status();
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  w.kv("isa", engine::IsaName(engine::ActiveIsa()));
+  w.key("prompt_tokens").raw(JsonIds(ids));
+  w.key("tokens").raw(JsonIds(r->tokens));
+  w.kv("text", r->text);
+  w.kv("finish_reason", r->finish_reason);
+  w.kv("prefill_ms", r->prefill_ms);
+  w.kv("decode_ms", r->decode_ms);
+  if (a.dump_logits) {
+    engine::Session s2(model, a.ctx, &pool);
+    auto p = engine::Prefill(s2, ids);
+    if (!p.ok()) return p.status();
+    std::string l = "[";
+    for (size_t i = 0; i < s2.logits().size(); ++i) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%s%.6g", i ? "," : "", s2.logits()[i]);
+      l += buf;
+    }
+    l += "]";
+    w.key("logits").raw(l);
+  }
+  w.end_object();
+  return out;
+}
+
+}  // namespace
+
 int GenerateCommand(const GenerateArgs& a) {
   auto model = LoadOrDie(a.model);
   if (!model) return 1;
+  engine::ThreadPool pool(a.threads);
+  if (!a.prompts_jsonl.empty()) {
+    // Many prompts, one model load: each input line {"prompt": "..."} gives one output line.
+    std::ifstream file;
+    std::istream* in = &std::cin;
+    if (a.prompts_jsonl != "-") {
+      file.open(a.prompts_jsonl);
+      if (!file) {
+        std::fprintf(stderr, "tandem: cannot read %s\n", a.prompts_jsonl.c_str());
+        return 1;
+      }
+      in = &file;
+    }
+    simdjson::dom::parser parser;
+    std::string line;
+    int line_no = 0;
+    while (std::getline(*in, line)) {
+      ++line_no;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      std::string_view prompt;
+      auto doc = parser.parse(line);
+      if (doc.error() || doc["prompt"].get_string().get(prompt)) {
+        std::fprintf(stderr, "tandem: %s:%d: expected {\"prompt\": \"...\"}\n", a.prompts_jsonl.c_str(), line_no);
+        return 1;
+      }
+      auto out = GenerateJson(a, model, pool, std::string(prompt));
+      if (!out.ok()) {
+        std::fprintf(stderr, "tandem: %s:%d: %s\n", a.prompts_jsonl.c_str(), line_no, out.status().message().c_str());
+        return 1;
+      }
+      std::printf("%s\n", out->c_str());
+      std::fflush(stdout);
+    }
+    return 0;
+  }
   std::string prompt = a.prompt;
   if (!a.prompt_file.empty()) {
     std::ifstream in(a.prompt_file, std::ios::binary);
@@ -98,63 +191,119 @@ int GenerateCommand(const GenerateArgs& a) {
     ss << in.rdbuf();
     prompt = ss.str();
   }
-  const engine::Tokenizer& tok = model->tokenizer();
-  std::vector<int32_t> ids = tok.Encode(prompt, true, a.special);
+  if (a.json) {
+    auto out = GenerateJson(a, model, pool, prompt);
+    if (!out.ok()) {
+      std::fprintf(stderr, "tandem: %s\n", out.status().message().c_str());
+      return 1;
+    }
+    std::printf("%s\n", out->c_str());
+    return 0;
+  }
+  std::vector<int32_t> ids = model->tokenizer().Encode(prompt, true, a.special);
   if (ids.empty()) {
     std::fprintf(stderr, "tandem: the prompt is empty\n");
     return 1;
   }
-  engine::ThreadPool pool(a.threads);
   engine::Session session(model, a.ctx, &pool);
   engine::GenerateOptions opts;
   opts.max_tokens = a.max_tokens;
   opts.sampling.temperature = a.temperature;
   opts.sampling.seed = a.seed;
   auto r = engine::Generate(session, ids, opts, [&](std::string_view delta, const engine::GeneratedToken&) {
-    if (!a.json) {
-      std::fwrite(delta.data(), 1, delta.size(), stdout);
-      std::fflush(stdout);
-    }
+    std::fwrite(delta.data(), 1, delta.size(), stdout);
+    std::fflush(stdout);
     return true;
   });
   if (!r.ok()) {
     std::fprintf(stderr, "tandem: %s\n", r.status().message().c_str());
     return 1;
   }
-  if (a.json) {
-    std::string out;
-    JsonWriter w(out);
-    w.begin_object();
-    w.kv("isa", engine::IsaName(engine::ActiveIsa()));
-    w.key("prompt_tokens").raw(JsonIds(ids));
-    w.key("tokens").raw(JsonIds(r->tokens));
-    w.kv("text", r->text);
-    w.kv("finish_reason", r->finish_reason);
-    w.kv("prefill_ms", r->prefill_ms);
-    w.kv("decode_ms", r->decode_ms);
-    if (a.dump_logits) {
-      // Last-position logits after the prompt alone (a fresh session), for conformance checks.
-      engine::Session s2(model, a.ctx, &pool);
-      auto p = engine::Prefill(s2, ids);
-      if (p.ok()) {
-        std::string l = "[";
-        for (size_t i = 0; i < s2.logits().size(); ++i) {
-          char buf[32];
-          std::snprintf(buf, sizeof buf, "%s%.6g", i ? "," : "", s2.logits()[i]);
-          l += buf;
-        }
-        w.key("logits").raw(l + "]");
-      }
-    }
-    w.end_object();
-    std::printf("%s\n", out.c_str());
-  } else {
-    std::printf("\n");
-    std::fprintf(stderr, "[%d prompt tokens, %.1f ms; %zu generated, %.1f ms, %.1f tok/s; %s]\n", r->prompt_tokens,
-                 r->prefill_ms, r->tokens.size(), r->decode_ms,
-                 r->tokens.size() > 1 ? 1000.0 * static_cast<double>(r->tokens.size() - 1) / r->decode_ms : 0.0,
-                 r->finish_reason.c_str());
+  std::printf("\n");
+  std::fprintf(stderr, "[%d prompt tokens, %.1f ms; %zu generated, %.1f ms, %.1f tok/s; %s]\n", r->prompt_tokens,
+               r->prefill_ms, r->tokens.size(), r->decode_ms,
+               r->tokens.size() > 1 ? 1000.0 * static_cast<double>(r->tokens.size() - 1) / r->decode_ms : 0.0,
+               r->finish_reason.c_str());
+  return 0;
+}
+
+}  // namespace tandem
+
+namespace tandem {
+
+// Engine micro-benchmark with one model load: prompt processing at the given lengths, generation of tg tokens,
+// and time to first token for a 64-token prompt, each repeated `reps` times; prints one JSON object of medians.
+int BenchEngineCommand(const std::string& model_path, int threads, int reps, int tg) {
+  auto model = LoadOrDie(model_path);
+  if (!model) return 1;
+  engine::ThreadPool pool(threads);
+  engine::Session session(model, 1024, &pool);
+  const int n_vocab = model->config().n_vocab;
+  auto now = [] { return std::chrono::steady_clock::now(); };
+  auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  auto prompt = [&](int n) {
+    std::vector<int32_t> ids(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) ids[static_cast<size_t>(i)] = 100 + (i * 7919) % (n_vocab - 200);
+    return ids;
+  };
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  // Warm-up: touch every weight page once.
+  {
+    auto p = prompt(16);
+    (void)session.Forward(p.data(), 16);
+    session.Truncate(0);
   }
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  w.kv("isa", engine::IsaName(engine::ActiveIsa()));
+  w.kv("threads", threads);
+  for (int n : {128, 512}) {
+    std::vector<double> v;
+    auto p = prompt(n);
+    for (int r = 0; r < reps; ++r) {
+      session.Truncate(0);
+      auto t0 = now();
+      if (Status s = session.Forward(p.data(), n); !s.ok()) return 1;
+      v.push_back(n * 1000.0 / ms(t0, now()));
+    }
+    w.kv("pp" + std::to_string(n) + "_tok_s", median(v));
+  }
+  {
+    std::vector<double> v;
+    auto p = prompt(64);
+    for (int r = 0; r < reps; ++r) {
+      session.Truncate(0);
+      auto t0 = now();
+      if (Status s = session.Forward(p.data(), 64); !s.ok()) return 1;
+      engine::Sampler sampler(engine::SamplingParams{});
+      (void)sampler.Sample(session.logits().data(), n_vocab, p);
+      v.push_back(ms(t0, now()));
+    }
+    w.kv("ttft64_ms", median(v));
+  }
+  {
+    std::vector<double> v;
+    auto p = prompt(8);
+    for (int r = 0; r < reps; ++r) {
+      session.Truncate(0);
+      if (Status s = session.Forward(p.data(), 8); !s.ok()) return 1;
+      engine::Sampler sampler(engine::SamplingParams{});
+      auto t0 = now();
+      for (int i = 0; i < tg; ++i) {
+        int32_t id = sampler.Sample(session.logits().data(), n_vocab, p);
+        if (Status s = session.Forward(&id, 1); !s.ok()) return 1;
+      }
+      v.push_back(tg * 1000.0 / ms(t0, now()));
+    }
+    w.kv("tg" + std::to_string(tg) + "_tok_s", median(v));
+  }
+  w.kv("peak_rss_mib", PeakRssMib());
+  w.end_object();
+  std::printf("%s\n", out.c_str());
   return 0;
 }
 

@@ -74,6 +74,8 @@ int main(int argc, char** argv) {
   generate->add_option("-m,--model", gen.model, "GGUF file")->required();
   generate->add_option("-p,--prompt", gen.prompt, "Prompt text");
   generate->add_option("-f,--prompt-file", gen.prompt_file, "Read the prompt from a file");
+  generate->add_option("--prompts-jsonl", gen.prompts_jsonl,
+                       "JSON lines {\"prompt\": ...} ('-' for stdin); one JSON result line each (implies --json)");
   generate->add_option("-n,--max-tokens", gen.max_tokens)->capture_default_str();
   generate->add_option("-t,--threads", gen.threads)->capture_default_str();
   generate->add_option("--ctx", gen.ctx, "Context size (tokens)")->capture_default_str();
@@ -83,7 +85,15 @@ int main(int argc, char** argv) {
   generate->add_flag("--json", gen.json, "Print tokens, text and timings as JSON");
   generate->add_flag("--logits", gen.dump_logits, "With --json: also the last prompt position's logits");
 
+  int bench_threads = 2, bench_reps = 3, bench_tg = 128;
+  auto* bench = app.add_subcommand("bench-engine", "Time prompt processing, generation and first token (JSON)");
+  bench->add_option("-m,--model", gguf_path, "GGUF file")->required();
+  bench->add_option("-t,--threads", bench_threads)->capture_default_str();
+  bench->add_option("--reps", bench_reps)->capture_default_str();
+  bench->add_option("--tg", bench_tg, "Tokens to generate")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
+  if (*bench) return tandem::BenchEngineCommand(gguf_path, bench_threads, bench_reps, bench_tg);
   if (*info) return tandem::GgufInfoCommand(gguf_path);
   if (*tokenize) return tandem::TokenizeCommand(gguf_path, text, special);
   if (*generate) return tandem::GenerateCommand(gen);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "engine/tokenizer/unicode.h"
+
 namespace tandem::engine {
 namespace {
 
@@ -116,7 +118,7 @@ Result<GenerateResult> Generate(Session& session, const std::vector<int32_t>& pr
     }
     const size_t hold = stopped ? 0 : std::max(IncompleteUtf8Tail(pending), StopPrefixTail(pending, opts.stop));
     if (pending.size() > hold) {
-      const std::string_view delta(pending.data(), pending.size() - hold);
+      const std::string delta = ToValidUtf8(std::string_view(pending.data(), pending.size() - hold));
       r.text.append(delta);
       if (on_text && !on_text(delta, info)) {
         r.finish_reason = "cancelled";
@@ -142,8 +144,9 @@ Result<GenerateResult> Generate(Session& session, const std::vector<int32_t>& pr
     }
   }
   if (!pending.empty()) {
-    r.text += pending;
-    if (on_text) on_text(pending, GeneratedToken{});
+    const std::string tail = ToValidUtf8(pending);  // an incomplete character at the very end
+    r.text += tail;
+    if (on_text) on_text(tail, GeneratedToken{});
   }
   r.decode_ms = MsSince(t0);
   return r;

@@ -3,6 +3,7 @@
 #include "engine/kernels/dequant.h"
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 
 #include "engine/kernels/fp16.h"
@@ -144,6 +145,20 @@ void DequantizeRow(TensorType t, const void* src, float* dst, int64_t n) {
     case TensorType::kQ5_0: return DeqQ5_0(static_cast<const BlockQ5_0*>(src), dst, n / kQK);
     case TensorType::kQ5_1: return DeqQ5_1(static_cast<const BlockQ5_1*>(src), dst, n / kQK);
     case TensorType::kQ8_0: return DeqQ8_0(static_cast<const BlockQ8_0*>(src), dst, n / kQK);
+    case TensorType::kQ8_1: {
+      const auto* b = static_cast<const BlockQ8_1*>(src);
+      for (int64_t i = 0; i < n / kQK; ++i, dst += kQK) {
+        const float d = Fp16ToFp32(b[i].d);
+        for (int j = 0; j < kQK; ++j) dst[j] = static_cast<float>(b[i].qs[j]) * d;
+      }
+      return;
+    }
+    case TensorType::kQ8_K: {
+      const auto* b = static_cast<const BlockQ8_K*>(src);
+      for (int64_t i = 0; i < n / kQK_K; ++i, dst += kQK_K)
+        for (int j = 0; j < kQK_K; ++j) dst[j] = static_cast<float>(b[i].qs[j]) * b[i].d;
+      return;
+    }
     case TensorType::kQ4_K: return DeqQ4_K(static_cast<const BlockQ4_K*>(src), dst, n / kQK_K);
     case TensorType::kQ5_K: return DeqQ5_K(static_cast<const BlockQ5_K*>(src), dst, n / kQK_K);
     case TensorType::kQ6_K: return DeqQ6_K(static_cast<const BlockQ6_K*>(src), dst, n / kQK_K);
@@ -155,7 +170,7 @@ void DequantizeRow(TensorType t, const void* src, float* dst, int64_t n) {
 void QuantizeRowQ8_0(const float* x, BlockQ8_0* y, int64_t n) {
   for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
     float amax = 0;
-    for (int j = 0; j < kQK; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+    for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[j]));
     const float d = amax / 127.f;
     const float id = amax != 0 ? 127.f / amax : 0.f;
     y[i].d = Fp32ToFp16(d);
@@ -166,7 +181,7 @@ void QuantizeRowQ8_0(const float* x, BlockQ8_0* y, int64_t n) {
 void QuantizeRowQ8_1(const float* x, BlockQ8_1* y, int64_t n) {
   for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
     float amax = 0;
-    for (int j = 0; j < kQK; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+    for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[j]));
     const float d = amax / 127.f;
     const float id = amax != 0 ? 127.f / amax : 0.f;
     y[i].d = Fp32ToFp16(d);

@@ -12,7 +12,8 @@
 
 namespace tandem::engine {
 
-// Decodes n values of type t (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K) into dst.
+// Decodes n values of type t (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K, and the
+// activation forms Q8_1, Q8_K) into dst.
 void DequantizeRow(TensorType t, const void* src, float* dst, int64_t n);
 
 void QuantizeRowQ8_0(const float* x, BlockQ8_0* y, int64_t n);

@@ -1,6 +1,8 @@
 #include "engine/kernels/vec_dot.h"
 
 #include <atomic>
+
+#include "engine/kernels/dequant.h"
 #include <cstdlib>
 #include <cstring>
 
@@ -48,5 +50,15 @@ const DotKernel& GetDotKernel(TensorType t) { return GetDotKernel(t, ActiveIsa()
 float DotF32(int n, const float* a, const float* b) { return Table(ActiveIsa()).dot_f32(n, a, b); }
 float DotF16F32(int n, const uint16_t* a, const float* b) { return Table(ActiveIsa()).dot_f16_f32(n, a, b); }
 void AxpyF16(int n, float a, const uint16_t* x, float* y) { Table(ActiveIsa()).axpy_f16(n, a, x, y); }
+void GemmRows16(const float* W, int K, const float* A, size_t lda, int T, float* y, size_t ldy, int nr) {
+  Table(ActiveIsa()).gemm_rows16(W, K, A, lda, T, y, ldy, nr);
+}
+
+void SwiGlu(int n, float* g, const float* u) { Table(ActiveIsa()).swiglu(n, g, u); }
+
+void AttendF16(int hd, int G, const float* q, const uint16_t* k, const uint16_t* v, size_t stride, int first,
+               int n_pos, float scale, bool batched, float* scratch, float* out) {
+  Table(ActiveIsa()).attend(hd, G, q, k, v, stride, first, n_pos, scale, batched, scratch, out);
+}
 
 }  // namespace tandem::engine

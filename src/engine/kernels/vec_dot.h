@@ -17,11 +17,19 @@ namespace tandem::engine {
 
 using QuantizeFn = void (*)(const float* x, void* y, int64_t n);
 using VecDotFn = float (*)(int n, const void* w, const void* a);
+// One weight row against four activation rows `stride` bytes apart; out[0..3].
+using VecDot4Fn = void (*)(int n, const void* w, const void* a, size_t stride, float* out);
+
+// Two weight rows (w_stride bytes apart) against four activation rows: out[r * out_stride + c], r < 2, c < 4.
+using VecTile24Fn = void (*)(int n, const void* w, size_t w_stride, const void* a, size_t a_stride, float* out,
+                             size_t out_stride);
 
 struct DotKernel {
   TensorType act_type = TensorType::kF32;
   QuantizeFn quantize = nullptr;
-  VecDotFn dot = nullptr;  // nullptr: weights of this type cannot be multiplied
+  VecDotFn dot = nullptr;    // nullptr: weights of this type cannot be multiplied
+  VecDot4Fn dot4 = nullptr;  // optional; callers fall back to four dot() calls
+  VecTile24Fn tile24 = nullptr;  // optional
 };
 
 enum class Isa { kScalar, kAvx2 };
@@ -42,6 +50,24 @@ float DotF16F32(int n, const uint16_t* a, const float* b);
 // y += a * x (x in half precision).
 void AxpyF16(int n, float a, const uint16_t* x, float* y);
 
+// g[i] = silu(g[i]) * u[i], silu(x) = x / (1 + e^-x). The AVX2 version uses a polynomial exp (within 2 ulp), as
+// llama.cpp's vectorized SwiGLU does.
+void SwiGlu(int n, float* g, const float* u);
+
+// Attention for one query position and one group of G query heads sharing a KV head (grouped-query attention).
+// q: G rows of hd floats (already rounded to fp16, as llama.cpp's f16 q.k does); k, v: cached rows of hd halves,
+// `stride` halves apart, for positions 0..n_pos-1, of which those before `first` are masked (sliding window).
+// Softmax weights are rounded to fp16 before they weight v. The AVX2 version reproduces llama.cpp's order of
+// float operations for the path it would take: `batched` (a prompt batch: tinyBLAS) or not (decode: vec_dot_f16).
+// out: G rows of hd floats. scratch: at least G * (n_pos + 8) + G * 32 * hd floats.
+void AttendF16(int hd, int G, const float* q, const uint16_t* k, const uint16_t* v, size_t stride, int first,
+               int n_pos, float scale, bool batched, float* scratch, float* out);
+
+// GEMM for prompt processing: y[t * ldy + r] = sum_k W[r * K + k] * A[t * lda + k] for r < nr (<= 16), t < T.
+// W holds nr weight rows dequantized to float; A the activations after quantization and dequantization, so the
+// products equal those of the quantized dot products and only the order of float additions differs.
+void GemmRows16(const float* W, int K, const float* A, size_t lda, int T, float* y, size_t ldy, int nr);
+
 namespace detail {
 // Implementations, one table per ISA. Indexed by TensorType id (0..31).
 struct KernelTable {
@@ -49,6 +75,10 @@ struct KernelTable {
   float (*dot_f32)(int, const float*, const float*);
   float (*dot_f16_f32)(int, const uint16_t*, const float*);
   void (*axpy_f16)(int, float, const uint16_t*, float*);
+  void (*attend)(int, int, const float*, const uint16_t*, const uint16_t*, size_t, int, int, float, bool, float*,
+                 float*);
+  void (*swiglu)(int, float*, const float*);
+  void (*gemm_rows16)(const float*, int, const float*, size_t, int, float*, size_t, int);
 };
 const KernelTable& ScalarTable();
 const KernelTable* Avx2Table();  // nullptr when built without AVX2 support

@@ -6,6 +6,7 @@
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "engine/kernels/dequant.h"
@@ -273,6 +274,379 @@ void AxpyF16(int n, float a, const uint16_t* x, float* y) {
   for (; i < n; ++i) y[i] += a * Half(x[i]);
 }
 
+// ---- One weight row against four activation rows (prompt processing): the weights are unpacked once per block
+// and reused four times, and the four horizontal sums happen once at the end.
+
+template <class Act, class Body>
+inline void Dot4(int nb, const void* va, size_t stride, float* out, Body body) {
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  float extra[4] = {0, 0, 0, 0};
+  const auto* base = static_cast<const uint8_t*>(va);
+  for (int i = 0; i < nb; ++i) {
+    const Act* a[4];
+    for (int r = 0; r < 4; ++r) a[r] = reinterpret_cast<const Act*>(base + stride * r) + i;
+    body(i, a, acc, extra);
+  }
+  for (int r = 0; r < 4; ++r) out[r] = HSum(acc[r]) + extra[r];
+}
+
+void Dot4Q4_0(int n, const void* vw, const void* va, size_t stride, float* out) {
+  const auto* w = static_cast<const BlockQ4_0*>(vw);
+  Dot4<BlockQ8_0>(n / kQK, va, stride, out, [&](int i, const BlockQ8_0** a, __m256* acc, float*) {
+    const __m256i q = _mm256_sub_epi8(Nibbles(w[i].qs), _mm256_set1_epi8(8));
+    const __m256i aq = _mm256_sign_epi8(q, q);
+    const float d = Half(w[i].d);
+    for (int r = 0; r < 4; ++r) {
+      const __m256i p = MulSumU8I8(aq, _mm256_sign_epi8(Load32(a[r]->qs), q));
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * Half(a[r]->d)), _mm256_cvtepi32_ps(p), acc[r]);
+    }
+  });
+}
+
+void Dot4Q4_1(int n, const void* vw, const void* va, size_t stride, float* out) {
+  const auto* w = static_cast<const BlockQ4_1*>(vw);
+  Dot4<BlockQ8_1>(n / kQK, va, stride, out, [&](int i, const BlockQ8_1** a, __m256* acc, float* extra) {
+    const __m256i q = Nibbles(w[i].qs);
+    const float d = Half(w[i].d), m = Half(w[i].m);
+    for (int r = 0; r < 4; ++r) {
+      extra[r] += m * Half(a[r]->s);
+      const __m256i p = MulSumU8I8(q, Load32(a[r]->qs));
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * Half(a[r]->d)), _mm256_cvtepi32_ps(p), acc[r]);
+    }
+  });
+}
+
+void Dot4Q5_0(int n, const void* vw, const void* va, size_t stride, float* out) {
+  const auto* w = static_cast<const BlockQ5_0*>(vw);
+  Dot4<BlockQ8_0>(n / kQK, va, stride, out, [&](int i, const BlockQ8_0** a, __m256* acc, float*) {
+    const __m256i hi = _mm256_andnot_si256(BitsToBytes(w[i].qh), _mm256_set1_epi8(static_cast<char>(0xF0)));
+    const __m256i q = _mm256_or_si256(Nibbles(w[i].qs), hi);
+    const __m256i aq = _mm256_sign_epi8(q, q);
+    const float d = Half(w[i].d);
+    for (int r = 0; r < 4; ++r) {
+      const __m256i p = MulSumU8I8(aq, _mm256_sign_epi8(Load32(a[r]->qs), q));
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * Half(a[r]->d)), _mm256_cvtepi32_ps(p), acc[r]);
+    }
+  });
+}
+
+void Dot4Q8_0(int n, const void* vw, const void* va, size_t stride, float* out) {
+  const auto* w = static_cast<const BlockQ8_0*>(vw);
+  Dot4<BlockQ8_0>(n / kQK, va, stride, out, [&](int i, const BlockQ8_0** a, __m256* acc, float*) {
+    const __m256i q = Load32(w[i].qs);
+    const __m256i aq = _mm256_sign_epi8(q, q);
+    const float d = Half(w[i].d);
+    for (int r = 0; r < 4; ++r) {
+      const __m256i p = MulSumU8I8(aq, _mm256_sign_epi8(Load32(a[r]->qs), q));
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * Half(a[r]->d)), _mm256_cvtepi32_ps(p), acc[r]);
+    }
+  });
+}
+
+void Dot4Q4_K(int n, const void* vw, const void* va, size_t stride, float* out) {
+  const auto* w = static_cast<const BlockQ4_K*>(vw);
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  Dot4<BlockQ8_K>(n / kQK_K, va, stride, out, [&](int i, const BlockQ8_K** a, __m256* acc, float* extra) {
+    uint8_t sc[8], mn[8];
+    for (int j = 0; j < 8; ++j) ScaleMinK4(j, w[i].scales, &sc[j], &mn[j]);
+    const float d = Half(w[i].d), dmin = Half(w[i].dmin);
+    __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+    for (int j = 0; j < 4; ++j) {
+      const __m256i q = Load32(w[i].qs + 32 * j);
+      const __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+      const __m256i s0 = _mm256_set1_epi16(sc[2 * j]), s1 = _mm256_set1_epi16(sc[2 * j + 1]);
+      for (int r = 0; r < 4; ++r) {
+        const __m256i p0 = _mm256_maddubs_epi16(lo, Load32(a[r]->qs + 64 * j));
+        const __m256i p1 = _mm256_maddubs_epi16(hi, Load32(a[r]->qs + 64 * j + 32));
+        sumi[r] = _mm256_add_epi32(sumi[r], _mm256_add_epi32(_mm256_madd_epi16(p0, s0), _mm256_madd_epi16(p1, s1)));
+      }
+    }
+    for (int r = 0; r < 4; ++r) {
+      extra[r] -= a[r]->d * dmin * static_cast<float>(KMins(mn, a[r]->bsums));
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(a[r]->d * d), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+    }
+  });
+}
+
+void Dot4Q6_K(int n, const void* vw, const void* va, size_t stride, float* out) {
+  const auto* w = static_cast<const BlockQ6_K*>(vw);
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
+  Dot4<BlockQ8_K>(n / kQK_K, va, stride, out, [&](int i, const BlockQ8_K** a, __m256*, float* extra) {
+    const int8_t* sc = w[i].scales;
+    __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+    for (int h = 0; h < 2; ++h) {
+      const uint8_t* ql = w[i].ql + 64 * h;
+      const __m256i l0 = Load32(ql), l1 = Load32(ql + 32), qh = Load32(w[i].qh + 32 * h);
+      __m256i q[4];
+      q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+      q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
+      q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
+      q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+      for (int k = 0; k < 4; ++k) {
+        const __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[8 * h + 2 * k + 1]), _mm_set1_epi16(sc[8 * h + 2 * k]));
+        for (int r = 0; r < 4; ++r) {
+          const __m256i p = _mm256_maddubs_epi16(q[k], Load32(a[r]->qs + 128 * h + 32 * k));
+          sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(p, s));
+        }
+      }
+    }
+    const float d = Half(w[i].d);
+    for (int r = 0; r < 4; ++r) {
+      int bias = 0;
+      for (int g = 0; g < 16; ++g) bias += sc[g] * a[r]->bsums[g];
+      extra[r] += a[r]->d * d * static_cast<float>(HSumI32(sumi[r]) - 32 * bias);
+    }
+  });
+}
+
+// ---- Two weight rows against four activation rows: each unpacked weight block is used four times and each
+// activation block twice, with eight accumulators held in registers.
+
+struct UnpackQ4_0 {
+  static __m256i Get(const BlockQ4_0& b) { return _mm256_sub_epi8(Nibbles(b.qs), _mm256_set1_epi8(8)); }
+};
+struct UnpackQ5_0 {
+  static __m256i Get(const BlockQ5_0& b) {
+    const __m256i hi = _mm256_andnot_si256(BitsToBytes(b.qh), _mm256_set1_epi8(static_cast<char>(0xF0)));
+    return _mm256_or_si256(Nibbles(b.qs), hi);
+  }
+};
+struct UnpackQ8_0 {
+  static __m256i Get(const BlockQ8_0& b) { return Load32(b.qs); }
+};
+
+template <class Block, class Unpack>
+void Tile24Q0(int n, const void* vw, size_t w_stride, const void* va, size_t a_stride, float* out, size_t out_stride) {
+  const auto* w0 = static_cast<const Block*>(vw);
+  const auto* w1 = reinterpret_cast<const Block*>(static_cast<const uint8_t*>(vw) + w_stride);
+  const auto* ab = static_cast<const uint8_t*>(va);
+  __m256 acc[2][4];
+  for (auto& row : acc)
+    for (auto& v : row) v = _mm256_setzero_ps();
+  for (int i = 0; i < n / kQK; ++i) {
+    const __m256i q0 = Unpack::Get(w0[i]), q1 = Unpack::Get(w1[i]);
+    const __m256i u0 = _mm256_sign_epi8(q0, q0), u1 = _mm256_sign_epi8(q1, q1);
+    const float d0 = Half(w0[i].d), d1 = Half(w1[i].d);
+    for (int c = 0; c < 4; ++c) {
+      const BlockQ8_0& a = reinterpret_cast<const BlockQ8_0*>(ab + a_stride * c)[i];
+      const __m256i y = Load32(a.qs);
+      const float da = Half(a.d);
+      const __m256 p0 = _mm256_cvtepi32_ps(MulSumU8I8(u0, _mm256_sign_epi8(y, q0)));
+      const __m256 p1 = _mm256_cvtepi32_ps(MulSumU8I8(u1, _mm256_sign_epi8(y, q1)));
+      acc[0][c] = _mm256_fmadd_ps(_mm256_set1_ps(d0 * da), p0, acc[0][c]);
+      acc[1][c] = _mm256_fmadd_ps(_mm256_set1_ps(d1 * da), p1, acc[1][c]);
+    }
+  }
+  for (int r = 0; r < 2; ++r)
+    for (int c = 0; c < 4; ++c) out[r * out_stride + c] = HSum(acc[r][c]);
+}
+
+void Tile24Q4_1(int n, const void* vw, size_t w_stride, const void* va, size_t a_stride, float* out, size_t out_stride) {
+  const auto* w0 = static_cast<const BlockQ4_1*>(vw);
+  const auto* w1 = reinterpret_cast<const BlockQ4_1*>(static_cast<const uint8_t*>(vw) + w_stride);
+  const auto* ab = static_cast<const uint8_t*>(va);
+  __m256 acc[2][4];
+  for (auto& row : acc)
+    for (auto& v : row) v = _mm256_setzero_ps();
+  float mins[2][4] = {};
+  for (int i = 0; i < n / kQK; ++i) {
+    const __m256i q0 = Nibbles(w0[i].qs), q1 = Nibbles(w1[i].qs);
+    const float d0 = Half(w0[i].d), d1 = Half(w1[i].d), m0 = Half(w0[i].m), m1 = Half(w1[i].m);
+    for (int c = 0; c < 4; ++c) {
+      const BlockQ8_1& a = reinterpret_cast<const BlockQ8_1*>(ab + a_stride * c)[i];
+      const __m256i y = Load32(a.qs);
+      const float da = Half(a.d), sa = Half(a.s);
+      mins[0][c] += m0 * sa;
+      mins[1][c] += m1 * sa;
+      acc[0][c] = _mm256_fmadd_ps(_mm256_set1_ps(d0 * da), _mm256_cvtepi32_ps(MulSumU8I8(q0, y)), acc[0][c]);
+      acc[1][c] = _mm256_fmadd_ps(_mm256_set1_ps(d1 * da), _mm256_cvtepi32_ps(MulSumU8I8(q1, y)), acc[1][c]);
+    }
+  }
+  for (int r = 0; r < 2; ++r)
+    for (int c = 0; c < 4; ++c) out[r * out_stride + c] = HSum(acc[r][c]) + mins[r][c];
+}
+
+
+// e^x for 8 lanes, bit-compatible with ggml's vectorized expf (the same algorithm: a round-to-nearest trick
+// splits x = n ln2 + b with a two-constant ln2, e^b - 1 by a degree-5 polynomial in b, and 2^n assembled in the
+// exponent bits, with a slower branch that rescales when |n| > 126). Exactness matters: softmax and SiLU feed
+// values that are re-quantized to 8 bits, where one differing rounding changes later tokens.
+inline __m256 ExpGgml8(__m256 x) {
+  const __m256 shifter = _mm256_set1_ps(0x1.8p23f);
+  const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), shifter);
+  const __m256 n = _mm256_sub_ps(z, shifter);
+  const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f),
+                                    _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+  const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(z), 23);
+  const __m256 k = _mm256_castsi256_ps(_mm256_add_epi32(e, _mm256_castps_si256(_mm256_set1_ps(1))));
+  const __m256 abs_n = _mm256_andnot_ps(_mm256_set1_ps(-0.f), n);
+  const __m256 big = _mm256_cmp_ps(abs_n, _mm256_set1_ps(126), _CMP_GT_OQ);
+  const __m256 u = _mm256_mul_ps(b, b);
+  const __m256 hi = _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)),
+                                    u, _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f)));
+  const __m256 j = _mm256_fmadd_ps(hi, u, _mm256_mul_ps(_mm256_set1_ps(0x1.ffffecp-1f), b));
+  if (!_mm256_movemask_ps(big)) return _mm256_fmadd_ps(j, k, k);
+  const __m256i g = _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(n, _mm256_setzero_ps(), _CMP_LE_OQ)),
+                                     _mm256_set1_epi32(static_cast<int>(0x82000000u)));
+  const __m256 s1 = _mm256_castsi256_ps(_mm256_add_epi32(g, _mm256_set1_epi32(0x7f000000)));
+  const __m256 s2 = _mm256_castsi256_ps(_mm256_sub_epi32(e, g));
+  const __m256 huge = _mm256_cmp_ps(abs_n, _mm256_set1_ps(192), _CMP_GT_OQ);
+  const __m256 scaled = _mm256_mul_ps(_mm256_fmadd_ps(s2, j, s2), s1);
+  const __m256 normal = _mm256_fmadd_ps(k, j, k);
+  const __m256 mid = _mm256_or_ps(_mm256_and_ps(big, scaled), _mm256_andnot_ps(big, normal));
+  return _mm256_or_ps(_mm256_and_ps(huge, _mm256_mul_ps(s1, s1)), _mm256_andnot_ps(huge, mid));
+}
+
+void SwiGlu(int n, float* g, const float* u) {
+  int i = 0;
+  const __m256 one = _mm256_set1_ps(1.0f);
+  for (; i + 8 <= n; i += 8) {
+    const __m256 x = _mm256_loadu_ps(g + i);
+    const __m256 e = ExpGgml8(_mm256_sub_ps(_mm256_setzero_ps(), x));
+    _mm256_storeu_ps(g + i, _mm256_mul_ps(_mm256_div_ps(x, _mm256_add_ps(one, e)), _mm256_loadu_ps(u + i)));
+  }
+  for (; i < n; ++i) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+
+// Horizontal sums in the two association orders llama.cpp uses.
+// Tree "hsum": ((x0+x4)+(x2+x6)) + ((x1+x5)+(x3+x7)).
+// Tree "hadd": ((x0+x4)+(x1+x5)) + ((x2+x6)+(x3+x7)).
+inline float HAddSum(__m256 v) {
+  const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 t1 = _mm_hadd_ps(t0, t0);
+  return _mm_cvtss_f32(_mm_hadd_ps(t1, t1));
+}
+
+// Dot of hd halves with hd floats: `batched` follows llama.cpp's tinyBLAS (one accumulator, hsum), otherwise its
+// vec_dot_f16 (four accumulators over 32-element steps, pairwise reduction, hadd).
+inline float DotHalfExact(int hd, const uint16_t* k, const float* q, bool batched) {
+  if (batched || hd % 32 != 0) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < hd; i += 8) acc = _mm256_fmadd_ps(LoadHalf8(k + i), _mm256_loadu_ps(q + i), acc);
+    return HSum(acc);
+  }
+  __m256 s[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  for (int i = 0; i < hd; i += 32)
+    for (int a = 0; a < 4; ++a) s[a] = _mm256_fmadd_ps(LoadHalf8(k + i + 8 * a), _mm256_loadu_ps(q + i + 8 * a), s[a]);
+  s[0] = _mm256_add_ps(s[0], s[2]);
+  s[1] = _mm256_add_ps(s[1], s[3]);
+  return HAddSum(_mm256_add_ps(s[0], s[1]));
+}
+
+// Softmax of each of the G rows of `s` in place, then rounding to fp16 (llama.cpp hands the weights to an f16
+// matmul with V). Rows are `n` long and already padded to a multiple of 8 with -inf; each 8-lane chunk is summed
+// as a tree and added to a double, as ggml's soft_max does.
+void SoftmaxRowsToHalf(int G, int n, float* s) {
+  for (int g = 0; g < G; ++g) {
+    float* r = s + static_cast<size_t>(g) * n;
+    float mx = -INFINITY;
+    for (int j = 0; j < n; ++j) mx = r[j] > mx ? r[j] : mx;
+    const __m256 vmx = _mm256_set1_ps(mx);
+    double sum = 0;
+    for (int j = 0; j < n; j += 8) {
+      const __m256 e = ExpGgml8(_mm256_sub_ps(_mm256_loadu_ps(r + j), vmx));
+      _mm256_storeu_ps(r + j, e);
+      sum += HSum(e);
+    }
+    const __m256 inv = _mm256_set1_ps(static_cast<float>(1.0 / sum));
+    for (int j = 0; j < n; j += 8)
+      _mm256_storeu_ps(r + j, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_mul_ps(_mm256_loadu_ps(r + j), inv),
+                                                              _MM_FROUND_TO_NEAREST_INT)));
+  }
+}
+
+// Attention with llama.cpp's arithmetic (its non-flash path): scores q.k in the order of the path it would take
+// (decode: vec_dot_f16; batch: tinyBLAS), scaled, soft-maxed with its exp, weights rounded to fp16, and the
+// weighted sum of V accumulated per output dimension with positions spread over lanes exactly as its kernels do
+// (batch: lane = j % 8, one accumulator; decode: accumulator (j / 8) % 4, lane j % 8). Positions before `first`
+// are masked. Vectorized along the head dimension; requires hd % 8 == 0.
+void AttendExact(int hd, int G, const float* q, const uint16_t* k, const uint16_t* v, size_t stride, int first,
+                 int n_pos, float scale, bool batched, float* scratch, float* out) {
+  if (hd % 8 != 0) return ScalarTable().attend(hd, G, q, k, v, stride, first, n_pos, scale, batched, scratch, out);
+  const int n = (n_pos + 7) & ~7;
+  for (int g = 0; g < G; ++g) {
+    float* sc = scratch + static_cast<size_t>(g) * n;
+    for (int j = 0; j < n; ++j)
+      sc[j] = j < first || j >= n_pos ? -INFINITY : DotHalfExact(hd, k + j * stride, q + static_cast<size_t>(g) * hd, batched) * scale;
+  }
+  SoftmaxRowsToHalf(G, n, scratch);
+  const int slots = batched ? 8 : 32;
+  float* acc = scratch + static_cast<size_t>(G) * n;  // [G][slots][hd]
+  std::fill(acc, acc + static_cast<size_t>(G) * slots * hd, 0.f);
+  for (int j = first & ~7; j < n_pos; ++j) {
+    const int slot = batched ? j % 8 : ((j / 8) % 4) * 8 + j % 8;
+    const uint16_t* vr = v + j * stride;
+    for (int g = 0; g < G; ++g) {
+      const __m256 p = _mm256_set1_ps(scratch[static_cast<size_t>(g) * n + j]);
+      float* a = acc + (static_cast<size_t>(g) * slots + slot) * hd;
+      for (int i = 0; i < hd; i += 8) _mm256_storeu_ps(a + i, _mm256_fmadd_ps(LoadHalf8(vr + i), p, _mm256_loadu_ps(a + i)));
+    }
+  }
+  for (int g = 0; g < G; ++g) {
+    float* a = acc + static_cast<size_t>(g) * slots * hd;
+    float* o = out + static_cast<size_t>(g) * hd;
+    auto at = [&](int slot, int i) { return _mm256_loadu_ps(a + static_cast<size_t>(slot) * hd + i); };
+    for (int i = 0; i < hd; i += 8) {
+      __m256 x[8];
+      if (batched) {
+        for (int l = 0; l < 8; ++l) x[l] = at(l, i);
+      } else {  // sum[a] += sum[a + 2]; sum[0] += sum[1], lane by lane
+        for (int l = 0; l < 8; ++l)
+          x[l] = _mm256_add_ps(_mm256_add_ps(at(l, i), at(16 + l, i)), _mm256_add_ps(at(8 + l, i), at(24 + l, i)));
+      }
+      const __m256 t0 = _mm256_add_ps(x[0], x[4]), t1 = _mm256_add_ps(x[1], x[5]);
+      const __m256 t2 = _mm256_add_ps(x[2], x[6]), t3 = _mm256_add_ps(x[3], x[7]);
+      const __m256 r = batched ? _mm256_add_ps(_mm256_add_ps(t0, t2), _mm256_add_ps(t1, t3))
+                               : _mm256_add_ps(_mm256_add_ps(t0, t1), _mm256_add_ps(t2, t3));
+      _mm256_storeu_ps(o + i, r);
+    }
+  }
+}
+
+// 4 weight rows x 3 tokens, vectorized along k: every load (4 of weights, 3 of activations, all contiguous) feeds
+// 3 or 4 of the 12 FMAs; the 12 horizontal sums happen once per tile.
+inline void GemmTile43(const float* W, size_t ldw, int nr, int K, const float* A, size_t lda, int nt, float* y,
+                       size_t ldy) {
+  __m256 c[4][3];
+  for (auto& row : c)
+    for (auto& v : row) v = _mm256_setzero_ps();
+  const float* w[4];
+  const float* a[3];
+  for (int r = 0; r < 4; ++r) w[r] = W + ldw * static_cast<size_t>(r < nr ? r : 0);
+  for (int t = 0; t < 3; ++t) a[t] = A + lda * static_cast<size_t>(t < nt ? t : 0);
+  int k = 0;
+  for (; k + 8 <= K; k += 8) {
+    const __m256 a0 = _mm256_loadu_ps(a[0] + k), a1 = _mm256_loadu_ps(a[1] + k), a2 = _mm256_loadu_ps(a[2] + k);
+#define TANDEM_ROW(r)                                 \
+  {                                                   \
+    const __m256 wv = _mm256_loadu_ps(w[r] + k);      \
+    c[r][0] = _mm256_fmadd_ps(wv, a0, c[r][0]);       \
+    c[r][1] = _mm256_fmadd_ps(wv, a1, c[r][1]);       \
+    c[r][2] = _mm256_fmadd_ps(wv, a2, c[r][2]);       \
+  }
+    TANDEM_ROW(0) TANDEM_ROW(1) TANDEM_ROW(2) TANDEM_ROW(3)
+#undef TANDEM_ROW
+  }
+  for (int r = 0; r < nr; ++r)
+    for (int t = 0; t < nt; ++t) {
+      float v = HSum(c[r][t]);
+      for (int kk = k; kk < K; ++kk) v += w[r][kk] * a[t][kk];
+      y[static_cast<size_t>(t) * ldy + r] = v;
+    }
+}
+
+void GemmRows16(const float* W, int K, const float* A, size_t lda, int T, float* y, size_t ldy, int nr) {
+  for (int t = 0; t < T; t += 3) {
+    const int nt = T - t < 3 ? T - t : 3;
+    for (int r = 0; r < nr; r += 4)
+      GemmTile43(W + static_cast<size_t>(r) * K, static_cast<size_t>(K), nr - r < 4 ? nr - r : 4, K,
+                 A + static_cast<size_t>(t) * lda, lda, nt, y + static_cast<size_t>(t) * ldy + r, ldy);
+  }
+}
+
 KernelTable MakeTable() {
   KernelTable t = ScalarTable();  // quantizers are shared; they already follow llama.cpp's AVX2 rounding
   auto set = [&](TensorType w, VecDotFn d) { t.by_type[static_cast<int>(w)].dot = d; };
@@ -287,9 +661,24 @@ KernelTable MakeTable() {
   set(TensorType::kQ4_K, DotQ4_K);
   set(TensorType::kQ5_K, DotQ5_K);
   set(TensorType::kQ6_K, DotQ6_K);
+  auto set4 = [&](TensorType w, VecDot4Fn d) { t.by_type[static_cast<int>(w)].dot4 = d; };
+  set4(TensorType::kQ4_0, Dot4Q4_0);
+  set4(TensorType::kQ4_1, Dot4Q4_1);
+  set4(TensorType::kQ5_0, Dot4Q5_0);
+  set4(TensorType::kQ8_0, Dot4Q8_0);
+  set4(TensorType::kQ4_K, Dot4Q4_K);
+  set4(TensorType::kQ6_K, Dot4Q6_K);
+  auto tile = [&](TensorType w, VecTile24Fn f) { t.by_type[static_cast<int>(w)].tile24 = f; };
+  tile(TensorType::kQ4_0, Tile24Q0<BlockQ4_0, UnpackQ4_0>);
+  tile(TensorType::kQ5_0, Tile24Q0<BlockQ5_0, UnpackQ5_0>);
+  tile(TensorType::kQ8_0, Tile24Q0<BlockQ8_0, UnpackQ8_0>);
+  tile(TensorType::kQ4_1, Tile24Q4_1);
   t.dot_f32 = DotF32;
   t.dot_f16_f32 = DotF16F32;
   t.axpy_f16 = AxpyF16;
+  t.attend = AttendExact;
+  t.swiglu = SwiGlu;
+  t.gemm_rows16 = GemmRows16;
   return t;
 }
 

@@ -1,5 +1,6 @@
 // Portable dot-product kernels: the fallback on CPUs without AVX2, and the reference the AVX2 kernels are tested
 // against.
+#include <cmath>
 #include <cstring>
 
 #include "engine/kernels/dequant.h"
@@ -189,6 +190,47 @@ void AxpyF16(int n, float a, const uint16_t* x, float* y) {
   for (int i = 0; i < n; ++i) y[i] += a * Fp16ToFp32Fast(x[i]);
 }
 
+
+// Softmax of each of the G rows of `s` (n values each) in place, then rounding to fp16 (llama.cpp feeds the
+// weights to an f16 matmul with V). Sums in double like ggml's soft_max.
+void SoftmaxRowsToHalf(int G, int n, float* s) {
+  for (int g = 0; g < G; ++g) {
+    float* r = s + static_cast<size_t>(g) * n;
+    float mx = -INFINITY;
+    for (int j = 0; j < n; ++j) mx = r[j] > mx ? r[j] : mx;
+    double sum = 0;
+    for (int j = 0; j < n; ++j) {
+      r[j] = std::exp(r[j] - mx);
+      sum += r[j];
+    }
+    const float inv = static_cast<float>(1.0 / sum);
+    for (int j = 0; j < n; ++j) r[j] = Fp16ToFp32Fast(Fp32ToFp16(r[j] * inv));
+  }
+}
+
+void AttendF16(int hd, int G, const float* q, const uint16_t* k, const uint16_t* v, size_t stride, int first,
+               int n_pos, float scale, bool /*batched*/, float* scratch, float* out) {
+  const int n = n_pos - first;
+  for (int j = 0; j < n; ++j)
+    for (int g = 0; g < G; ++g)
+      scratch[static_cast<size_t>(g) * n + j] =
+          DotF16F32(hd, k + (first + j) * stride, q + static_cast<size_t>(g) * hd) * scale;
+  SoftmaxRowsToHalf(G, n, scratch);
+  for (int i = 0; i < G * hd; ++i) out[i] = 0;
+  for (int j = 0; j < n; ++j)
+    for (int g = 0; g < G; ++g)
+      AxpyF16(hd, scratch[static_cast<size_t>(g) * n + j], v + (first + j) * stride, out + static_cast<size_t>(g) * hd);
+}
+
+void GemmRows16(const float* W, int K, const float* A, size_t lda, int T, float* y, size_t ldy, int nr) {
+  for (int t = 0; t < T; ++t)
+    for (int r = 0; r < nr; ++r) y[static_cast<size_t>(t) * ldy + r] = DotF32(K, W + static_cast<size_t>(r) * K, A + static_cast<size_t>(t) * lda);
+}
+
+void SwiGlu(int n, float* g, const float* u) {
+  for (int i = 0; i < n; ++i) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+
 void CopyF32(const float* x, void* y, int64_t n) { std::memcpy(y, x, static_cast<size_t>(n) * 4); }
 void Q8_0(const float* x, void* y, int64_t n) { QuantizeRowQ8_0(x, static_cast<BlockQ8_0*>(y), n); }
 void Q8_1(const float* x, void* y, int64_t n) { QuantizeRowQ8_1(x, static_cast<BlockQ8_1*>(y), n); }
@@ -213,6 +255,9 @@ KernelTable MakeTable() {
   t.dot_f32 = DotF32;
   t.dot_f16_f32 = DotF16F32;
   t.axpy_f16 = AxpyF16;
+  t.attend = AttendF16;
+  t.swiglu = SwiGlu;
+  t.gemm_rows16 = GemmRows16;
   return t;
 }
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "engine/kernels/dequant.h"
@@ -15,7 +16,24 @@
 namespace tandem::engine {
 namespace {
 
-constexpr int kMaxBatch = 512;
+// Tokens per forward batch (llama.cpp's n_ubatch). TANDEM_UBATCH overrides it for diagnostics (1 = token by
+// token, which follows llama.cpp's decode arithmetic).
+int MaxBatch() {
+  static const int v = [] {
+    const char* e = std::getenv("TANDEM_UBATCH");
+    const int n = e ? std::atoi(e) : 512;
+    return n >= 1 && n <= 512 ? n : 512;
+  }();
+  return v;
+}
+
+// Working memory of MatMul: quantized activations, their dequantized copy (GEMM path), per-thread panels.
+struct MatMulScratch {
+  std::vector<uint8_t> act;
+  std::vector<float> actf;
+  std::vector<std::vector<float>> panel;  // per thread: 16 dequantized weight rows
+};
+
 
 Status Missing(const GgufFile& f, const std::string& name) {
   return Status(Code::kInvalidArgument, f.name() + ": tensor '" + name + "' is missing");
@@ -150,7 +168,7 @@ Status Model::Bind() {
 // Per-batch working memory, sized for kMaxBatch tokens.
 struct Session::Scratch {
   std::vector<float> x, h, q, k, v, att, g, u, o, cos, sin, cos_local, sin_local;
-  std::vector<uint8_t> act;             // quantized activations
+  MatMulScratch mm;
   std::vector<std::vector<float>> scores;  // per thread: attention weights over the context
 };
 
@@ -176,7 +194,7 @@ Status Session::Forward(const int32_t* tokens, int n, std::vector<float>* hidden
       return Status(Code::kInvalidArgument, "token id " + std::to_string(tokens[i]) + " is outside the vocabulary");
   if (hidden) hidden->clear();
   for (int done = 0; done < n;) {
-    const int b = std::min(kMaxBatch, n - done);
+    const int b = std::min(MaxBatch(), n - done);
     ForwardBatch(tokens + done, b, hidden);
     tokens_.insert(tokens_.end(), tokens + done, tokens + done + b);
     done += b;
@@ -192,10 +210,21 @@ struct MatOut {
   float* y;                // [T][w->rows()]
 };
 
+// Below this many tokens, quantized dot products (memory-bound decode) win. TANDEM_GEMM_MIN_TOKENS overrides it
+// (for experiments: a huge value keeps every batch on the quantized kernels).
+int GemmMinTokens() {
+  static const int v = [] {
+    const char* e = std::getenv("TANDEM_GEMM_MIN_TOKENS");
+    return e ? std::atoi(e) : 16;
+  }();
+  return v;
+}
+
 // y_k[t][r] = W_k[r] . x[t] (+ bias) for every output k. Activations are quantized once per partner type (a
-// layer's weights may mix, e.g., Q4_K and Q5_0), then all outputs' rows are split evenly across the threads.
-void MatMul(ThreadPool& pool, const float* x, int T, int n_in, std::initializer_list<MatOut> outs,
-            std::vector<uint8_t>& act) {
+// layer's weights may mix, e.g., Q4_K and Q5_0). Decode-sized batches use the quantized dot kernels; prompt-sized
+// ones dequantize the quantized activations and 16-row weight panels and run an f32 GEMM, which is several times
+// faster on AVX2 and gives the same products.
+void MatMul(ThreadPool& pool, const float* x, int T, int n_in, std::initializer_list<MatOut> outs, MatMulScratch& ms) {
   struct Form {
     const DotKernel* k;
     size_t row_bytes, offset;
@@ -203,7 +232,8 @@ void MatMul(ThreadPool& pool, const float* x, int T, int n_in, std::initializer_
   Form forms[4];
   int n_forms = 0;
   size_t bytes = 0;
-  std::vector<int> form_of;
+  int form_of[8];
+  int n_outs = 0;
   for (const MatOut& o : outs) {
     const DotKernel& k = GetDotKernel(o.w->type);
     int f = 0;
@@ -212,14 +242,28 @@ void MatMul(ThreadPool& pool, const float* x, int T, int n_in, std::initializer_
       forms[n_forms++] = {&k, ActRowBytes(k, n_in), bytes};
       bytes += forms[f].row_bytes * static_cast<size_t>(T);
     }
-    form_of.push_back(f);
+    form_of[n_outs++] = f;
   }
-  if (act.size() < bytes) act.resize(bytes);
-  uint8_t* a = act.data();
+  // The f32 GEMM is used for K-quant weights only: for the other formats llama.cpp's batched kernels accumulate
+  // exactly like its quantized dot products, which our int8 kernels reproduce, and that exactness is what keeps
+  // greedy output identical to llama.cpp's. (For K-quants llama.cpp repacks weights and cannot be matched anyway.)
+  auto use_gemm = [&](const MatOut& o) {
+    const TensorType t = o.w->type;
+    return T >= GemmMinTokens() && (t == TensorType::kQ4_K || t == TensorType::kQ5_K || t == TensorType::kQ6_K);
+  };
+  bool gemm = false, dots = false;
+  for (const MatOut& o : outs) (use_gemm(o) ? gemm : dots) = true;
+  if (ms.act.size() < bytes) ms.act.resize(bytes);
+  const size_t fsize = static_cast<size_t>(T) * n_in;
+  if (gemm && ms.actf.size() < fsize * n_forms) ms.actf.resize(fsize * n_forms);
+  uint8_t* a = ms.act.data();
   auto quantize = [&](int t0, int t1) {
     for (int f = 0; f < n_forms; ++f)
-      for (int t = t0; t < t1; ++t)
-        forms[f].k->quantize(x + static_cast<size_t>(t) * n_in, a + forms[f].offset + forms[f].row_bytes * t, n_in);
+      for (int t = t0; t < t1; ++t) {
+        uint8_t* q = a + forms[f].offset + forms[f].row_bytes * t;
+        forms[f].k->quantize(x + static_cast<size_t>(t) * n_in, q, n_in);
+        if (gemm) DequantizeRow(forms[f].k->act_type, q, ms.actf.data() + fsize * f + static_cast<size_t>(t) * n_in, n_in);
+      }
   };
   if (T < 8) {
     quantize(0, T);
@@ -231,32 +275,105 @@ void MatMul(ThreadPool& pool, const float* x, int T, int n_in, std::initializer_
     });
   }
   const MatOut* list = outs.begin();
-  const int n_outs = static_cast<int>(outs.size());
+
+  if (gemm) {
+    ms.panel.resize(static_cast<size_t>(pool.size()));
+    int64_t panels = 0;
+    for (const MatOut& o : outs)
+      if (use_gemm(o)) panels += (o.w->rows() + 15) / 16;
+    pool.Run([&](int i, int n) {
+      std::vector<float>& P = ms.panel[static_cast<size_t>(i)];
+      if (P.size() < static_cast<size_t>(n_in) * 16) P.resize(static_cast<size_t>(n_in) * 16);
+      int64_t b, e;
+      ThreadPool::Split(panels, i, n, &b, &e);
+      int64_t base = 0;
+      for (int k = 0; k < n_outs; ++k) {
+        const MatOut& o = list[k];
+        if (!use_gemm(o)) continue;
+        const int64_t rows = o.w->rows(), np = (rows + 15) / 16;
+        const int64_t lo = std::max(b, base) - base, hi = std::min(e, base + np) - base;
+        base += np;
+        const float* A = ms.actf.data() + fsize * form_of[k];
+        const float* bias = o.bias ? reinterpret_cast<const float*>(o.bias->data) : nullptr;
+        for (int64_t p = lo; p < hi; ++p) {
+          const int64_t r0 = p * 16;
+          const int nr = static_cast<int>(std::min<int64_t>(16, rows - r0));
+          for (int r = 0; r < nr; ++r)
+            DequantizeRow(o.w->type, Row(o.w, r0 + r), P.data() + static_cast<size_t>(r) * n_in, n_in);
+          GemmRows16(P.data(), n_in, A, static_cast<size_t>(n_in), T, o.y + r0, static_cast<size_t>(rows), nr);
+          if (bias)
+            for (int t = 0; t < T; ++t)
+              for (int r = 0; r < nr; ++r) o.y[static_cast<size_t>(t) * rows + r0 + r] += bias[r0 + r];
+        }
+      }
+    });
+  }
+  if (!dots) return;
+
   int64_t total = 0;
-  for (const MatOut& o : outs) total += o.w->rows();
+  for (const MatOut& o : outs)
+    if (!use_gemm(o)) total += o.w->rows();
   pool.Run([&](int i, int n) {
     int64_t b, e;
     ThreadPool::Split(total, i, n, &b, &e, 4);
     int64_t base = 0;
     for (int k = 0; k < n_outs; ++k) {
       const MatOut& o = list[k];
+      if (use_gemm(o)) continue;
       const int64_t rows = o.w->rows();
       const int64_t lo = std::max(b, base) - base, hi = std::min(e, base + rows) - base;
       base += rows;
       if (lo >= hi) continue;
-      const VecDotFn dot = GetDotKernel(o.w->type).dot;
-      const Form& fm = forms[form_of[static_cast<size_t>(k)]];
+      const DotKernel& kern = GetDotKernel(o.w->type);
+      const Form& fm = forms[form_of[k]];
       const uint8_t* acts = a + fm.offset;
       const float* bias = o.bias ? reinterpret_cast<const float*>(o.bias->data) : nullptr;
-      for (int64_t r = lo; r < hi; ++r) {
-        const uint8_t* wr = Row(o.w, r);
-        for (int t = 0; t < T; ++t) {
-          float v = dot(n_in, wr, acts + fm.row_bytes * t);
-          if (bias) v += bias[r];
-          o.y[static_cast<size_t>(t) * rows + r] = v;
+      int64_t r0 = lo;
+      if (kern.tile24 && T >= 4) {
+        const size_t wb = o.w->row_bytes();
+        float tile[8];
+        for (; r0 + 2 <= hi; r0 += 2) {
+          const float b0 = bias ? bias[r0] : 0.f, b1 = bias ? bias[r0 + 1] : 0.f;
+          int t = 0;
+          for (; t + 4 <= T; t += 4) {
+            kern.tile24(n_in, Row(o.w, r0), wb, acts + fm.row_bytes * t, fm.row_bytes, tile, 4);
+            for (int c = 0; c < 4; ++c) {
+              o.y[static_cast<size_t>(t + c) * rows + r0] = tile[c] + b0;
+              o.y[static_cast<size_t>(t + c) * rows + r0 + 1] = tile[4 + c] + b1;
+            }
+          }
+          for (; t < T; ++t)
+            for (int j = 0; j < 2; ++j)
+              o.y[static_cast<size_t>(t) * rows + r0 + j] =
+                  kern.dot(n_in, Row(o.w, r0 + j), acts + fm.row_bytes * t) + (j ? b1 : b0);
         }
       }
+      for (int64_t r = r0; r < hi; ++r) {
+        const uint8_t* wr = Row(o.w, r);
+        const float bv = bias ? bias[r] : 0.f;
+        int t = 0;
+        if (kern.dot4) {
+          float v4[4];
+          for (; t + 4 <= T; t += 4) {
+            kern.dot4(n_in, wr, acts + fm.row_bytes * t, fm.row_bytes, v4);
+            for (int j = 0; j < 4; ++j) o.y[static_cast<size_t>(t + j) * rows + r] = v4[j] + bv;
+          }
+        }
+        for (; t < T; ++t) o.y[static_cast<size_t>(t) * rows + r] = kern.dot(n_in, wr, acts + fm.row_bytes * t) + bv;
+      }
     }
+  });
+}
+
+// Runs fn(t) for every token; on the pool when the batch is big enough to be worth a hand-off.
+template <class Fn>
+void ForTokens(ThreadPool& pool, int T, const Fn& fn) {
+  if (T < 4 || pool.size() == 1) {
+    for (int t = 0; t < T; ++t) fn(t);
+    return;
+  }
+  pool.Run([&](int i, int n) {
+    for (int t = i; t < T; t += n) fn(t);
   });
 }
 
@@ -276,13 +393,16 @@ void RopeTables(int p0, int T, int dims, float base, float freq_scale, const flo
   }
 }
 
+// Rotation of each (x0, x1) pair. llama.cpp's scalar loop is compiled with FMA contraction, which fuses each
+// product pair as fma(x0, c, -(x1 s)) and fma(x0, s, x1 c); we write those fused forms out so that the result is
+// identical on every compiler and flag set.
 void ApplyRope(float* v, int dims, bool neox, const float* cs, const float* sn) {
   const int half = dims / 2;
   for (int i = 0; i < half; ++i) {
     const int a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
     const float x0 = v[a], x1 = v[b];
-    v[a] = x0 * cs[i] - x1 * sn[i];
-    v[b] = x0 * sn[i] + x1 * cs[i];
+    v[a] = std::fma(x0, cs[i], -(x1 * sn[i]));
+    v[b] = std::fma(x0, sn[i], x1 * cs[i]);
   }
 }
 
@@ -303,7 +423,8 @@ void Session::ForwardBatch(const int32_t* tokens, int T, std::vector<float>* hid
   const int half = c.rope_dims / 2;
   grow(s.cos, uT * half), grow(s.sin, uT * half), grow(s.cos_local, uT * half), grow(s.sin_local, uT * half);
   s.scores.resize(static_cast<size_t>(pool.size()));
-  for (auto& sc : s.scores) grow(sc, static_cast<size_t>(n_ctx_));
+  const size_t group = static_cast<size_t>(c.n_head / c.n_head_kv);
+  for (auto& sc : s.scores) grow(sc, group * (static_cast<size_t>(n_ctx_) + 8) + group * 32 * static_cast<size_t>(hd));
 
   // Embeddings.
   for (int t = 0; t < T; ++t) {
@@ -322,14 +443,17 @@ void Session::ForwardBatch(const int32_t* tokens, int T, std::vector<float>* hid
   for (int l = 0; l < c.n_layer; ++l) {
     const LayerWeights& w = m.layers()[static_cast<size_t>(l)];
     const bool local = c.layer_is_local[static_cast<size_t>(l)];
-    for (int t = 0; t < T; ++t) RmsNorm(&s.x[t * static_cast<size_t>(E)], w.attn_norm, E, c.norm_eps, &s.h[t * static_cast<size_t>(E)]);
-    MatMul(pool, s.h.data(), T, E, {{w.wq, w.bq, s.q.data()}, {w.wk, w.bk, s.k.data()}, {w.wv, w.bv, s.v.data()}}, s.act);
+    if (l == 0)  // later layers' input norm is fused into the previous layer's last step
+      ForTokens(pool, T, [&](int t) {
+        RmsNorm(&s.x[t * static_cast<size_t>(E)], w.attn_norm, E, c.norm_eps, &s.h[t * static_cast<size_t>(E)]);
+      });
+    MatMul(pool, s.h.data(), T, E, {{w.wq, w.bq, s.q.data()}, {w.wk, w.bk, s.k.data()}, {w.wv, w.bv, s.v.data()}}, s.mm);
 
     uint16_t* kc = &k_cache_[static_cast<size_t>(l) * layer_stride];
     uint16_t* vc = &v_cache_[static_cast<size_t>(l) * layer_stride];
     const float* cs = local ? s.cos_local.data() : s.cos.data();
     const float* sn = local ? s.sin_local.data() : s.sin.data();
-    for (int t = 0; t < T; ++t) {
+    ForTokens(pool, T, [&](int t) {
       float* q = &s.q[static_cast<size_t>(t) * Q];
       float* k = &s.k[static_cast<size_t>(t) * KV];
       if (gemma) {
@@ -347,68 +471,58 @@ void Session::ForwardBatch(const int32_t* tokens, int T, std::vector<float>* hid
         kc[at + i] = Fp32ToFp16(k[i]);
         vc[at + i] = Fp32ToFp16(v[i]);
       }
-    }
+    });
 
-    // Attention: one (token, head) pair per work item.
+    // Attention: one (token, KV head) pair per work item, the query heads that share the KV head together.
     const float kq_scale = gemma ? 1.0f : c.attn_scale;
     const int group = c.n_head / c.n_head_kv;
+    const int64_t items = static_cast<int64_t>(T) * c.n_head_kv;
     pool.Run([&](int ti, int tn) {
-      int64_t b, e;
-      ThreadPool::Split(static_cast<int64_t>(T) * c.n_head, ti, tn, &b, &e);
+      // Items interleave across threads: later tokens attend to more positions, so contiguous ranges would
+      // leave the first thread idle.
       float* sc = s.scores[static_cast<size_t>(ti)].data();
-      for (int64_t item = b; item < e; ++item) {
-        const int t = static_cast<int>(item / c.n_head), h = static_cast<int>(item % c.n_head);
+      for (int64_t item = ti; item < items; item += tn) {
+        const int t = static_cast<int>(item / c.n_head_kv), g = static_cast<int>(item % c.n_head_kv);
         const int p = pos_ + t;
         const int lo = local && c.sliding_window > 0 ? std::max(0, p - c.sliding_window + 1) : 0;
-        const float* q = &s.q[static_cast<size_t>(t) * Q + static_cast<size_t>(h) * hd];
-        const size_t koff = static_cast<size_t>(h / group) * hd;
-        float mx = -INFINITY;
-        for (int j = lo; j <= p; ++j) {
-          sc[j] = DotF16F32(hd, kc + static_cast<size_t>(j) * KV + koff, q) * kq_scale;
-          mx = std::max(mx, sc[j]);
-        }
-        double sum = 0;
-        for (int j = lo; j <= p; ++j) {
-          sc[j] = std::exp(sc[j] - mx);
-          sum += sc[j];
-        }
-        const float inv = static_cast<float>(1.0 / sum);
-        float* out = &s.att[static_cast<size_t>(t) * Q + static_cast<size_t>(h) * hd];
-        std::fill(out, out + hd, 0.f);
-        for (int j = lo; j <= p; ++j) AxpyF16(hd, RoundHalf(sc[j] * inv), vc + static_cast<size_t>(j) * KV + koff, out);
+        const size_t qoff = static_cast<size_t>(t) * Q + static_cast<size_t>(g) * group * hd;
+        const size_t koff = static_cast<size_t>(g) * hd;
+        AttendF16(hd, group, &s.q[qoff], kc + koff, vc + koff, static_cast<size_t>(KV), lo, p + 1, kq_scale, T > 1, sc,
+                  &s.att[qoff]);
       }
     });
 
-    MatMul(pool, s.att.data(), T, Q, {{w.wo, nullptr, s.o.data()}}, s.act);
-    for (int t = 0; t < T; ++t) {
+    MatMul(pool, s.att.data(), T, Q, {{w.wo, nullptr, s.o.data()}}, s.mm);
+    ForTokens(pool, T, [&](int t) {
       float* o = &s.o[static_cast<size_t>(t) * E];
       float* x = &s.x[static_cast<size_t>(t) * E];
       if (gemma) RmsNorm(o, w.post_attn_norm, E, c.norm_eps, o);
       for (int i = 0; i < E; ++i) x[i] += o[i];
       RmsNorm(x, w.ffn_norm, E, c.norm_eps, &s.h[static_cast<size_t>(t) * E]);
-    }
-    MatMul(pool, s.h.data(), T, E, {{w.gate, nullptr, s.g.data()}, {w.up, nullptr, s.u.data()}}, s.act);
-    const size_t nf = uT * F;
-    if (gemma) {
-      const float* table = GeluTable();
-      for (size_t i = 0; i < nf; ++i) {
-        const float xg = s.g[i];
-        const float gl = xg <= -10.f ? 0.f : xg >= 10.f ? xg : table[Fp32ToFp16(xg)];
-        s.g[i] = gl * s.u[i];
+    });
+    MatMul(pool, s.h.data(), T, E, {{w.gate, nullptr, s.g.data()}, {w.up, nullptr, s.u.data()}}, s.mm);
+    const float* gelu = gemma ? GeluTable() : nullptr;
+    ForTokens(pool, T, [&](int t) {
+      float* g = &s.g[static_cast<size_t>(t) * F];
+      const float* u = &s.u[static_cast<size_t>(t) * F];
+      if (gelu) {
+        for (int i = 0; i < F; ++i) {
+          const float xg = g[i];
+          g[i] = (xg <= -10.f ? 0.f : xg >= 10.f ? xg : gelu[Fp32ToFp16(xg)]) * u[i];
+        }
+      } else {
+        SwiGlu(F, g, u);
       }
-    } else {
-      for (size_t i = 0; i < nf; ++i) {
-        const float xg = s.g[i];
-        s.g[i] = xg / (1.0f + std::exp(-xg)) * s.u[i];
-      }
-    }
-    MatMul(pool, s.g.data(), T, F, {{w.down, nullptr, s.o.data()}}, s.act);
-    for (int t = 0; t < T; ++t) {
+    });
+    MatMul(pool, s.g.data(), T, F, {{w.down, nullptr, s.o.data()}}, s.mm);
+    const LayerWeights* next = l + 1 < c.n_layer ? &m.layers()[static_cast<size_t>(l) + 1] : nullptr;
+    ForTokens(pool, T, [&](int t) {
       float* o = &s.o[static_cast<size_t>(t) * E];
       float* x = &s.x[static_cast<size_t>(t) * E];
       if (gemma) RmsNorm(o, w.post_ffn_norm, E, c.norm_eps, o);
       for (int i = 0; i < E; ++i) x[i] += o[i];
-    }
+      if (next) RmsNorm(x, next->attn_norm, E, c.norm_eps, &s.h[static_cast<size_t>(t) * E]);
+    });
   }
 
   // Final norm: every token when hidden states are wanted, else only the last (the one we need logits for).
@@ -416,7 +530,7 @@ void Session::ForwardBatch(const int32_t* tokens, int T, std::vector<float>* hid
   for (int t = first; t < T; ++t)
     RmsNorm(&s.x[static_cast<size_t>(t) * E], m.output_norm(), E, c.norm_eps, &s.h[static_cast<size_t>(t) * E]);
   if (hidden) hidden->insert(hidden->end(), s.h.begin(), s.h.begin() + static_cast<std::ptrdiff_t>(uT * E));
-  MatMul(pool, &s.h[static_cast<size_t>(T - 1) * E], 1, E, {{m.output(), nullptr, logits_.data()}}, s.act);
+  MatMul(pool, &s.h[static_cast<size_t>(T - 1) * E], 1, E, {{m.output(), nullptr, logits_.data()}}, s.mm);
   pos_ += T;
 }
 

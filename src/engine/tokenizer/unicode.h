@@ -17,6 +17,9 @@ uint8_t CpFlags(uint32_t cp);  // 0 for kCpOutOfRange
 // Decodes UTF-8; each invalid or truncated sequence becomes U+FFFD and decoding resumes at the next byte.
 std::vector<uint32_t> DecodeUtf8(std::string_view s);
 void AppendUtf8(uint32_t cp, std::string* out);
+// s with every invalid or truncated UTF-8 sequence replaced by U+FFFD (a model can emit any byte sequence; what
+// reaches JSON or a terminal must be valid text).
+std::string ToValidUtf8(std::string_view s);
 // Length of the UTF-8 sequence that starts with byte b (1 for invalid lead bytes).
 inline int Utf8Len(uint8_t b) {
   static const int kLen[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Conformance of Tandem's engine against llama.cpp (llama-cpp-python), on real GGUF models.
+
+For each model and each prompt of prompts.json (rendered with the model's chat format), llama.cpp generates 64
+tokens greedily, token by token, and reports the logits at the last prompt position (prompt evaluated as one
+batch). Tandem does the same in one process (`tandem generate --prompts-jsonl`). The script prints, per model:
+tokenization agreement, the share of prompts whose 64 generated tokens are identical, the first divergence of the
+others, and logit differences; with --write-fixtures it stores llama.cpp's side under fixtures/ so the test suite
+can compare against it without building llama.cpp (tests/e2e/test_engine_conformance.py).
+
+Run with the interpreter of a venv that has llama_cpp (scripts/setup.sh --with-slm-server makes .venv-slm):
+  .venv-slm/bin/python tests/engine/conformance.py --tandem build/release/src/tandem [--write-fixtures]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+N_GEN = 64
+TOP = 20
+
+MODELS = {
+    "smollm2-135m": {
+        "file": "models/SmolLM2-135M-Instruct.Q4_1.gguf",
+        "format": "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
+                  "<|im_start|>user\n{p}<|im_end|>\n<|im_start|>assistant\n",
+    },
+    "gemma3-270m": {
+        "file": "models/gemma-3-270m-q4_k_m.gguf",
+        "format": "<start_of_turn>user\n{p}<end_of_turn>\n<start_of_turn>model\n",
+    },
+}
+
+
+def llama_side(path, prompts):
+    from llama_cpp import Llama
+    m = Llama(path, n_ctx=2048, n_threads=2, n_batch=512, logits_all=True, verbose=False)
+    add_bos = m.metadata.get("tokenizer.ggml.add_bos_token", "false") == "true"
+    eog = {m.token_eos()}
+    for name in ("<|im_end|>", "<end_of_turn>", "<|endoftext|>"):
+        ids = m.tokenize(name.encode(), add_bos=False, special=True)
+        if len(ids) == 1:
+            eog.add(ids[0])
+    out = []
+    for text in prompts:
+        toks = m.tokenize(text.encode(), add_bos=add_bos, special=True)
+        m.reset()
+        m.eval(toks)
+        logits = np.array(m.scores[len(toks) - 1], dtype=np.float64)
+        top = np.argsort(-logits)[:TOP]
+        gen = []
+        m.reset()
+        for t in m.generate(toks, temp=0, top_k=1, repeat_penalty=1.0):
+            if t in eog or len(gen) >= N_GEN:
+                break
+            gen.append(int(t))
+        out.append({"prompt": text, "prompt_tokens": [int(t) for t in toks], "generated": gen,
+                    "top_ids": [int(i) for i in top], "top_logits": [float(logits[i]) for i in top],
+                    "logits": logits})
+    return out
+
+
+def tandem_side(tandem, path, prompts):
+    lines = "\n".join(json.dumps({"prompt": p}) for p in prompts) + "\n"
+    r = subprocess.run([tandem, "generate", "-m", path, "--special", "--prompts-jsonl", "-", "-n", str(N_GEN),
+                        "--logits", "--json"], input=lines, capture_output=True, text=True, check=True)
+    return [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+
+
+def compare(ref, ours):
+    n = len(ref)
+    same_tok = sum(r["prompt_tokens"] == o["prompt_tokens"] for r, o in zip(ref, ours))
+    identical, diverge, rms, maxd, top1 = 0, [], [], [], 0
+    for r, o in zip(ref, ours):
+        if r["generated"] == o["tokens"]:
+            identical += 1
+        else:
+            k = next((i for i, (a, b) in enumerate(zip(r["generated"], o["tokens"])) if a != b),
+                     min(len(r["generated"]), len(o["tokens"])))
+            diverge.append(k)
+        if "logits" in r and o.get("logits"):
+            d = np.array(o["logits"]) - r["logits"]
+            rms.append(float(np.sqrt(np.mean(d * d))))
+            maxd.append(float(np.max(np.abs(d))))
+        top1 += int(np.argmax(o["logits"])) == r["top_ids"][0]
+    return {"prompts": n, "tokenization_identical": same_tok, "generation_identical": identical,
+            "share_identical": identical / n, "first_divergence": sorted(diverge), "top1_agree": top1,
+            "logit_rms_median": float(np.median(rms)) if rms else None, "logit_max": max(maxd) if maxd else None}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tandem", default=os.path.join(ROOT, "build/release/src/tandem"))
+    ap.add_argument("--write-fixtures", action="store_true")
+    ap.add_argument("--models", default=",".join(MODELS))
+    a = ap.parse_args()
+    prompts = json.load(open(os.path.join(HERE, "prompts.json")))
+    for name in a.models.split(","):
+        spec = MODELS[name]
+        path = os.path.join(ROOT, spec["file"])
+        if not os.path.exists(path):
+            print(f"{name}: {path} missing; run scripts/setup.sh --with-models", file=sys.stderr)
+            continue
+        texts = [spec["format"].format(p=p) for p in prompts]
+        ref = llama_side(path, texts)
+        ours = tandem_side(a.tandem, path, texts)
+        print(name, json.dumps(compare(ref, ours)))
+        if a.write_fixtures:
+            fix = [{k: v for k, v in r.items() if k != "logits"} for r in ref]
+            with open(os.path.join(HERE, "fixtures", f"{name}.json"), "w") as f:
+                json.dump({"model": spec["file"], "n_gen": N_GEN, "cases": fix}, f, indent=0)
+
+
+if __name__ == "__main__":
+    main()
