@@ -1,0 +1,192 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <vector>
+
+#include "engine/kernels/dequant.h"
+#include "engine/kernels/fp16.h"
+#include "engine/kernels/vec_dot.h"
+
+namespace tandem::engine {
+namespace {
+
+struct Fixture {
+  TensorType type;
+  int64_t n;
+  std::vector<uint8_t> raw;
+  std::vector<float> expected;
+};
+
+// fixtures/quant_blocks.bin, written by tests/engine/make_quant_fixtures.py from gguf-py's decoders.
+std::vector<Fixture> LoadFixtures() {
+  std::ifstream in(std::string(TANDEM_SOURCE_DIR) + "/tests/engine/fixtures/quant_blocks.bin", std::ios::binary);
+  std::vector<Fixture> out;
+  uint32_t hdr[3];
+  while (in.read(reinterpret_cast<char*>(hdr), sizeof hdr)) {
+    Fixture f{static_cast<TensorType>(hdr[0]), hdr[1], std::vector<uint8_t>(hdr[2]), std::vector<float>(hdr[1])};
+    in.read(reinterpret_cast<char*>(f.raw.data()), hdr[2]);
+    in.read(reinterpret_cast<char*>(f.expected.data()), static_cast<std::streamsize>(hdr[1] * 4));
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+TEST(Fp16Test, RoundTripsEveryHalf) {
+  for (uint32_t h = 0; h < 65536; ++h) {
+    const float f = Fp16ToFp32(static_cast<uint16_t>(h));
+    if (std::isnan(f)) {
+      EXPECT_TRUE(std::isnan(Fp16ToFp32(Fp32ToFp16(f))));
+      continue;
+    }
+    ASSERT_EQ(Fp32ToFp16(f), h) << h;
+    ASSERT_EQ(Fp16Table()[h], f);
+  }
+}
+
+TEST(Fp16Test, RoundsToNearestEven) {
+  EXPECT_EQ(Fp32ToFp16(1.0f + std::ldexp(1.0f, -11)), 0x3C00);      // tie, even is 1.0
+  EXPECT_EQ(Fp32ToFp16(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3C02);  // tie, even is up
+  EXPECT_EQ(Fp32ToFp16(65520.f), 0x7C00);                           // overflows to infinity
+  EXPECT_EQ(Fp32ToFp16(65519.f), 0x7BFF);
+  EXPECT_EQ(Fp32ToFp16(std::ldexp(1.0f, -25)), 0x0000);             // half the smallest subnormal: tie to 0
+  EXPECT_EQ(Fp32ToFp16(std::ldexp(1.5f, -25)), 0x0001);
+  EXPECT_EQ(Fp32ToFp16(-0.0f), 0x8000);
+}
+
+TEST(DequantTest, MatchesGgufPyBitForBit) {
+  const auto fixtures = LoadFixtures();
+  ASSERT_EQ(fixtures.size(), 10u);
+  for (const Fixture& f : fixtures) {
+    std::vector<float> got(static_cast<size_t>(f.n));
+    DequantizeRow(f.type, f.raw.data(), got.data(), f.n);
+    ASSERT_EQ(std::memcmp(got.data(), f.expected.data(), got.size() * 4), 0) << TypeName(f.type);
+  }
+}
+
+std::vector<float> RandomActs(int n, std::mt19937& rng) {
+  std::normal_distribution<float> d(0.f, 1.f);
+  std::vector<float> a(static_cast<size_t>(n));
+  for (float& x : a) x = d(rng);
+  return a;
+}
+
+// Every dot kernel against float math on the decoded values, and AVX2 against scalar.
+TEST(DotTest, KernelsAgreeWithDecodedMath) {
+  std::mt19937 rng(3);
+  for (const Fixture& f : LoadFixtures()) {
+    const int n = 512;  // one row
+    const auto acts = RandomActs(n, rng);
+    for (Isa isa : {Isa::kScalar, Isa::kAvx2}) {
+      if (isa == Isa::kAvx2 && !CpuHasAvx2()) continue;
+      const DotKernel& k = GetDotKernel(f.type, isa);
+      ASSERT_NE(k.dot, nullptr) << TypeName(f.type);
+      std::vector<uint8_t> q(ActRowBytes(k, n));
+      k.quantize(acts.data(), q.data(), n);
+      std::vector<float> aq(static_cast<size_t>(n));
+      DequantizeRow(k.act_type, q.data(), aq.data(), n);
+      double ref = 0, mag = 0;
+      for (int i = 0; i < n; ++i) {
+        ref += static_cast<double>(f.expected[static_cast<size_t>(i)]) * aq[static_cast<size_t>(i)];
+        mag += std::fabs(static_cast<double>(f.expected[static_cast<size_t>(i)]) * aq[static_cast<size_t>(i)]);
+      }
+      // Q4_1/Q5_1 carry the activation sum in fp16 (s = d * sum): allow that rounding, far below a wrong kernel.
+      EXPECT_NEAR(k.dot(n, f.raw.data(), q.data()), ref, 1e-3 * mag) << TypeName(f.type) << " " << IsaName(isa);
+    }
+  }
+}
+
+TEST(DotTest, MultiRowKernelsEqualSingleRowBitForBit) {
+  if (!CpuHasAvx2()) GTEST_SKIP() << "no AVX2 here";
+  std::mt19937 rng(5);
+  for (const Fixture& f : LoadFixtures()) {
+    const DotKernel& k = GetDotKernel(f.type, Isa::kAvx2);
+    if (!k.dot4 && !k.tile24) continue;
+    const int n = 512;
+    const size_t rb = ActRowBytes(k, n), wb = RowBytes(f.type, n);
+    std::vector<uint8_t> acts(rb * 4);
+    for (int r = 0; r < 4; ++r) k.quantize(RandomActs(n, rng).data(), acts.data() + rb * r, n);
+    float single[2][4];
+    for (int w = 0; w < 2; ++w)
+      for (int r = 0; r < 4; ++r) single[w][r] = k.dot(n, f.raw.data() + wb * w, acts.data() + rb * r);
+    if (k.dot4) {
+      float out[4];
+      k.dot4(n, f.raw.data(), acts.data(), rb, out);
+      for (int r = 0; r < 4; ++r) EXPECT_EQ(out[r], single[0][r]) << TypeName(f.type);
+    }
+    if (k.tile24) {
+      float out[8];
+      k.tile24(n, f.raw.data(), wb, acts.data(), rb, out, 4);
+      for (int w = 0; w < 2; ++w)
+        for (int r = 0; r < 4; ++r) EXPECT_EQ(out[w * 4 + r], single[w][r]) << TypeName(f.type);
+    }
+  }
+}
+
+TEST(GemmTest, MatchesNaiveProducts) {
+  std::mt19937 rng(9);
+  for (int K : {32, 200, 640}) {
+    for (int nr : {16, 5}) {
+      for (int T : {1, 3, 7, 20}) {
+        const auto W = RandomActs(nr * K, rng);
+        const auto A = RandomActs(T * K, rng);
+        std::vector<float> y(static_cast<size_t>(T) * 16, -1.f);
+        GemmRows16(W.data(), K, A.data(), static_cast<size_t>(K), T, y.data(), 16, nr);
+        for (int t = 0; t < T; ++t)
+          for (int r = 0; r < nr; ++r) {
+            double ref = 0;
+            for (int k = 0; k < K; ++k) ref += static_cast<double>(W[static_cast<size_t>(r * K + k)]) * A[static_cast<size_t>(t * K + k)];
+            EXPECT_NEAR(y[static_cast<size_t>(t * 16 + r)], ref, 1e-4 * K);
+          }
+      }
+    }
+  }
+}
+
+TEST(AttentionTest, AvxAndScalarAgreeAndWeightsSumToOne) {
+  std::mt19937 rng(11);
+  const int hd = 64, G = 3, n_pos = 37, stride = 2 * hd;
+  std::vector<uint16_t> k(static_cast<size_t>(n_pos) * stride), v(k.size());
+  std::normal_distribution<float> d(0.f, 1.f);
+  for (auto& x : k) x = Fp32ToFp16(d(rng));
+  for (auto& x : v) x = Fp32ToFp16(1.0f);  // every value 1: the output must be 1 (weights sum to one)
+  auto q = RandomActs(G * hd, rng);
+  for (float& x : q) x = Fp16ToFp32(Fp32ToFp16(x));
+  std::vector<float> scratch(static_cast<size_t>(G) * (n_pos + 8) + static_cast<size_t>(G) * 32 * hd);
+  for (bool batched : {false, true}) {
+    for (int first : {0, 20}) {
+      std::vector<float> out(static_cast<size_t>(G) * hd);
+      ForceScalarKernels(false);
+      AttendF16(hd, G, q.data(), k.data(), v.data(), stride, first, n_pos, 0.125f, batched, scratch.data(), out.data());
+      for (float o : out) EXPECT_NEAR(o, 1.0f, 2e-3);
+    }
+  }
+  // With random V, scalar and AVX2 give the same result up to float ordering.
+  for (auto& x : v) x = Fp32ToFp16(d(rng));
+  std::vector<float> a(static_cast<size_t>(G) * hd), b(a.size());
+  ForceScalarKernels(true);
+  AttendF16(hd, G, q.data(), k.data(), v.data(), stride, 0, n_pos, 0.125f, false, scratch.data(), a.data());
+  ForceScalarKernels(false);
+  AttendF16(hd, G, q.data(), k.data(), v.data(), stride, 0, n_pos, 0.125f, false, scratch.data(), b.data());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-3);
+}
+
+TEST(ActivationTest, SwiGluMatchesTheFormula) {
+  std::vector<float> g, u;
+  for (int i = -400; i < 400; ++i) {
+    g.push_back(static_cast<float>(i) * 0.25f);
+    u.push_back(1.5f);
+  }
+  auto ref = g;
+  SwiGlu(static_cast<int>(g.size()), g.data(), u.data());
+  for (size_t i = 0; i < g.size(); ++i) {
+    const double x = ref[i];
+    const double want = x / (1.0 + std::exp(-x)) * 1.5;
+    EXPECT_NEAR(g[i], want, 1e-6 * std::fabs(want) + 1e-30) << x;
+  }
+}
+
+}  // namespace
+}  // namespace tandem::engine
