@@ -14,7 +14,7 @@ struct GenerateArgs {
   unsigned long long seed = 0xC0FFEE;
 };
 int GgufInfoCommand(const std::string& path);
-int TokenizeCommand(const std::string& model_path, const std::string& text, bool special);
+int TokenizeCommand(const std::string& model_path, const std::string& text, bool special, bool bos, bool jsonl);
 int GenerateCommand(const GenerateArgs& args);
 int BenchEngineCommand(const std::string& model_path, int threads, int reps, int tg);
 int ServeCommand(const std::string& config_path);

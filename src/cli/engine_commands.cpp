@@ -82,7 +82,7 @@ int GgufInfoCommand(const std::string& path) {
   return 0;
 }
 
-int TokenizeCommand(const std::string& model_path, const std::string& text, bool special) {
+int TokenizeCommand(const std::string& model_path, const std::string& text, bool special, bool bos, bool jsonl) {
   auto f = engine::GgufFile::Open(model_path);
   if (!f.ok()) {
     std::fprintf(stderr, "tandem: %s\n", f.status().message().c_str());
@@ -93,7 +93,24 @@ int TokenizeCommand(const std::string& model_path, const std::string& text, bool
     std::fprintf(stderr, "tandem: %s\n", tok.status().message().c_str());
     return 1;
   }
-  std::printf("%s\n", JsonIds((*tok)->Encode(text, special, special)).c_str());
+  if (!jsonl) {
+    std::printf("%s\n", JsonIds((*tok)->Encode(text, bos, special)).c_str());
+    return 0;
+  }
+  // One {"text": ...} per input line, one array of ids per output line.
+  simdjson::dom::parser parser;
+  std::string line;
+  int line_no = 0;
+  while (std::getline(std::cin, line)) {
+    ++line_no;
+    std::string_view t;
+    auto doc = parser.parse(line);
+    if (doc.error() || doc["text"].get_string().get(t)) {
+      std::fprintf(stderr, "tandem: stdin:%d: expected {\"text\": \"...\"}\n", line_no);
+      return 1;
+    }
+    std::printf("%s\n", JsonIds((*tok)->Encode(t, bos, special)).c_str());
+  }
   return 0;
 }
 

@@ -61,13 +61,15 @@ int main(int argc, char** argv) {
   train->add_option("--epochs", epochs)->capture_default_str();
 
   std::string gguf_path, text;
-  bool special = false;
+  bool special = false, bos = false, jsonl = false;
   auto* info = app.add_subcommand("gguf-info", "Print a GGUF file's metadata and tensor types");
   info->add_option("file", gguf_path, "GGUF file")->required();
   auto* tokenize = app.add_subcommand("tokenize", "Print the token ids of a text (JSON)");
   tokenize->add_option("-m,--model", gguf_path, "GGUF file")->required();
-  tokenize->add_option("text", text, "Text")->required();
-  tokenize->add_flag("--special", special, "Add BOS and parse control tokens such as <|im_start|>");
+  tokenize->add_option("text", text, "Text");
+  tokenize->add_flag("--special", special, "Parse control tokens such as <|im_start|>");
+  tokenize->add_flag("--bos", bos, "Add BOS (and EOS) as the model's metadata asks");
+  tokenize->add_flag("--jsonl", jsonl, "Read {\"text\": ...} lines from stdin, print one id array per line");
 
   tandem::GenerateArgs gen;
   auto* generate = app.add_subcommand("generate", "Complete a raw prompt with a local GGUF model, in-process");
@@ -95,7 +97,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (*bench) return tandem::BenchEngineCommand(gguf_path, bench_threads, bench_reps, bench_tg);
   if (*info) return tandem::GgufInfoCommand(gguf_path);
-  if (*tokenize) return tandem::TokenizeCommand(gguf_path, text, special);
+  if (*tokenize) return tandem::TokenizeCommand(gguf_path, text, special, bos, jsonl);
   if (*generate) return tandem::GenerateCommand(gen);
   if (*serve) return tandem::ServeCommand(config);
   if (*check) return tandem::CheckConfigCommand(config);

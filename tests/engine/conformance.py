@@ -37,6 +37,23 @@ MODELS = {
 }
 
 
+# Tokenization golden set: unicode, digits, code, runs of whitespace, control-token text.
+TOKENIZE_TEXTS = [
+    "Hello world", "  leading spaces", "trailing spaces   ", "tabs\tand\nnewlines\r\n", "multiple\n\n\nlines",
+    "12345 67890 3.14159 1,000,000", "Ünïcödé ñoño façade", "日本語のテキスト", "한국어 텍스트", "Привет, мир!",
+    "emoji 😀🎉👍🏽", "def f(x):\n    return x ** 2  # square", "if (a && b) { c++; }", "<html><body>Hi</body></html>",
+    "it's don't we'll they've I'm you'd", "CAPS and MiXeD CaSe", "a   b    c     d", "x=1;y=2;z=x+y",
+    "https://example.com/path?q=1&r=2", "email@example.com", "$100.00 €50 ¥1000", "\u00e9 vs e\u0301",
+    "<|im_start|>user\nhi<|im_end|>", "<start_of_turn>user\nhi<end_of_turn>", "", " ", "\n",
+]
+
+
+def llama_tokenize(path, texts):
+    from llama_cpp import Llama
+    m = Llama(path, n_ctx=256, vocab_only=True, verbose=False)
+    return [[int(t) for t in m.tokenize(t.encode(), add_bos=False, special=True)] for t in texts]
+
+
 def llama_side(path, prompts):
     from llama_cpp import Llama
     m = Llama(path, n_ctx=2048, n_threads=2, n_batch=512, logits_all=True, verbose=False)
@@ -110,10 +127,21 @@ def main():
         ref = llama_side(path, texts)
         ours = tandem_side(a.tandem, path, texts)
         print(name, json.dumps(compare(ref, ours)))
+        ref_tok = llama_tokenize(path, TOKENIZE_TEXTS)
+        r = subprocess.run([a.tandem, "tokenize", "-m", path, "--special", "--jsonl", "-"],
+                           input="\n".join(json.dumps({"text": t}) for t in TOKENIZE_TEXTS) + "\n",
+                           capture_output=True, text=True, check=True)
+        our_tok = [json.loads(l) for l in r.stdout.splitlines()]
+        same = sum(x == y for x, y in zip(ref_tok, our_tok))
+        print(name, f"tokenization golden set: {same}/{len(TOKENIZE_TEXTS)} identical")
+        for t, x, y in zip(TOKENIZE_TEXTS, ref_tok, our_tok):
+            if x != y:
+                print("  differs:", repr(t), x, y)
         if a.write_fixtures:
             fix = [{k: v for k, v in r.items() if k != "logits"} for r in ref]
+            tok = [{"text": t, "tokens": ids} for t, ids in zip(TOKENIZE_TEXTS, ref_tok)]
             with open(os.path.join(HERE, "fixtures", f"{name}.json"), "w") as f:
-                json.dump({"model": spec["file"], "n_gen": N_GEN, "cases": fix}, f, indent=0)
+                json.dump({"model": spec["file"], "n_gen": N_GEN, "cases": fix, "tokenize": tok}, f, indent=0)
 
 
 if __name__ == "__main__":

