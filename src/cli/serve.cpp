@@ -17,7 +17,8 @@ void DescribeTiers(const Config& c) {
   for (const auto& m : c.models) {
     bool ok = m.unavailable.empty();
     std::fprintf(stderr, "tandem:   model %-24s %s/%s -> %s%s%s\n", m.name.c_str(), TierName(m.tier),
-                 LocalityName(m.locality), m.base_url.c_str(),
+                 LocalityName(m.locality),
+                 m.provider == ProviderKind::kLocalEngine ? ("in-process " + m.gguf_path).c_str() : m.base_url.c_str(),
                  ok ? "" : "  UNAVAILABLE: ", m.unavailable.c_str());
     (m.tier == Tier::kSlm ? slm : llm) |= ok;
   }

@@ -152,7 +152,7 @@ ModelInfo ParseModel(const YAML::Node& n, const std::string& p, const EnvLookup&
                      const std::string& config_path) {
   CheckKeys(n, p,
             {"name", "provider", "base_url", "model", "api_key_env", "tier", "locality", "price", "context",
-             "timeouts", "retry", "breaker", "fallbacks", "tls_ca_file"});
+             "timeouts", "retry", "breaker", "fallbacks", "tls_ca_file", "gguf", "threads"});
   ModelInfo m;
   m.config_line = LineOf(n);
   if (!n["name"]) Fail(n, p, "'name' is required");
@@ -169,15 +169,22 @@ ModelInfo ParseModel(const YAML::Node& n, const std::string& p, const EnvLookup&
     Fail(n["provider"], p + ".provider", "'" + prov + "' is not one of openai, anthropic, local");
   }
   if (m.provider == ProviderKind::kLocalEngine) {
-    Fail(n["provider"], p + ".provider",
-         "the in-process engine ('local') is not built into this version yet");
+    // In-process engine: a GGUF file instead of a URL.
+    if (n["base_url"]) Fail(n["base_url"], p + ".base_url", "a local model has no base_url; give 'gguf: <file>'");
+    if (!n["gguf"]) Fail(n, p, "'gguf' (the model file) is required for provider local");
+    m.gguf_path = Resolve(config_path, Str(n["gguf"], p + ".gguf"));
+    if (!std::filesystem::exists(m.gguf_path)) Fail(n["gguf"], p + ".gguf", "no such file: " + m.gguf_path);
+    if (n["threads"]) m.threads = static_cast<int>(Int(n["threads"], p + ".threads", 1, 256));
+  } else {
+    if (n["gguf"]) Fail(n["gguf"], p + ".gguf", "only a local model reads a GGUF file");
+    if (n["threads"]) Fail(n["threads"], p + ".threads", "only a local model has compute threads");
+    if (!n["base_url"]) Fail(n, p, "'base_url' is required");
+    m.base_url = Str(n["base_url"], p + ".base_url");
+    if (m.base_url.rfind("http://", 0) != 0 && m.base_url.rfind("https://", 0) != 0) {
+      Fail(n["base_url"], p + ".base_url", "must start with http:// or https://");
+    }
+    while (!m.base_url.empty() && m.base_url.back() == '/') m.base_url.pop_back();
   }
-  if (!n["base_url"]) Fail(n, p, "'base_url' is required");
-  m.base_url = Str(n["base_url"], p + ".base_url");
-  if (m.base_url.rfind("http://", 0) != 0 && m.base_url.rfind("https://", 0) != 0) {
-    Fail(n["base_url"], p + ".base_url", "must start with http:// or https://");
-  }
-  while (!m.base_url.empty() && m.base_url.back() == '/') m.base_url.pop_back();
   m.upstream_model = n["model"] ? Str(n["model"], p + ".model") : m.name;
   if (n["tls_ca_file"]) {
     if (m.base_url.rfind("https://", 0) != 0)

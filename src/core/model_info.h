@@ -41,6 +41,8 @@ struct ModelInfo {
   std::string api_key_env;     // environment variable holding the key ("" = none)
   std::string api_key;         // resolved at load time; never logged
   std::string tls_ca_file;     // extra PEM trust anchor for an https upstream behind a private CA
+  std::string gguf_path;       // provider local: the GGUF file the in-process engine serves
+  int threads = 2;             // provider local: compute threads
   Tier tier = Tier::kSlm;
   Locality locality = Locality::kLocal;
   double usd_per_mtok_in = 0;

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "providers/anthropic_provider.h"
+#include "providers/local_provider.h"
 #include "providers/openai_provider.h"
 
 namespace tandem {
@@ -29,8 +30,9 @@ bool Retriable(const Status& s) {
 Result<std::shared_ptr<ProviderSet>> ProviderSet::Build(const Config& config, const Clock& clock) {
   std::shared_ptr<ProviderSet> set(new ProviderSet(clock));
   for (const auto& m : config.models) {
-    Result<std::unique_ptr<Provider>> p =
-        m.provider == ProviderKind::kAnthropic ? AnthropicProvider::Create(m) : OpenAiProvider::Create(m);
+    Result<std::unique_ptr<Provider>> p = m.provider == ProviderKind::kAnthropic     ? AnthropicProvider::Create(m)
+                                          : m.provider == ProviderKind::kLocalEngine ? LocalProvider::Create(m)
+                                                                                     : OpenAiProvider::Create(m);
     if (!p.ok())
       return Status(p.status().code(), config.path + ":" + std::to_string(m.config_line) + ": model " +
                                            m.name + ": " + p.status().message());

@@ -1,0 +1,361 @@
+#include "providers/local_provider.h"
+
+#include <simdjson.h>
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <ctime>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "core/json_writer.h"
+#include "engine/chat/chat_template.h"
+#include "engine/generate/generate.h"
+#include "engine/model/model.h"
+
+namespace tandem {
+
+namespace {
+
+// One request's hand-off between its event loop and the engine thread.
+struct Job {
+  std::vector<engine::ChatTurn> turns;
+  std::string tools_json;
+  engine::GenerateOptions opts;
+  std::vector<std::string> stops;
+
+  std::mutex mu;
+  struct Piece {
+    std::string text;
+    engine::GeneratedToken token;
+  };
+  std::deque<Piece> pieces;  // guarded by mu
+  bool done = false;         // guarded by mu
+  Status status;             // guarded by mu
+  engine::GenerateResult result;
+  std::atomic<bool> cancelled{false};
+  std::function<void()> wake;  // posts a wake-up to the requester's event loop; set before queuing
+};
+
+}  // namespace
+
+class LocalEngine {
+ public:
+  static Result<std::shared_ptr<LocalEngine>> Get(const std::string& path, int threads, int n_ctx) {
+    static std::mutex mu;
+    static std::map<std::string, std::weak_ptr<LocalEngine>> engines;
+    const std::string key = path + "#" + std::to_string(threads) + "#" + std::to_string(n_ctx);
+    std::lock_guard<std::mutex> lock(mu);
+    if (auto e = engines[key].lock()) return e;
+    auto model = engine::Model::Load(path);
+    if (!model.ok()) return model.status();
+    auto e = std::shared_ptr<LocalEngine>(new LocalEngine(*model, threads, n_ctx));
+    engines[key] = e;
+    return e;
+  }
+
+  ~LocalEngine() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  const engine::Model& model() const { return *model_; }
+  const engine::ChatTemplate& chat_template() const { return template_; }
+
+  void Submit(std::shared_ptr<Job> job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  LocalEngine(std::shared_ptr<engine::Model> model, int threads, int n_ctx)
+      : model_(std::move(model)),
+        template_(engine::ChatTemplate::Detect(model_->config().chat_template, model_->config().arch)),
+        pool_(threads),
+        session_(model_, std::min(n_ctx, model_->config().n_ctx_train), &pool_),
+        thread_([this] { Loop(); }) {}
+
+  void Loop() {
+    while (true) {
+      std::shared_ptr<Job> job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+        if (stop_) return;
+        job = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      Run(*job);
+      job->wake();
+    }
+  }
+
+  void Run(Job& job) {
+    auto finish = [&](Status s) {
+      std::lock_guard<std::mutex> lock(job.mu);
+      job.status = std::move(s);
+      job.done = true;
+    };
+    if (job.cancelled) return finish(Status(Code::kCancelled, "cancelled while queued"));
+    const std::string prompt = template_.Render(job.turns, job.tools_json);
+    const std::vector<int32_t> ids = model_->tokenizer().Encode(prompt, true, true);
+    job.opts.stop.insert(job.opts.stop.end(), template_.stops.begin(), template_.stops.end());
+    auto r = engine::Generate(session_, ids, job.opts, [&](std::string_view delta, const engine::GeneratedToken& t) {
+      {
+        std::lock_guard<std::mutex> lock(job.mu);
+        job.pieces.push_back({std::string(delta), t});
+      }
+      job.wake();
+      return !job.cancelled.load();
+    });
+    if (!r.ok()) return finish(r.status());
+    job.result = std::move(*r);
+    finish(Status::Ok());
+  }
+
+  std::shared_ptr<engine::Model> model_;
+  engine::ChatTemplate template_;
+  engine::ThreadPool pool_;
+  engine::Session session_;  // used only by the engine thread
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Job>> queue_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+namespace {
+
+// Request parameters from the verbatim top-level fields.
+Status ReadOptions(const ChatRequest& req, const ModelInfo& info, Job& job) {
+  simdjson::dom::parser parser;
+  engine::GenerateOptions& o = job.opts;
+  o.max_tokens = req.max_tokens ? static_cast<int>(*req.max_tokens) : std::max(16, info.context / 4);
+  for (const auto& [key, value] : req.fields) {
+    simdjson::dom::element v;
+    if (parser.parse(value).get(v)) continue;
+    double d;
+    int64_t i;
+    if (key == "temperature" && !v.get(d)) o.sampling.temperature = static_cast<float>(d);
+    else if (key == "top_p" && !v.get(d)) o.sampling.top_p = static_cast<float>(d);
+    else if (key == "top_k" && !v.get(i)) o.sampling.top_k = static_cast<int>(i);
+    else if (key == "min_p" && !v.get(d)) o.sampling.min_p = static_cast<float>(d);
+    else if (key == "repeat_penalty" && !v.get(d)) o.sampling.repeat_penalty = static_cast<float>(d);
+    else if (key == "seed" && !v.get(i)) o.sampling.seed = static_cast<uint64_t>(i);
+    else if (key == "logprobs" && v.is_bool()) o.logprobs = v.get_bool().value();
+    else if (key == "top_logprobs" && !v.get(i)) o.top_logprobs = static_cast<int>(std::clamp<int64_t>(i, 0, 20));
+    else if (key == "n" && !v.get(i) && i != 1)
+      return Status(Code::kInvalidArgument, "n: local model " + info.name + " returns one choice (n = 1)");
+    else if (key == "stop") {
+      std::string_view s;
+      if (!v.get(s)) {
+        o.stop.emplace_back(s);
+      } else if (v.is_array()) {
+        for (auto e : v.get_array()) {
+          if (!e.get(s)) o.stop.emplace_back(s);
+        }
+      }
+    } else if (key == "response_format") {
+      std::string_view type;
+      if (!v["type"].get(type) && type != "text")
+        return Status(Code::kInvalidArgument,
+                      "response_format: '" + std::string(type) + "' is not supported by local model " + info.name +
+                          " yet (constrained decoding is coming); use 'text'");
+    } else if (key == "tools") {
+      job.tools_json = value;
+    }
+  }
+  if (o.max_tokens <= 0) return Status(Code::kInvalidArgument, "max_tokens must be positive");
+  if (req.tool_choice_none) job.tools_json.clear();
+  return Status::Ok();
+}
+
+std::string NewId() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "chatcmpl-%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+void WriteLogprobs(JsonWriter& w, const engine::Tokenizer& tok, const std::vector<engine::GeneratedToken>& tokens) {
+  auto entry = [&](int32_t id, float lp) {
+    const std::string piece = tok.Piece(id, true);
+    w.kv("token", piece);
+    w.kv("logprob", static_cast<double>(lp));
+    w.key("bytes").begin_array();
+    for (unsigned char c : piece) w.value(static_cast<int64_t>(c));
+    w.end_array();
+  };
+  w.key("logprobs").begin_object().key("content").begin_array();
+  for (const auto& t : tokens) {
+    w.begin_object();
+    entry(t.id, t.logprob);
+    w.key("top_logprobs").begin_array();
+    for (const auto& alt : t.top) {
+      w.begin_object();
+      entry(alt.id, alt.logprob);
+      w.end_object();
+    }
+    w.end_array().end_object();
+  }
+  w.end_array().end_object();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Provider>> LocalProvider::Create(const ModelInfo& info) {
+  auto e = LocalEngine::Get(info.gguf_path, info.threads, info.context);
+  if (!e.ok()) return e.status();
+  return std::unique_ptr<Provider>(new LocalProvider(info, *e));
+}
+
+asio::awaitable<Status> LocalProvider::chat(const ChatRequest& req, ChatSink& sink, CancelState& cancel,
+                                            CallStats& stats) {
+  auto job = std::make_shared<Job>();
+  for (const ChatMessage& m : req.messages)
+    job->turns.push_back({m.role == "developer" ? "system" : m.role, m.text});
+  if (Status s = ReadOptions(req, info_, *job); !s.ok()) co_return s;
+
+  auto ex = co_await asio::this_coro::executor;
+  auto timer = std::make_shared<asio::steady_timer>(ex);
+  job->wake = [ex, weak = std::weak_ptr<asio::steady_timer>(timer)] {
+    asio::post(ex, [weak] {
+      if (auto t = weak.lock()) t->cancel();
+    });
+  };
+  cancel.set_hook([job, timer] {
+    job->cancelled = true;
+    timer->cancel();
+  });
+  struct Unhook {
+    CancelState& c;
+    ~Unhook() { c.set_hook(nullptr); }
+  } unhook{cancel};
+
+  const auto start = std::chrono::steady_clock::now();
+  const auto first_deadline = start + std::chrono::milliseconds(info_.timeouts.first_token_ms);
+  const auto total_deadline = start + std::chrono::milliseconds(info_.timeouts.total_ms);
+  engine_->Submit(job);
+
+  const std::string id = NewId();
+  const int64_t created = static_cast<int64_t>(std::time(nullptr));
+  const engine::Tokenizer& tok = engine_->model().tokenizer();
+  auto chunk_head = [&](JsonWriter& w) {
+    w.begin_object().kv("id", id).kv("object", "chat.completion.chunk").kv("created", created).kv("model", info_.name);
+  };
+  bool any = false, sent_role = false;
+  std::string text;
+  while (true) {
+    std::deque<Job::Piece> pieces;
+    bool done;
+    {
+      std::lock_guard<std::mutex> lock(job->mu);
+      pieces.swap(job->pieces);
+      done = job->done;
+    }
+    for (auto& p : pieces) {
+      any = true;
+      if (!req.stream) {
+        text += p.text;
+        continue;
+      }
+      std::string out;
+      JsonWriter w(out);
+      chunk_head(w);
+      w.key("choices").begin_array().begin_object().kv("index", 0).key("delta").begin_object();
+      if (!sent_role) w.kv("role", "assistant");
+      sent_role = true;
+      w.kv("content", p.text).end_object();
+      if (job->opts.logprobs || job->opts.top_logprobs > 0) WriteLogprobs(w, tok, {p.token});
+      w.key("finish_reason").null().end_object().end_array().end_object();
+      if (Status s = co_await sink.chunk(out); !s.ok()) {
+        job->cancelled = true;
+        co_return s;
+      }
+    }
+    if (done) break;
+    if (cancel.cancelled()) {
+      job->cancelled = true;
+      co_return Status(Code::kCancelled, "client went away");
+    }
+    const auto deadline = any ? total_deadline : std::min(first_deadline, total_deadline);
+    if (std::chrono::steady_clock::now() >= deadline) {
+      job->cancelled = true;
+      co_return Status(Code::kDeadlineExceeded, "local model " + info_.name + " timed out after " +
+                                                    std::to_string(any ? info_.timeouts.total_ms : info_.timeouts.first_token_ms) +
+                                                    " ms" + (any ? "" : " waiting for its first token"));
+    }
+    timer->expires_at(deadline);
+    boost::system::error_code ec;
+    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  Status status;
+  {
+    std::lock_guard<std::mutex> lock(job->mu);
+    status = job->status;
+  }
+  if (!status.ok()) {
+    if (status.code() == Code::kInvalidArgument)  // e.g. the prompt does not fit the context
+      status = Status(Code::kInvalidArgument, "local model " + info_.name + ": " + status.message());
+    co_return status;
+  }
+  const engine::GenerateResult& r = job->result;
+  stats.usage.prompt_tokens = r.prompt_tokens;
+  stats.usage.completion_tokens = static_cast<int64_t>(r.tokens.size());
+  stats.usage.estimated = false;
+  const std::string finish = r.finish_reason == "length" ? "length" : "stop";
+  auto write_usage = [&](JsonWriter& w) {
+    w.key("usage").begin_object().kv("prompt_tokens", r.prompt_tokens).kv("completion_tokens", static_cast<int64_t>(r.tokens.size()))
+        .kv("total_tokens", static_cast<int64_t>(r.prompt_tokens + r.tokens.size()))
+        .key("prompt_tokens_details").begin_object().kv("cached_tokens", r.cached_tokens).end_object()
+        .end_object();
+  };
+  if (!req.stream) {
+    std::string out;
+    JsonWriter w(out);
+    w.begin_object().kv("id", id).kv("object", "chat.completion").kv("created", created).kv("model", info_.name);
+    w.key("choices").begin_array().begin_object().kv("index", 0);
+    w.key("message").begin_object().kv("role", "assistant").kv("content", text).end_object();
+    if (job->opts.logprobs || job->opts.top_logprobs > 0) WriteLogprobs(w, tok, r.token_info);
+    else w.key("logprobs").null();
+    w.kv("finish_reason", finish).end_object().end_array();
+    write_usage(w);
+    w.end_object();
+    co_return co_await sink.body(std::move(out));
+  }
+  {
+    std::string out;
+    JsonWriter w(out);
+    chunk_head(w);
+    w.key("choices").begin_array().begin_object().kv("index", 0).key("delta").begin_object();
+    if (!sent_role) w.kv("role", "assistant").kv("content", "");
+    w.end_object().kv("finish_reason", finish).end_object().end_array().end_object();
+    if (Status s = co_await sink.chunk(out); !s.ok()) co_return s;
+  }
+  if (req.include_usage) {
+    std::string out;
+    JsonWriter w(out);
+    chunk_head(w);
+    w.key("choices").begin_array().end_array();
+    write_usage(w);
+    w.end_object();
+    if (Status s = co_await sink.chunk(out); !s.ok()) co_return s;
+  }
+  co_return Status::Ok();
+}
+
+}  // namespace tandem

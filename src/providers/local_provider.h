@@ -1,0 +1,36 @@
+// LocalProvider: a model served in-process by Tandem's engine from a GGUF file (`provider: local`).
+//
+// Each GGUF file gets one LocalEngine: the loaded model, a dedicated engine thread with its own team of compute
+// threads, one KV-cache session (a follow-up turn reuses the cached prefix of the conversation), and a FIFO of
+// jobs. A request is rendered with the model's chat template, queued, and generated on the engine thread; text
+// comes back to the request's event loop through a wake-up timer, so network threads never block on inference.
+// Requests run one at a time in arrival order (queued, not batched). A client hang-up, or a timeout, stops its
+// generation at the next token. LocalEngines are shared by path across config reloads.
+// Thread-safety: LocalProvider is immutable and shared; LocalEngine's queue is internally synchronized.
+#pragma once
+
+#include <memory>
+
+#include "providers/provider.h"
+
+namespace tandem {
+
+class LocalEngine;
+
+class LocalProvider final : public Provider {
+ public:
+  // Loads (or reuses) the engine for info.gguf_path. Errors name the file and what is wrong with it.
+  static Result<std::unique_ptr<Provider>> Create(const ModelInfo& info);
+
+  const ModelInfo& info() const override { return info_; }
+  asio::awaitable<Status> chat(const ChatRequest& req, ChatSink& sink, CancelState& cancel,
+                               CallStats& stats) override;
+
+ private:
+  LocalProvider(ModelInfo info, std::shared_ptr<LocalEngine> engine)
+      : info_(std::move(info)), engine_(std::move(engine)) {}
+  ModelInfo info_;
+  std::shared_ptr<LocalEngine> engine_;
+};
+
+}  // namespace tandem
