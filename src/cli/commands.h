@@ -13,6 +13,13 @@ struct GenerateArgs {
   float temperature = 0;
   unsigned long long seed = 0xC0FFEE;
 };
+struct ChatArgs {
+  std::string model, system;
+  int max_tokens = 512, threads = 2, ctx = 4096;
+  float temperature = 0.7f;
+  unsigned long long seed = 0xC0FFEE;
+};
+int ChatCommand(const ChatArgs& args);
 int GgufInfoCommand(const std::string& path);
 int TokenizeCommand(const std::string& model_path, const std::string& text, bool special, bool bos, bool jsonl);
 int GenerateCommand(const GenerateArgs& args);

@@ -1,5 +1,5 @@
 // tandem: the command line. Subcommands: serve, check-config, route, report, eval, train,
-// gguf-info, tokenize, generate.
+// gguf-info, tokenize, generate, chat, bench-engine.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
@@ -94,7 +94,18 @@ int main(int argc, char** argv) {
   bench->add_option("--reps", bench_reps)->capture_default_str();
   bench->add_option("--tg", bench_tg, "Tokens to generate")->capture_default_str();
 
+  tandem::ChatArgs chat;
+  auto* chat_cmd = app.add_subcommand("chat", "Chat in the terminal with a local GGUF model, in-process");
+  chat_cmd->add_option("-m,--model", chat.model, "GGUF file")->required();
+  chat_cmd->add_option("-s,--system", chat.system, "System message");
+  chat_cmd->add_option("-n,--max-tokens", chat.max_tokens)->capture_default_str();
+  chat_cmd->add_option("-t,--threads", chat.threads)->capture_default_str();
+  chat_cmd->add_option("--ctx", chat.ctx, "Context size (tokens)")->capture_default_str();
+  chat_cmd->add_option("--temperature", chat.temperature, "0 = greedy")->capture_default_str();
+  chat_cmd->add_option("--seed", chat.seed)->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
+  if (*chat_cmd) return tandem::ChatCommand(chat);
   if (*bench) return tandem::BenchEngineCommand(gguf_path, bench_threads, bench_reps, bench_tg);
   if (*info) return tandem::GgufInfoCommand(gguf_path);
   if (*tokenize) return tandem::TokenizeCommand(gguf_path, text, special, bos, jsonl);

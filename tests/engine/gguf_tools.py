@@ -91,7 +91,7 @@ def write_tiny_model(path, arch, types, seed=7, n_embd=256, n_ff=512, n_head=4, 
     w = gguf.GGUFWriter(path, arch)
     w.add_name(f"tiny-{arch}")
     w.add_block_count(n_layer)
-    w.add_context_length(512)
+    w.add_context_length(4096)
     w.add_embedding_length(n_embd)
     w.add_feed_forward_length(n_ff)
     w.add_head_count(n_head)

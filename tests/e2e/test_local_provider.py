@@ -1,0 +1,226 @@
+"""`provider: local`: GGUF models served in-process behind the OpenAI API, driven by the official openai client.
+Uses a tiny random llama-architecture model (fast, any machine) and, where downloaded, the real SmolLM2."""
+import json
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import openai
+import pytest
+
+from conftest import Fake, _start
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests/engine"))
+import gguf_tools  # noqa: E402
+
+SMOLLM = ROOT / "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+CONFIG = """
+server: {{listen: 127.0.0.1:0, workers: 2}}
+ledger: {{path: {ledger}}}
+models:
+  - name: local
+    provider: local
+    gguf: {gguf}
+    threads: 2
+    context: {context}
+    tier: slm
+    price: {{input: 0.01, output: 0.02}}
+    timeouts: {{first_token_ms: {first_token_ms}, total_ms: {total_ms}}}
+  - name: cloud
+    provider: openai
+    base_url: {cloud}/v1
+    tier: llm
+    price: {{input: 2.5, output: 10}}
+routing:
+  default: slm
+  llm: cloud
+  privacy: local_only
+"""
+
+
+class LocalStack:
+    def __init__(self, request, tmp_path, gguf, context=512, first_token_ms=20000, total_ms=60000):
+        self.cloud = Fake(request.config.getoption("--fake-bin"), "cloud")
+        self.ledger = str(tmp_path / "ledger.db")
+        cfg = tmp_path / "tandem.yaml"
+        cfg.write_text(CONFIG.format(ledger=self.ledger, gguf=gguf, context=context, cloud=self.cloud.url,
+                                     first_token_ms=first_token_ms, total_ms=total_ms))
+        self.config = cfg
+        self.proc, self.port = _start([request.config.getoption("--tandem-bin"), "serve", "-c", str(cfg)])
+        self.client = openai.OpenAI(base_url=f"http://127.0.0.1:{self.port}/v1", api_key="x", max_retries=0,
+                                    timeout=60)
+
+    def rows(self):
+        db = sqlite3.connect(self.ledger)
+        db.row_factory = sqlite3.Row
+        try:
+            return [dict(r) for r in db.execute("SELECT * FROM requests ORDER BY id")]
+        finally:
+            db.close()
+
+    def wait_rows(self, n, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline and len(self.rows()) < n:
+            time.sleep(0.05)
+        return self.rows()
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=15)
+        self.cloud.stop()
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    path = tmp_path_factory.mktemp("m") / "tiny-llama.gguf"
+    gguf_tools.write_tiny_model(str(path), "llama", gguf_tools.ALL_TYPES)
+    return str(path)
+
+
+@pytest.fixture
+def local(request, tmp_path, tiny):
+    stacks = []
+
+    def make(**kw):
+        d = tmp_path / f"s{len(stacks)}"
+        d.mkdir()
+        s = LocalStack(request, d, kw.pop("gguf", tiny), **kw)
+        stacks.append(s)
+        return s
+
+    yield make
+    for s in stacks:
+        s.stop()
+
+
+MSG = [{"role": "user", "content": "the hello world the hell"}]
+
+
+def test_answers_streams_and_meters_exactly(local):
+    s = local()
+    r = s.client.chat.completions.create(model="local", messages=MSG, max_tokens=12, temperature=0)
+    assert r.model == "local" and r.object == "chat.completion"
+    assert r.usage.completion_tokens == 12 and r.choices[0].finish_reason == "length"
+    assert r.usage.prompt_tokens > 5
+    chunks = list(s.client.chat.completions.create(model="local", messages=MSG, max_tokens=12, temperature=0,
+                                                    stream=True, stream_options={"include_usage": True}))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == r.choices[0].message.content  # same greedy answer, streamed
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "length"
+    assert chunks[-1].usage.completion_tokens == 12 and chunks[-1].usage.prompt_tokens == r.usage.prompt_tokens
+    # The second identical prompt reuses the cached prefix.
+    assert chunks[-1].usage.prompt_tokens_details.cached_tokens > 0
+    rows = s.wait_rows(2)
+    assert [x["model"] for x in rows] == ["local", "local"] and all(x["http_status"] == 200 for x in rows)
+    assert rows[0]["completion_tokens"] == 12
+
+
+def test_logprobs_and_stop_strings(local):
+    s = local()
+    r = s.client.chat.completions.create(model="local", messages=MSG, max_tokens=10, temperature=0, logprobs=True,
+                                         top_logprobs=3)
+    content = r.choices[0].logprobs.content
+    assert len(content) == 10
+    for t in content:
+        assert len(t.top_logprobs) == 3 and t.logprob <= 0
+        assert t.logprob == pytest.approx(t.top_logprobs[0].logprob)  # greedy picks the most likely token
+    text = r.choices[0].message.content
+    cut = len(text) // 2
+    stop = text[cut:cut + 2]
+    if stop and stop not in text[:cut]:
+        r2 = s.client.chat.completions.create(model="local", messages=MSG, max_tokens=10, temperature=0, stop=[stop])
+        assert r2.choices[0].message.content == text[:cut] and r2.choices[0].finish_reason == "stop"
+
+
+def test_bad_requests_get_clear_errors(local):
+    s = local(context=64)
+    with pytest.raises(openai.BadRequestError, match="one choice"):
+        s.client.chat.completions.create(model="local", messages=MSG, n=2)
+    with pytest.raises(openai.BadRequestError, match="response_format"):
+        s.client.chat.completions.create(model="local", messages=MSG, response_format={"type": "json_object"})
+    with pytest.raises(openai.BadRequestError, match="does not fit the context"):
+        s.client.chat.completions.create(model="local", messages=[{"role": "user", "content": "the hell " * 200}])
+    # The engine is still serving.
+    assert s.client.chat.completions.create(model="local", messages=MSG, max_tokens=2).usage.completion_tokens == 2
+
+
+def test_concurrent_requests_are_queued_not_dropped(local):
+    s = local()
+    results, errors = [], []
+
+    def one(i):
+        try:
+            r = s.client.chat.completions.create(model="local", messages=[{"role": "user", "content": f"the {i}"}],
+                                                 max_tokens=8, temperature=0)
+            results.append(r.usage.completion_tokens)
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and results == [8, 8, 8, 8]
+
+
+def test_client_hang_up_stops_generation(local):
+    s = local()
+    body = json.dumps({"model": "local", "messages": MSG, "max_tokens": 400, "stream": True}).encode()
+    sock = socket.create_connection(("127.0.0.1", s.port))
+    sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+                 b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    got = b""
+    while b"data:" not in got:
+        got += sock.recv(4096)
+    sock.close()
+    rows = s.wait_rows(1, timeout=20)
+    assert rows and rows[0]["http_status"] == 499 and rows[0]["completion_tokens"] < 400
+    assert s.client.chat.completions.create(model="local", messages=MSG, max_tokens=3).usage.completion_tokens == 3
+
+
+def test_timeout_while_queued_is_504(local):
+    # One long generation holds the engine; a request queued behind it misses its first-token deadline.
+    s = local(first_token_ms=100, context=4096)
+    long = threading.Thread(target=lambda: s.client.chat.completions.create(
+        model="local", messages=MSG, max_tokens=3000, temperature=0))
+    long.start()
+    time.sleep(0.05)
+    with pytest.raises(openai.APIStatusError) as e:
+        s.client.chat.completions.create(model="local", messages=MSG, max_tokens=5)
+    assert e.value.status_code == 504 and "first token" in str(e.value)
+    long.join()
+
+
+def test_config_errors_name_the_file(tmp_path, request, tiny):
+    tandem = request.config.getoption("--tandem-bin")
+    cfg = tmp_path / "t.yaml"
+    cfg.write_text("models:\n  - name: m\n    provider: local\n    gguf: nope.gguf\n    tier: slm\nrouting: {default: slm}\n")
+    r = subprocess.run([tandem, "check-config", str(cfg)], capture_output=True, text=True)
+    assert r.returncode != 0 and f"{cfg}:4" in r.stderr and "nope.gguf" in r.stderr
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(Path(tiny).read_bytes()[:5000])
+    cfg.write_text(f"server: {{listen: 127.0.0.1:0}}\nmodels:\n  - name: m\n    provider: local\n    gguf: {bad}\n"
+                   "    tier: slm\nrouting: {default: slm}\n")
+    r = subprocess.run([tandem, "serve", "-c", str(cfg)], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "truncated file" in r.stderr and str(bad) in r.stderr
+
+
+@pytest.mark.skipif(not SMOLLM.exists(), reason="SmolLM2 not downloaded (scripts/setup.sh --with-models)")
+def test_real_smollm2_answers_and_personal_data_stays_local(local):
+    s = local(gguf=str(SMOLLM), context=2048)
+    r = s.client.chat.completions.create(model="auto", temperature=0, max_tokens=20,
+                                         messages=[{"role": "user", "content": "What is the capital of France? "
+                                                                               "Answer briefly."}])
+    assert "Paris" in r.choices[0].message.content
+    pii = s.client.chat.completions.create(model="auto", max_tokens=8, messages=[
+        {"role": "user", "content": "Write to jane.doe@example.com about invoice 4111 1111 1111 1111."}])
+    assert pii.model == "local"
+    assert s.cloud.stats()["requests"] == 0
