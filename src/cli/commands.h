@@ -6,7 +6,8 @@
 namespace tandem {
 
 struct GenerateArgs {
-  std::string model, prompt, prompt_file, prompts_jsonl;
+  std::string model, prompt, prompt_file, prompts_jsonl, json_schema;
+  bool json_object = false;  // constrain the output to a JSON object (or to json_schema)
   bool special = false;  // parse control-token text in the prompt (a pre-rendered chat prompt)
   bool json = false, dump_logits = false;
   int max_tokens = 64, threads = 2, ctx = 4096;

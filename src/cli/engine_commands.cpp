@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "core/json_writer.h"
 #include "engine/generate/generate.h"
+#include "engine/generate/json_constraint.h"
 #include "engine/kernels/vec_dot.h"
 #include "engine/model/model.h"
 
@@ -128,6 +129,23 @@ Result<std::string> GenerateJson(const GenerateArgs& a, const std::shared_ptr<Mo
   opts.max_tokens = a.max_tokens;
   opts.sampling.temperature = a.temperature;
   opts.sampling.seed = a.seed;
+  std::unique_ptr<engine::JsonConstraint> constraint;
+  if (a.json_object || !a.json_schema.empty()) {
+    std::string schema;
+    if (!a.json_schema.empty()) {
+      std::ifstream in(a.json_schema);
+      if (!in) return Status(Code::kNotFound, "cannot read " + a.json_schema);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      schema = ss.str();
+    }
+    static std::shared_ptr<const engine::TokenTrie> trie;  // one model per process
+    if (!trie) trie = std::make_shared<engine::TokenTrie>(model->tokenizer());
+    auto c = engine::JsonConstraint::Create(model->tokenizer(), trie, schema);
+    if (!c.ok()) return c.status();
+    constraint = std::move(*c);
+    opts.constraint = constraint.get();
+  }
   auto r = engine::Generate(session, ids, opts);
   if (!r.ok()) return r.status();
   std::string out;

@@ -84,6 +84,8 @@ int main(int argc, char** argv) {
   generate->add_option("--temperature", gen.temperature, "0 = greedy")->capture_default_str();
   generate->add_option("--seed", gen.seed)->capture_default_str();
   generate->add_flag("--special", gen.special, "Parse control tokens in the prompt");
+  generate->add_flag("--json-object", gen.json_object, "Constrain the output to one JSON object");
+  generate->add_option("--json-schema", gen.json_schema, "Constrain the output to this JSON Schema (file)");
   generate->add_flag("--json", gen.json, "Print tokens, text and timings as JSON");
   generate->add_flag("--logits", gen.dump_logits, "With --json: also the last prompt position's logits");
 

@@ -18,6 +18,7 @@
 #include "core/json_writer.h"
 #include "engine/chat/chat_template.h"
 #include "engine/generate/generate.h"
+#include "engine/generate/json_constraint.h"
 #include "engine/model/model.h"
 #include "engine/tokenizer/unicode.h"
 
@@ -31,6 +32,8 @@ struct Job {
   std::string tools_json;
   engine::GenerateOptions opts;
   std::vector<std::string> stops;
+  bool json = false;        // response_format json_object / json_schema
+  std::string json_schema;  // empty: any JSON object
 
   std::mutex mu;
   struct Piece {
@@ -115,6 +118,15 @@ class LocalEngine {
     const std::string prompt = template_.Render(job.turns, job.tools_json);
     const std::vector<int32_t> ids = model_->tokenizer().Encode(prompt, true, true);
     job.opts.stop.insert(job.opts.stop.end(), template_.stops.begin(), template_.stops.end());
+    std::unique_ptr<engine::JsonConstraint> constraint;
+    if (job.json) {
+      if (!trie_) trie_ = std::make_shared<engine::TokenTrie>(model_->tokenizer());
+      auto c = engine::JsonConstraint::Create(model_->tokenizer(), trie_, job.json_schema);
+      if (!c.ok()) return finish(c.status());
+      constraint = std::move(*c);
+      job.opts.constraint = constraint.get();
+      job.opts.stop.clear();  // the grammar decides where the answer ends
+    }
     auto r = engine::Generate(session_, ids, job.opts, [&](std::string_view delta, const engine::GeneratedToken& t) {
       {
         std::lock_guard<std::mutex> lock(job.mu);
@@ -131,7 +143,8 @@ class LocalEngine {
   std::shared_ptr<engine::Model> model_;
   engine::ChatTemplate template_;
   engine::ThreadPool pool_;
-  engine::Session session_;  // used only by the engine thread
+  engine::Session session_;                          // used only by the engine thread
+  std::shared_ptr<const engine::TokenTrie> trie_;    // built on the first JSON request (engine thread only)
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Job>> queue_;
@@ -172,10 +185,19 @@ Status ReadOptions(const ChatRequest& req, const ModelInfo& info, Job& job) {
       }
     } else if (key == "response_format") {
       std::string_view type;
-      if (!v["type"].get(type) && type != "text")
-        return Status(Code::kInvalidArgument,
-                      "response_format: '" + std::string(type) + "' is not supported by local model " + info.name +
-                          " yet (constrained decoding is coming); use 'text'");
+      if (v["type"].get(type)) return Status(Code::kInvalidArgument, "response_format.type is required");
+      if (type == "json_object") {
+        job.json = true;
+      } else if (type == "json_schema") {
+        simdjson::dom::element schema;
+        if (v["json_schema"]["schema"].get(schema))
+          return Status(Code::kInvalidArgument, "response_format.json_schema.schema is required");
+        job.json = true;
+        job.json_schema = simdjson::minify(schema);
+      } else if (type != "text") {
+        return Status(Code::kInvalidArgument, "response_format.type: '" + std::string(type) +
+                                                  "' is not one of text, json_object, json_schema");
+      }
     } else if (key == "tools") {
       job.tools_json = value;
     }

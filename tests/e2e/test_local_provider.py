@@ -143,12 +143,37 @@ def test_bad_requests_get_clear_errors(local):
     s = local(context=64)
     with pytest.raises(openai.BadRequestError, match="one choice"):
         s.client.chat.completions.create(model="local", messages=MSG, n=2)
-    with pytest.raises(openai.BadRequestError, match="response_format"):
-        s.client.chat.completions.create(model="local", messages=MSG, response_format={"type": "json_object"})
+    with pytest.raises(openai.BadRequestError, match="response_format.type"):
+        s.client.chat.completions.create(model="local", messages=MSG, response_format={"type": "yaml"})
+    with pytest.raises(openai.BadRequestError, match="'tuple' is not supported"):
+        s.client.chat.completions.create(model="local", messages=MSG, response_format={
+            "type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "tuple"}}})
     with pytest.raises(openai.BadRequestError, match="does not fit the context"):
         s.client.chat.completions.create(model="local", messages=[{"role": "user", "content": "the hell " * 200}])
     # The engine is still serving.
     assert s.client.chat.completions.create(model="local", messages=MSG, max_tokens=2).usage.completion_tokens == 2
+
+
+SCHEMA = {"type": "object", "properties": {
+    "name": {"type": "string"}, "age": {"type": "integer"}, "tags": {"type": "array", "items": {"type": "string"}},
+    "level": {"enum": ["low", "high"]}, "active": {"type": "boolean"}},
+    "required": ["name", "age", "tags", "level", "active"]}
+
+
+def test_json_output_always_parses_even_from_a_random_model(local):
+    """The tiny model's weights are random: unconstrained it writes noise. Constrained, every answer parses and
+    follows the schema — also when max_tokens cuts it short (the grammar closes it)."""
+    s = local()
+    for seed in range(12):
+        for fmt in ({"type": "json_object"}, {"type": "json_schema", "json_schema": {"name": "p", "schema": SCHEMA}}):
+            r = s.client.chat.completions.create(model="local", messages=MSG, temperature=1.0, seed=seed,
+                                                 max_tokens=[8, 40, 200][seed % 3], response_format=fmt)
+            doc = json.loads(r.choices[0].message.content)
+            assert isinstance(doc, dict)
+            if fmt["type"] == "json_schema":
+                assert isinstance(doc["name"], str) and isinstance(doc["age"], int)
+                assert all(isinstance(t, str) for t in doc["tags"]) and doc["level"] in ("low", "high")
+                assert isinstance(doc["active"], bool)
 
 
 def test_concurrent_requests_are_queued_not_dropped(local):
@@ -220,6 +245,11 @@ def test_real_smollm2_answers_and_personal_data_stays_local(local):
                                          messages=[{"role": "user", "content": "What is the capital of France? "
                                                                                "Answer briefly."}])
     assert "Paris" in r.choices[0].message.content
+    person = s.client.chat.completions.create(
+        model="local", temperature=0, max_tokens=60, messages=[{"role": "user", "content": "Describe a person."}],
+        response_format={"type": "json_schema", "json_schema": {"name": "p", "schema": SCHEMA}})
+    doc = json.loads(person.choices[0].message.content)
+    assert set(doc) == set(SCHEMA["required"])
     pii = s.client.chat.completions.create(model="auto", max_tokens=8, messages=[
         {"role": "user", "content": "Write to jane.doe@example.com about invoice 4111 1111 1111 1111."}])
     assert pii.model == "local"

@@ -13,32 +13,8 @@ namespace {
 
 using tandem::testing::GgufBuilder;
 
-std::vector<std::string> ByteTokens() {
-  std::vector<std::string> t;
-  for (int b = 0; b < 256; ++b) {
-    std::string s;
-    AppendUtf8(ByteToCp(static_cast<uint8_t>(b)), &s);
-    t.push_back(s);
-  }
-  return t;
-}
-
 std::unique_ptr<Tokenizer> MakeBpe(std::vector<uint8_t>* storage, std::unique_ptr<GgufFile>* file) {
-  auto tokens = ByteTokens();
-  const std::vector<std::string> merges = {"t h", "th e", "Ġ the", "l l", "e ll", "h ell", "Ġ w"};
-  for (const auto& m : merges) tokens.push_back(m.substr(0, m.find(' ')) + m.substr(m.find(' ') + 1));
-  std::vector<int32_t> types(tokens.size(), 1);
-  tokens.push_back("<|im_start|>");
-  types.push_back(3);
-  tokens.push_back("<tool>");
-  types.push_back(4);
-  *storage = GgufBuilder()
-                 .Str("tokenizer.ggml.model", "gpt2")
-                 .Str("tokenizer.ggml.pre", "smollm")
-                 .StrArray("tokenizer.ggml.tokens", tokens)
-                 .I32Array("tokenizer.ggml.token_type", types)
-                 .StrArray("tokenizer.ggml.merges", merges)
-                 .Build();
+  *storage = tandem::testing::ByteBpeVocab({"t h", "th e", "Ġ the", "l l", "e ll", "h ell", "Ġ w"});
   auto f = GgufFile::Parse(storage->data(), storage->size(), "bpe");
   EXPECT_TRUE(f.ok()) << f.status().message();
   *file = std::move(*f);

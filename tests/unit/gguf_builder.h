@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/tokenizer/unicode.h"
+
 namespace tandem::testing {
 
 class GgufBuilder {
@@ -106,5 +108,32 @@ class GgufBuilder {
   uint64_t n_kv_ = 0, n_tensors_ = 0;
   std::vector<uint8_t> kv_, ti_, data_;
 };
+
+// A byte-level BPE vocabulary (smollm pre-tokenizer): the 256 byte symbols, tokens for `merges` ("a b" -> "ab"),
+// a control token <|im_start|> and a user-defined token <tool>.
+inline std::vector<uint8_t> ByteBpeVocab(const std::vector<std::string>& merges) {
+  std::vector<std::string> tokens;
+  for (int b = 0; b < 256; ++b) {
+    std::string s;
+    engine::AppendUtf8(engine::ByteToCp(static_cast<uint8_t>(b)), &s);
+    tokens.push_back(s);
+  }
+  for (const auto& m : merges) tokens.push_back(m.substr(0, m.find(' ')) + m.substr(m.find(' ') + 1));
+  std::vector<int32_t> types(tokens.size(), 1);
+  tokens.push_back("<|im_start|>");
+  types.push_back(3);
+  tokens.push_back("<tool>");
+  types.push_back(4);
+  tokens.push_back("<|endoftext|>");
+  types.push_back(3);
+  return GgufBuilder()
+      .Str("tokenizer.ggml.model", "gpt2")
+      .Str("tokenizer.ggml.pre", "smollm")
+      .StrArray("tokenizer.ggml.tokens", tokens)
+      .I32Array("tokenizer.ggml.token_type", types)
+      .StrArray("tokenizer.ggml.merges", merges)
+      .U32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(tokens.size() - 1))
+      .Build();
+}
 
 }  // namespace tandem::testing

@@ -143,6 +143,8 @@ Result<GenerateResult> Generate(Session& session, const std::vector<int32_t>& pr
       return s;
     }
   }
+  if (opts.constraint && !opts.constraint->Complete() && r.finish_reason != "cancelled")
+    pending += opts.constraint->Close();  // out of budget: end the structure so the answer still parses
   if (!pending.empty()) {
     const std::string tail = ToValidUtf8(pending);  // an incomplete character at the very end
     r.text += tail;

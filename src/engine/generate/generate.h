@@ -25,6 +25,8 @@ class TokenConstraint {
   virtual bool Allowed(std::vector<bool>* allowed) = 0;
   virtual void Accept(int32_t id) = 0;
   virtual bool Complete() const = 0;
+  // Called when generation stops before Complete(): text that completes the output validly ("" if none).
+  virtual std::string Close() { return ""; }
 };
 
 struct GenerateOptions {

@@ -52,7 +52,15 @@ void ThreadPool::Run(const std::function<void(int, int)>& fn) {
     wake_.notify_all();
   }
   fn(0, n_);
-  while (pending_.load(std::memory_order_acquire) != 0) TANDEM_PAUSE();
+  // Spin briefly (the others usually finish within microseconds), then yield: on a machine shared with other
+  // processes a descheduled worker must get the core back rather than watch us spin.
+  for (int i = 0; pending_.load(std::memory_order_acquire) != 0; ++i) {
+    if (i < 2048) {
+      TANDEM_PAUSE();
+    } else {
+      std::this_thread::yield();
+    }
+  }
   job_ = nullptr;
 }
 
@@ -61,7 +69,11 @@ void ThreadPool::Worker(int index) {
   while (true) {
     uint64_t e = epoch_.load(std::memory_order_acquire);
     for (int spin = 0; e == seen && spin < kSpinIterations; ++spin) {
-      TANDEM_PAUSE();
+      if (spin < 2048 || spin % 64 != 0) {
+        TANDEM_PAUSE();
+      } else {
+        std::this_thread::yield();
+      }
       e = epoch_.load(std::memory_order_acquire);
     }
     if (e == seen) {

@@ -356,6 +356,12 @@ std::string Tokenizer::Piece(int32_t id, bool render_special) const {
 std::string Tokenizer::Decode(const std::vector<int32_t>& ids, bool render_special) const {
   std::string s;
   for (int32_t id : ids) s += Piece(id, render_special);
+  // Encode put a space before the text (SentencePiece's add_space_prefix); take it back off, as llama.cpp does.
+  size_t first = 0;
+  while (first < ids.size() && ids[first] == bos_) ++first;
+  if (model_ == Model::kSpm && add_space_prefix_ && first < ids.size() && !s.empty() && s[0] == ' ' &&
+      kind_[static_cast<size_t>(ids[first])] != TokenKind::kControl)
+    s.erase(0, 1);
   return s;
 }
 
