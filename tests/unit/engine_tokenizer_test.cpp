@@ -105,6 +105,25 @@ TEST(TokenizerTest, SentencePieceScoresAndByteFallback) {
   EXPECT_EQ((*tok)->Decode((*tok)->Encode(s, false, false)), s);
 }
 
+TEST(TokenizerTest, SentencePieceSpacePrefixIsAddedAndTakenBack) {
+  // Found by tokenizer_fuzz: with add_space_prefix, Encode puts a space first; Decode must drop it again.
+  std::vector<std::string> tokens = {"<unk>", "<s>", "</s>", "\xE2\x96\x81hi", "h", "i", "\xE2\x96\x81", "\xE2\x96\x81h"};
+  const auto bytes = GgufBuilder()
+                         .Str("tokenizer.ggml.model", "llama")
+                         .StrArray("tokenizer.ggml.tokens", tokens)
+                         .I32Array("tokenizer.ggml.token_type", {2, 3, 3, 1, 1, 1, 1, 1})
+                         .F32Array("tokenizer.ggml.scores", {0, 0, 0, -1, -2, -3, -4, -5})
+                         .Build();
+  auto f = GgufFile::Parse(bytes.data(), bytes.size(), "spm");
+  ASSERT_TRUE(f.ok());
+  auto tok = Tokenizer::FromGguf(**f);
+  ASSERT_TRUE(tok.ok());
+  const auto ids = (*tok)->Encode("hi hi", true, false);
+  ASSERT_EQ(ids.size(), 3u);  // <s> ▁hi ▁hi
+  EXPECT_EQ((*tok)->Text(ids[1]), "\xE2\x96\x81hi");
+  EXPECT_EQ((*tok)->Decode(ids), "hi hi");
+}
+
 TEST(TokenizerTest, RejectsUnknownModelsAndPreTokenizers) {
   for (auto [model, pre, want] : {std::tuple{"bert", "default", "tokenizer model 'bert'"},
                                   std::tuple{"gpt2", "deepseek-coder", "pre-tokenizer 'deepseek-coder'"}}) {
