@@ -28,7 +28,9 @@ struct DotKernel {
   TensorType act_type = TensorType::kF32;
   QuantizeFn quantize = nullptr;
   VecDotFn dot = nullptr;    // nullptr: weights of this type cannot be multiplied
-  VecDot4Fn dot4 = nullptr;  // optional; callers fall back to four dot() calls
+  VecDot4Fn dot4 = nullptr;  // optional; callers fall back to four dot() calls. Used for prompt rows in full
+                             // groups of four, where llama.cpp may sum in another order than for single rows
+                             // (Q4_K), so it is not always bit-identical to dot().
   VecTile24Fn tile24 = nullptr;  // optional
 };
 

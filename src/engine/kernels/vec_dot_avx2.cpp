@@ -132,28 +132,37 @@ inline int KMins(const uint8_t* mins, const int16_t* bsums) {
   return s;
 }
 
+// Q4_K in the order of llama.cpp's x86 kernels for repacked Q4_K weights (ggml_gemv/gemm_q4_K_8x8_q8_K, which it
+// uses for every Q4_K matrix with a multiple of 8 rows): per super-block the exact integer total and the exact
+// integer min correction, each folded in with one fused multiply-add; one subtraction at the end.
+inline int Q4KSuperBlock(const BlockQ4_K& w, const BlockQ8_K& a, int* mins) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  uint8_t sc[8], mn[8];
+  for (int j = 0; j < 8; ++j) ScaleMinK4(j, w.scales, &sc[j], &mn[j]);
+  *mins = KMins(mn, a.bsums);
+  __m256i sumi = _mm256_setzero_si256();
+  for (int j = 0; j < 4; ++j) {
+    const __m256i q = Load32(w.qs + 32 * j);
+    const __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+    const __m256i p0 = _mm256_maddubs_epi16(lo, Load32(a.qs + 64 * j));
+    const __m256i p1 = _mm256_maddubs_epi16(hi, Load32(a.qs + 64 * j + 32));
+    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p0, _mm256_set1_epi16(sc[2 * j])));
+    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p1, _mm256_set1_epi16(sc[2 * j + 1])));
+  }
+  return HSumI32(sumi);
+}
+
 float DotQ4_K(int n, const void* vw, const void* va) {
   const auto* w = static_cast<const BlockQ4_K*>(vw);
   const auto* a = static_cast<const BlockQ8_K*>(va);
-  const __m256i m4 = _mm256_set1_epi8(0x0F);
-  __m256 acc = _mm256_setzero_ps();
-  float acc_min = 0;
+  float acc = 0, acc_min = 0;
   for (int i = 0; i < n / kQK_K; ++i) {
-    uint8_t sc[8], mn[8];
-    for (int j = 0; j < 8; ++j) ScaleMinK4(j, w[i].scales, &sc[j], &mn[j]);
-    acc_min += a[i].d * Half(w[i].dmin) * static_cast<float>(KMins(mn, a[i].bsums));
-    __m256i sumi = _mm256_setzero_si256();
-    for (int j = 0; j < 4; ++j) {
-      const __m256i q = Load32(w[i].qs + 32 * j);
-      const __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-      const __m256i p0 = _mm256_maddubs_epi16(lo, Load32(a[i].qs + 64 * j));
-      const __m256i p1 = _mm256_maddubs_epi16(hi, Load32(a[i].qs + 64 * j + 32));
-      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p0, _mm256_set1_epi16(sc[2 * j])));
-      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p1, _mm256_set1_epi16(sc[2 * j + 1])));
-    }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(a[i].d * Half(w[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+    int mins;
+    const int sumi = Q4KSuperBlock(w[i], a[i], &mins);
+    acc = std::fma(static_cast<float>(sumi), Half(w[i].d) * a[i].d, acc);
+    acc_min = std::fma(static_cast<float>(mins), Half(w[i].dmin) * a[i].d, acc_min);
   }
-  return HSum(acc) - acc_min;
+  return acc - acc_min;
 }
 
 float DotQ5_K(int n, const void* vw, const void* va) {
@@ -184,38 +193,45 @@ float DotQ5_K(int n, const void* vw, const void* va) {
   return HSum(acc) - acc_min;
 }
 
+// Q6_K in llama.cpp's order: eight int32 lanes per super-block (the 32*sum(activations) correction subtracted
+// lane by lane), converted and accumulated in eight float lanes across super-blocks, one horizontal sum at the
+// end. The integer lanes can exceed 2^24, so where the conversion happens changes the result.
+inline __m256i Q6KSuperBlock(const BlockQ6_K& w, const BlockQ8_K& a) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
+  const int8_t* sc = w.scales;
+  __m256i sumi = _mm256_setzero_si256();
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* ql = w.ql + 64 * h;
+    const __m256i l0 = Load32(ql), l1 = Load32(ql + 32), qh = Load32(w.qh + 32 * h);
+    __m256i q[4];
+    q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+    q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
+    q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
+    q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+    for (int k = 0; k < 4; ++k) {
+      const __m256i p = _mm256_maddubs_epi16(q[k], Load32(a.qs + 128 * h + 32 * k));
+      const __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[8 * h + 2 * k + 1]), _mm_set1_epi16(sc[8 * h + 2 * k]));
+      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, s));
+    }
+  }
+  // Lane l: 32 * (bsums[2l] * sc[2l] + bsums[2l + 1] * sc[2l + 1]).
+  const __m256i scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc)));
+  const __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(Load32(a.bsums), scales16), 5);
+  return _mm256_sub_epi32(sumi, corr);
+}
+
 float DotQ6_K(int n, const void* vw, const void* va) {
   const auto* w = static_cast<const BlockQ6_K*>(vw);
   const auto* a = static_cast<const BlockQ8_K*>(va);
-  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
-  float acc = 0;
+  __m256 acc = _mm256_setzero_ps();
   for (int i = 0; i < n / kQK_K; ++i) {
-    const int8_t* sc = w[i].scales;
-    // Values are stored +32; subtract 32 * sum(activations) per 16-element group afterwards.
-    int bias = 0;
-    for (int g = 0; g < 16; ++g) bias += sc[g] * a[i].bsums[g];
-    __m256i sumi = _mm256_setzero_si256();
-    for (int h = 0; h < 2; ++h) {
-      const uint8_t* ql = w[i].ql + 64 * h;
-      const __m256i l0 = Load32(ql), l1 = Load32(ql + 32), qh = Load32(w[i].qh + 32 * h);
-      __m256i q[4];
-      q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
-      q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
-                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
-      q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
-      q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
-      for (int k = 0; k < 4; ++k) {
-        const __m256i p = _mm256_maddubs_epi16(q[k], Load32(a[i].qs + 128 * h + 32 * k));
-        const __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[8 * h + 2 * k + 1]), _mm_set1_epi16(sc[8 * h + 2 * k]));
-        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, s));
-      }
-    }
-    const int total = HSumI32(sumi) - 32 * bias;
-    acc += a[i].d * Half(w[i].d) * static_cast<float>(total);
+    const float d = a[i].d * Half(w[i].d);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(Q6KSuperBlock(w[i], a[i])), acc);
   }
-  return acc;
+  return HSum(acc);
 }
 
 float DotF32(int n, const float* a, const float* b) {
@@ -343,63 +359,38 @@ void Dot4Q8_0(int n, const void* vw, const void* va, size_t stride, float* out) 
   });
 }
 
-void Dot4Q4_K(int n, const void* vw, const void* va, size_t stride, float* out) {
+// The batched form (ggml_gemm_q4_K_8x8_q8_K, used for prompt rows in groups of four): the same integers, folded
+// in per pair of 32-value sub-blocks instead of per super-block.
+float DotQ4_KBatched(int n, const void* vw, const void* va) {
   const auto* w = static_cast<const BlockQ4_K*>(vw);
+  const auto* a = static_cast<const BlockQ8_K*>(va);
   const __m256i m4 = _mm256_set1_epi8(0x0F);
-  Dot4<BlockQ8_K>(n / kQK_K, va, stride, out, [&](int i, const BlockQ8_K** a, __m256* acc, float* extra) {
+  float acc = 0, acc_min = 0;
+  for (int i = 0; i < n / kQK_K; ++i) {
     uint8_t sc[8], mn[8];
     for (int j = 0; j < 8; ++j) ScaleMinK4(j, w[i].scales, &sc[j], &mn[j]);
-    const float d = Half(w[i].d), dmin = Half(w[i].dmin);
-    __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+    const float d = Half(w[i].d) * a[i].d, dmin = Half(w[i].dmin) * a[i].d;
     for (int j = 0; j < 4; ++j) {
       const __m256i q = Load32(w[i].qs + 32 * j);
       const __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-      const __m256i s0 = _mm256_set1_epi16(sc[2 * j]), s1 = _mm256_set1_epi16(sc[2 * j + 1]);
-      for (int r = 0; r < 4; ++r) {
-        const __m256i p0 = _mm256_maddubs_epi16(lo, Load32(a[r]->qs + 64 * j));
-        const __m256i p1 = _mm256_maddubs_epi16(hi, Load32(a[r]->qs + 64 * j + 32));
-        sumi[r] = _mm256_add_epi32(sumi[r], _mm256_add_epi32(_mm256_madd_epi16(p0, s0), _mm256_madd_epi16(p1, s1)));
-      }
+      const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, Load32(a[i].qs + 64 * j)), _mm256_set1_epi16(sc[2 * j]));
+      const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, Load32(a[i].qs + 64 * j + 32)), _mm256_set1_epi16(sc[2 * j + 1]));
+      const int sumi = HSumI32(_mm256_add_epi32(p0, p1));
+      const int mins = mn[2 * j] * (a[i].bsums[4 * j] + a[i].bsums[4 * j + 1]) +
+                       mn[2 * j + 1] * (a[i].bsums[4 * j + 2] + a[i].bsums[4 * j + 3]);
+      acc = std::fma(static_cast<float>(sumi), d, acc);
+      acc_min = std::fma(static_cast<float>(mins), dmin, acc_min);
     }
-    for (int r = 0; r < 4; ++r) {
-      extra[r] -= a[r]->d * dmin * static_cast<float>(KMins(mn, a[r]->bsums));
-      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(a[r]->d * d), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
-    }
-  });
+  }
+  return acc - acc_min;
+}
+
+void Dot4Q4_K(int n, const void* vw, const void* va, size_t stride, float* out) {
+  for (int r = 0; r < 4; ++r) out[r] = DotQ4_KBatched(n, vw, static_cast<const uint8_t*>(va) + stride * r);
 }
 
 void Dot4Q6_K(int n, const void* vw, const void* va, size_t stride, float* out) {
-  const auto* w = static_cast<const BlockQ6_K*>(vw);
-  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
-  Dot4<BlockQ8_K>(n / kQK_K, va, stride, out, [&](int i, const BlockQ8_K** a, __m256*, float* extra) {
-    const int8_t* sc = w[i].scales;
-    __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
-    for (int h = 0; h < 2; ++h) {
-      const uint8_t* ql = w[i].ql + 64 * h;
-      const __m256i l0 = Load32(ql), l1 = Load32(ql + 32), qh = Load32(w[i].qh + 32 * h);
-      __m256i q[4];
-      q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
-      q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
-                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
-      q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
-      q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
-      for (int k = 0; k < 4; ++k) {
-        const __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[8 * h + 2 * k + 1]), _mm_set1_epi16(sc[8 * h + 2 * k]));
-        for (int r = 0; r < 4; ++r) {
-          const __m256i p = _mm256_maddubs_epi16(q[k], Load32(a[r]->qs + 128 * h + 32 * k));
-          sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(p, s));
-        }
-      }
-    }
-    const float d = Half(w[i].d);
-    for (int r = 0; r < 4; ++r) {
-      int bias = 0;
-      for (int g = 0; g < 16; ++g) bias += sc[g] * a[r]->bsums[g];
-      extra[r] += a[r]->d * d * static_cast<float>(HSumI32(sumi[r]) - 32 * bias);
-    }
-  });
+  for (int r = 0; r < 4; ++r) out[r] = DotQ6_K(n, vw, static_cast<const uint8_t*>(va) + stride * r);
 }
 
 // ---- Two weight rows against four activation rows: each unpacked weight block is used four times and each

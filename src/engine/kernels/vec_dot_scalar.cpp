@@ -87,7 +87,7 @@ float DotQ8_0(int n, const void* vw, const void* va) {
 float DotQ4_K(int n, const void* vw, const void* va) {
   const auto* w = static_cast<const BlockQ4_K*>(vw);
   const auto* a = static_cast<const BlockQ8_K*>(va);
-  float sum = 0;
+  float acc = 0, acc_min = 0;
   for (int i = 0; i < n / kQK_K; ++i) {
     int sumi = 0, mins = 0;
     const uint8_t* q = w[i].qs;
@@ -104,10 +104,10 @@ float DotQ4_K(int n, const void* vw, const void* va) {
       sumi += sc0 * s0 + sc1 * s1;
       mins += m0 * (a[i].bsums[4 * j] + a[i].bsums[4 * j + 1]) + m1 * (a[i].bsums[4 * j + 2] + a[i].bsums[4 * j + 3]);
     }
-    sum += a[i].d * Fp16ToFp32Fast(w[i].d) * static_cast<float>(sumi) -
-           a[i].d * Fp16ToFp32Fast(w[i].dmin) * static_cast<float>(mins);
+    acc = std::fma(static_cast<float>(sumi), Fp16ToFp32Fast(w[i].d) * a[i].d, acc);
+    acc_min = std::fma(static_cast<float>(mins), Fp16ToFp32Fast(w[i].dmin) * a[i].d, acc_min);
   }
-  return sum;
+  return acc - acc_min;
 }
 
 float DotQ5_K(int n, const void* vw, const void* va) {

@@ -244,12 +244,12 @@ void MatMul(ThreadPool& pool, const float* x, int T, int n_in, std::initializer_
     }
     form_of[n_outs++] = f;
   }
-  // The f32 GEMM is used for K-quant weights only: for the other formats llama.cpp's batched kernels accumulate
-  // exactly like its quantized dot products, which our int8 kernels reproduce, and that exactness is what keeps
-  // greedy output identical to llama.cpp's. (For K-quants llama.cpp repacks weights and cannot be matched anyway.)
+  // The f32 GEMM is used for Q5_K weights only: for the other formats our int8 kernels reproduce the order in
+  // which llama.cpp's kernels (vec_dot, tinyBLAS, the repacked Q4_K GEMM) accumulate, and that exactness is what
+  // keeps greedy output identical to llama.cpp's. (Q5_K is not yet verified against it.)
   auto use_gemm = [&](const MatOut& o) {
     const TensorType t = o.w->type;
-    return T >= GemmMinTokens() && (t == TensorType::kQ4_K || t == TensorType::kQ5_K || t == TensorType::kQ6_K);
+    return T >= GemmMinTokens() && t == TensorType::kQ5_K;
   };
   bool gemm = false, dots = false;
   for (const MatOut& o : outs) (use_gemm(o) ? gemm : dots) = true;
@@ -493,16 +493,22 @@ void Session::ForwardBatch(const int32_t* tokens, int T, std::vector<float>* hid
     });
 
     MatMul(pool, s.att.data(), T, Q, {{w.wo, nullptr, s.o.data()}}, s.mm);
-    ForTokens(pool, T, [&](int t) {
-      float* o = &s.o[static_cast<size_t>(t) * E];
-      float* x = &s.x[static_cast<size_t>(t) * E];
+    // In the last layer only the rows whose output is needed go on (llama.cpp's inp_out_ids): the last token,
+    // unless every token's hidden state was asked for.
+    const bool last = l + 1 == c.n_layer;
+    const int r0 = last && !hidden ? T - 1 : 0, R = T - r0;
+    float* const x_rows = &s.x[static_cast<size_t>(r0) * E];
+    float* const o_rows = &s.o[static_cast<size_t>(r0) * E];
+    ForTokens(pool, R, [&](int t) {
+      float* o = o_rows + static_cast<size_t>(t) * E;
+      float* x = x_rows + static_cast<size_t>(t) * E;
       if (gemma) RmsNorm(o, w.post_attn_norm, E, c.norm_eps, o);
       for (int i = 0; i < E; ++i) x[i] += o[i];
       RmsNorm(x, w.ffn_norm, E, c.norm_eps, &s.h[static_cast<size_t>(t) * E]);
     });
-    MatMul(pool, s.h.data(), T, E, {{w.gate, nullptr, s.g.data()}, {w.up, nullptr, s.u.data()}}, s.mm);
+    MatMul(pool, s.h.data(), R, E, {{w.gate, nullptr, s.g.data()}, {w.up, nullptr, s.u.data()}}, s.mm);
     const float* gelu = gemma ? GeluTable() : nullptr;
-    ForTokens(pool, T, [&](int t) {
+    ForTokens(pool, R, [&](int t) {
       float* g = &s.g[static_cast<size_t>(t) * F];
       const float* u = &s.u[static_cast<size_t>(t) * F];
       if (gelu) {
@@ -514,11 +520,11 @@ void Session::ForwardBatch(const int32_t* tokens, int T, std::vector<float>* hid
         SwiGlu(F, g, u);
       }
     });
-    MatMul(pool, s.g.data(), T, F, {{w.down, nullptr, s.o.data()}}, s.mm);
-    const LayerWeights* next = l + 1 < c.n_layer ? &m.layers()[static_cast<size_t>(l) + 1] : nullptr;
-    ForTokens(pool, T, [&](int t) {
-      float* o = &s.o[static_cast<size_t>(t) * E];
-      float* x = &s.x[static_cast<size_t>(t) * E];
+    MatMul(pool, s.g.data(), R, F, {{w.down, nullptr, o_rows}}, s.mm);
+    const LayerWeights* next = last ? nullptr : &m.layers()[static_cast<size_t>(l) + 1];
+    ForTokens(pool, R, [&](int t) {
+      float* o = o_rows + static_cast<size_t>(t) * E;
+      float* x = x_rows + static_cast<size_t>(t) * E;
       if (gemma) RmsNorm(o, w.post_ffn_norm, E, c.norm_eps, o);
       for (int i = 0; i < E; ++i) x[i] += o[i];
       if (next) RmsNorm(x, next->attn_norm, E, c.norm_eps, &s.h[static_cast<size_t>(t) * E]);
