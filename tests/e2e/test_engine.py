@@ -120,11 +120,11 @@ def test_tokenization_matches_llama_cpp(tandem, name):
 
 
 @pytest.mark.skipif(SANITIZED, reason="real-model generation is too slow under sanitizers")
-@pytest.mark.parametrize("name,min_share", [("smollm2-135m", 0.9), ("gemma3-270m", 0.45)])
+@pytest.mark.parametrize("name,min_share", [("smollm2-135m", 0.9), ("gemma3-270m", 0.6)])
 def test_greedy_generation_matches_llama_cpp(tandem, name, min_share):
     """64 greedy tokens per prompt, compared with llama.cpp's. SmolLM2 must match on >= 90% of prompts (it matches
-    on all of them); Gemma3's Q4_K weights run through llama.cpp's repacked kernels, whose arithmetic we do not
-    reproduce yet, so its bar here only guards against regressions."""
+    on all of them). Gemma3 decodes identically, but its batched prompt still drifts from llama.cpp's on some
+    inputs (16 of 24 match), so its bar here only guards against regressions."""
     fx, model = fixture(name)
     lines = "\n".join(json.dumps({"prompt": c["prompt"]}) for c in fx["cases"]) + "\n"
     r = subprocess.run([tandem, "generate", "-m", model, "--special", "--prompts-jsonl", "-", "-n", str(fx["n_gen"])],
