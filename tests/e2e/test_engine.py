@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT / "tests/engine"))
 import gguf_tools  # noqa: E402
 
 ARCHS = ["llama", "qwen2", "gemma3"]
-SANITIZED = "asan" in os.environ.get("TANDEM_BUILD_PRESET", "")
+SANITIZED = "address" in os.environ.get("TANDEM_BUILD_PRESET", "")
 
 
 @pytest.fixture(scope="module")
