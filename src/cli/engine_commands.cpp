@@ -117,18 +117,23 @@ int TokenizeCommand(const std::string& model_path, const std::string& text, bool
 
 namespace {
 
-// One generation as a JSON line: prompt and generated tokens, text, finish reason, timings, and optionally the
-// logits at the last prompt position (from a fresh prefill, so they do not depend on earlier prompts).
-Result<std::string> GenerateJson(const GenerateArgs& a, const std::shared_ptr<Model>& model, engine::ThreadPool& pool,
-                                 const std::string& prompt) {
-  const engine::Tokenizer& tok = model->tokenizer();
-  std::vector<int32_t> ids = tok.Encode(prompt, true, a.special);
-  if (ids.empty()) return Status(Code::kInvalidArgument, "the prompt is empty");
-  engine::Session session(model, a.ctx, &pool);
+engine::GenerateOptions OptionsFrom(const GenerateArgs& a) {
   engine::GenerateOptions opts;
   opts.max_tokens = a.max_tokens;
   opts.sampling.temperature = a.temperature;
   opts.sampling.seed = a.seed;
+  return opts;
+}
+
+// One generation as a JSON line: prompt and generated tokens, text, finish reason, timings, and optionally the
+// logits at the last prompt position (from a fresh prefill, so they do not depend on earlier prompts).
+Result<std::string> GenerateJson(const GenerateArgs& a, const std::shared_ptr<Model>& model, engine::ThreadPool& pool,
+                                 std::shared_ptr<const engine::TokenTrie>& trie, const std::string& prompt) {
+  const engine::Tokenizer& tok = model->tokenizer();
+  std::vector<int32_t> ids = tok.Encode(prompt, true, a.special);
+  if (ids.empty()) return Status(Code::kInvalidArgument, "the prompt is empty");
+  engine::Session session(model, a.ctx, &pool);
+  engine::GenerateOptions opts = OptionsFrom(a);
   std::unique_ptr<engine::JsonConstraint> constraint;
   if (a.json_object || !a.json_schema.empty()) {
     std::string schema;
@@ -139,7 +144,6 @@ Result<std::string> GenerateJson(const GenerateArgs& a, const std::shared_ptr<Mo
       ss << in.rdbuf();
       schema = ss.str();
     }
-    static std::shared_ptr<const engine::TokenTrie> trie;  // one model per process
     if (!trie) trie = std::make_shared<engine::TokenTrie>(model->tokenizer());
     auto c = engine::JsonConstraint::Create(model->tokenizer(), trie, schema);
     if (!c.ok()) return c.status();
@@ -181,6 +185,7 @@ int GenerateCommand(const GenerateArgs& a) {
   auto model = LoadOrDie(a.model);
   if (!model) return 1;
   engine::ThreadPool pool(a.threads);
+  std::shared_ptr<const engine::TokenTrie> trie;  // built on first use by JSON-constrained runs
   if (!a.prompts_jsonl.empty()) {
     // Many prompts, one model load: each input line {"prompt": "..."} gives one output line.
     std::ifstream file;
@@ -205,7 +210,7 @@ int GenerateCommand(const GenerateArgs& a) {
         std::fprintf(stderr, "tandem: %s:%d: expected {\"prompt\": \"...\"}\n", a.prompts_jsonl.c_str(), line_no);
         return 1;
       }
-      auto out = GenerateJson(a, model, pool, std::string(prompt));
+      auto out = GenerateJson(a, model, pool, trie, std::string(prompt));
       if (!out.ok()) {
         std::fprintf(stderr, "tandem: %s:%d: %s\n", a.prompts_jsonl.c_str(), line_no, out.status().message().c_str());
         return 1;
@@ -227,7 +232,7 @@ int GenerateCommand(const GenerateArgs& a) {
     prompt = ss.str();
   }
   if (a.json) {
-    auto out = GenerateJson(a, model, pool, prompt);
+    auto out = GenerateJson(a, model, pool, trie, prompt);
     if (!out.ok()) {
       std::fprintf(stderr, "tandem: %s\n", out.status().message().c_str());
       return 1;
@@ -241,10 +246,7 @@ int GenerateCommand(const GenerateArgs& a) {
     return 1;
   }
   engine::Session session(model, a.ctx, &pool);
-  engine::GenerateOptions opts;
-  opts.max_tokens = a.max_tokens;
-  opts.sampling.temperature = a.temperature;
-  opts.sampling.seed = a.seed;
+  const engine::GenerateOptions opts = OptionsFrom(a);
   auto r = engine::Generate(session, ids, opts, [&](std::string_view delta, const engine::GeneratedToken&) {
     std::fwrite(delta.data(), 1, delta.size(), stdout);
     std::fflush(stdout);

@@ -31,7 +31,6 @@ struct Job {
   std::vector<engine::ChatTurn> turns;
   std::string tools_json;
   engine::GenerateOptions opts;
-  std::vector<std::string> stops;
   bool json = false;        // response_format json_object / json_schema
   std::string json_schema;  // empty: any JSON object
 
@@ -156,7 +155,7 @@ namespace {
 
 // Request parameters from the verbatim top-level fields.
 Status ReadOptions(const ChatRequest& req, const ModelInfo& info, Job& job) {
-  simdjson::dom::parser parser;
+  thread_local simdjson::dom::parser parser;  // no allocation per request
   engine::GenerateOptions& o = job.opts;
   o.max_tokens = req.max_tokens ? static_cast<int>(*req.max_tokens) : std::max(16, info.context / 4);
   for (const auto& [key, value] : req.fields) {

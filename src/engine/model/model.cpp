@@ -165,7 +165,7 @@ Status Model::Bind() {
   return Status::Ok();
 }
 
-// Per-batch working memory, sized for kMaxBatch tokens.
+// Per-batch working memory, grown to the largest batch seen (at most MaxBatch() tokens).
 struct Session::Scratch {
   std::vector<float> x, h, q, k, v, att, g, u, o, cos, sin, cos_local, sin_local;
   MatMulScratch mm;

@@ -44,6 +44,15 @@ size_t Contraction(const Splitter& s, size_t pos, bool ignore_case) {
   return 0;
 }
 
+// The tail both patterns share, at a position no other branch took: `\s+(?!\S)` (a whitespace run that is not
+// the text's end gives up its last character, which then leads the next word), else `\s+`, else the single
+// code point on its own. Returns the end of the piece.
+size_t WhitespaceOrSingle(const Splitter& s, size_t pos, size_t ws) {
+  if (ws > 1 && s.Cp(pos + ws) != kCpOutOfRange) return pos + ws - 1;
+  if (ws > 0) return pos + ws;
+  return pos + 1;
+}
+
 void SplitGpt2(Splitter& s) {
   size_t pos = s.begin();
   while (pos < s.end()) {
@@ -79,17 +88,8 @@ void SplitGpt2(Splitter& s) {
     }
     size_t ws = 0;
     while (s.Flags(pos + ws) & kCpWhitespace) ++ws;
-    if (ws > 1 && s.Cp(pos + ws) != kCpOutOfRange) {
-      pos += ws - 1;
-      s.Emit(pos);
-      continue;
-    }
-    if (ws > 0) {
-      pos += ws;
-      s.Emit(pos);
-      continue;
-    }
-    s.Emit(++pos);
+    pos = WhitespaceOrSingle(s, pos, ws);
+    s.Emit(pos);
   }
 }
 
@@ -150,17 +150,8 @@ void SplitLlama3(Splitter& s, size_t max_digits) {
       s.Emit(pos);
       continue;
     }
-    if (ws > 1 && s.Cp(pos + ws) != kCpOutOfRange) {  // \s+(?!\S)
-      pos += ws - 1;
-      s.Emit(pos);
-      continue;
-    }
-    if (ws > 0) {
-      pos += ws;
-      s.Emit(pos);
-      continue;
-    }
-    s.Emit(++pos);
+    pos = WhitespaceOrSingle(s, pos, ws);
+    s.Emit(pos);
   }
 }
 
