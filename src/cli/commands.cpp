@@ -86,14 +86,18 @@ int RouteExplainCommand(const std::string& path, const std::string& prompt, cons
 
 int ReportCommand(const std::string& path, const std::string& ledger_override, const std::string& since) {
   std::string ledger = ledger_override;
-  if (ledger.empty()) {
-    // Only the ledger path is needed: secrets are not looked up (a key that is unset must not fail this).
+  ReportOptions opt;
+  // Only the ledger path, aliases and calibration target are needed: secrets are not looked up (a key that is
+  // unset must not fail this). With --ledger the config is optional.
+  if (ledger.empty() || std::filesystem::exists(path)) {
     auto config = LoadConfig(path, [](const char*) -> const char* { return "unused"; });
     if (!config.ok()) {
       std::fprintf(stderr, "%s\n", config.status().message().c_str());
       return 1;
     }
-    ledger = config->ledger_path;
+    if (ledger.empty()) ledger = config->ledger_path;
+    for (const auto& [alias, target] : config->routing.aliases) opt.routed_names.push_back(alias);
+    opt.target_llm_share = config->routing.target_llm_share;
   }
   int64_t window = ParseDuration(since);
   if (window < 0) {
@@ -121,7 +125,7 @@ int ReportCommand(const std::string& path, const std::string& ledger_override, c
   for (auto& r : Journal::ReadAll(ledger + ".journal")) {
     if (r.ts_us >= now - window && seen.insert(r.request_id).second) rows.value().push_back(std::move(r));
   }
-  std::fputs(FormatReport(BuildReport(rows.value(), now, window), since).c_str(), stdout);
+  std::fputs(FormatReport(BuildReport(rows.value(), now, window, opt), since).c_str(), stdout);
   return 0;
 }
 

@@ -33,6 +33,7 @@ int EvalCommand(const std::string& data, const std::string& routers, const std::
                 const std::string& strong, const std::string& plot, int bins);
 int TrainCommand(const std::string& data, const std::string& weak, const std::string& strong, const std::string& out,
                  double train_fraction, unsigned seed, int bits, int epochs);
+int CalibrateCommand(const std::string& config_path, const std::string& sample, double target, bool write);
 int ReportCommand(const std::string& config_path, const std::string& ledger_override,
                   const std::string& since);
 

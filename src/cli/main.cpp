@@ -1,4 +1,4 @@
-// tandem: the command line. Subcommands: serve, check-config, route, report, eval, train,
+// tandem: the command line. Subcommands: serve, check-config, route, report, eval, train, calibrate,
 // gguf-info, tokenize, generate, chat, bench-engine.
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -60,6 +60,17 @@ int main(int argc, char** argv) {
   train->add_option("--bits", bits, "Feature hash bits")->capture_default_str();
   train->add_option("--epochs", epochs)->capture_default_str();
 
+  std::string sample;
+  double target_share = 0.2;
+  bool write_config = false;
+  auto* calibrate = app.add_subcommand(
+      "calibrate", "Pick the learned router's threshold that sends a target share of sample traffic to the LLM");
+  calibrate->add_option("-c,--config", config, "Config file")->capture_default_str();
+  calibrate->add_option("--target-llm-share", target_share, "Share of requests to send to the LLM")
+      ->capture_default_str();
+  calibrate->add_option("--sample", sample, "JSONL: {\"prompt\": ...} or chat request bodies")->required();
+  calibrate->add_flag("--write", write_config, "Write threshold and target into the config file");
+
   std::string gguf_path, text;
   bool special = false, bos = false, jsonl = false;
   auto* info = app.add_subcommand("gguf-info", "Print a GGUF file's metadata and tensor types");
@@ -117,6 +128,7 @@ int main(int argc, char** argv) {
   if (*route) return tandem::RouteExplainCommand(config, prompt, model, tier);
   if (*report) return tandem::ReportCommand(config, ledger, since);
   if (*eval) return tandem::EvalCommand(data, routers, weak, strong, plot, bins);
+  if (*calibrate) return tandem::CalibrateCommand(config, sample, target_share, write_config);
   if (*train) return tandem::TrainCommand(data, weak, strong, out, split, seed, bits, epochs);
   return 2;
 }

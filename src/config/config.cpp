@@ -314,7 +314,7 @@ void ParseRouting(const YAML::Node& n, Config& c) {
     }
   }
   if (const YAML::Node& l = n["learned"]) {
-    CheckKeys(l, "routing.learned", {"model", "threshold"});
+    CheckKeys(l, "routing.learned", {"model", "threshold", "target_llm_share"});
     if (!l["model"]) Fail(l, "routing.learned", "'model' (a file made by `tandem train`) is required");
     r.learned_model = Resolve(c.path, Str(l["model"], "routing.learned.model"));
     r.learned_line = LineOf(l["model"]);
@@ -324,6 +324,12 @@ void ParseRouting(const YAML::Node& n, Config& c) {
     if (l["threshold"]) {
       r.learned_threshold = Num(l["threshold"], "routing.learned.threshold");
       if (r.learned_threshold > 1) Fail(l["threshold"], "routing.learned.threshold", "must be in [0, 1]");
+      r.threshold_line = LineOf(l["threshold"]);
+    }
+    if (l["target_llm_share"]) {
+      r.target_llm_share = Num(l["target_llm_share"], "routing.learned.target_llm_share");
+      if (r.target_llm_share > 1)
+        Fail(l["target_llm_share"], "routing.learned.target_llm_share", "must be in [0, 1]");
     }
   }
   if (n["rules"]) {

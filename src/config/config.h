@@ -44,7 +44,9 @@ struct RoutingConfig {
   // Learned router, consulted when no rule matched: score >= threshold sends the request to the LLM tier.
   std::string learned_model;  // path to a file made by `tandem train` ("" = none)
   double learned_threshold = 0.5;
+  double target_llm_share = -1;  // the share `tandem calibrate` chose the threshold for (-1 = not calibrated)
   int learned_line = 0;
+  int threshold_line = 0;        // where `threshold:` is written (0 = not written)
   int line = 0;
 };
 

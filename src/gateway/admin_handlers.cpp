@@ -92,7 +92,7 @@ asio::awaitable<void> Api::handle(const HttpRequestIn& in, Responder& out) {
   } else if (path == "/metrics") {
     Headers text;
     text.emplace_back("content-type", "text/plain; version=0.0.4");
-    co_await out.send(200, text, rt_.metrics().render());
+    co_await out.send(200, text, rt_.metrics().render(rt_.snapshot()->config.routing.target_llm_share));
   } else {
     co_await SendError(out, Status(Code::kNotFound, "no route for GET " + path));
   }

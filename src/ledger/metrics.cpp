@@ -79,7 +79,7 @@ double Metrics::llm_share() const {
   return routed_ ? static_cast<double>(routed_llm_) / static_cast<double>(routed_) : 0;
 }
 
-std::string Metrics::render() const {
+std::string Metrics::render(double target_llm_share) const {
   double share = llm_share();
   std::lock_guard<std::mutex> lock(mu_);
   std::string out;
@@ -98,6 +98,10 @@ std::string Metrics::render() const {
   }
   out += "# HELP tandem_llm_share Realised share of routed requests sent to the LLM tier.\n";
   out += "# TYPE tandem_llm_share gauge\ntandem_llm_share " + Num(share) + "\n";
+  if (target_llm_share >= 0) {
+    out += "# HELP tandem_llm_share_target The LLM share the learned router was calibrated for.\n";
+    out += "# TYPE tandem_llm_share_target gauge\ntandem_llm_share_target " + Num(target_llm_share) + "\n";
+  }
   out += "# HELP tandem_tokens_total Tokens by model and direction.\n# TYPE tandem_tokens_total counter\n";
   for (const auto& [k, v] : tokens_) {
     out += "tandem_tokens_total{model=\"" + Label(k.first) + "\",direction=\"" + k.second + "\"} " +

@@ -34,7 +34,8 @@ class Metrics {
   void record(const LedgerRecord& r);
   void decision(const std::string& model, const std::string& tier, const std::string& rule);
   void in_flight(int delta);
-  std::string render() const;
+  // Prometheus text; the target gauge is written when the learned router was calibrated (>= 0).
+  std::string render(double target_llm_share = -1) const;
   // Realised share of routed (model=auto/alias) requests that went to the LLM tier.
   double llm_share() const;
 

@@ -40,8 +40,10 @@ int64_t ParseDuration(const std::string& s) {
   }
 }
 
-Report BuildReport(const std::vector<LedgerRecord>& rows, int64_t now_us, int64_t window_us) {
+Report BuildReport(const std::vector<LedgerRecord>& rows, int64_t now_us, int64_t window_us,
+                   const ReportOptions& opt) {
   Report r;
+  r.target_llm_share = opt.target_llm_share;
   std::map<std::string, std::vector<int64_t>> lat, ttft;
   int64_t first = now_us;
   int64_t routed = 0;  // requests that reached a model (shares are of these)
@@ -56,6 +58,11 @@ Report BuildReport(const std::vector<LedgerRecord>& rows, int64_t now_us, int64_
     r.local_only_requests += row.local_only;
     if (row.tier.empty()) continue;  // refused before routing (bad request, bad key): no tier, no model
     ++routed;
+    if (std::find(opt.routed_names.begin(), opt.routed_names.end(), row.requested_model) !=
+        opt.routed_names.end()) {
+      ++r.routed;
+      r.routed_llm += row.tier == "llm";
+    }
     TierStats& t = r.tiers[row.tier];
     ++t.requests;
     t.spend_usd += row.cost_usd;
@@ -102,6 +109,15 @@ std::string FormatReport(const Report& r, const std::string& since_label) {
   for (const auto& [name, t] : r.tiers) {
     add("  %-6s %9lld %6.1f%% %12.6f %10.2f %10.2f %10.2f\n", name.c_str(), (long long)t.requests,
         100 * t.share, t.spend_usd, t.p50_us / 1000.0, t.p95_us / 1000.0, t.p50_ttft_us / 1000.0);
+  }
+  if (r.routed > 0) {
+    double share = 100.0 * static_cast<double>(r.routed_llm) / static_cast<double>(r.routed);
+    if (r.target_llm_share >= 0) {
+      add("  routed to the LLM   %.1f%% of %lld routed requests (calibrated for %.1f%%: drift %+.1f points)\n", share,
+          (long long)r.routed, 100 * r.target_llm_share, share - 100 * r.target_llm_share);
+    } else {
+      add("  routed to the LLM   %.1f%% of %lld routed requests\n", share, (long long)r.routed);
+    }
   }
   add("  %-24s %9s\n", "model", "requests");
   for (const auto& [name, n] : r.models) add("  %-24s %9lld\n", name.c_str(), (long long)n);

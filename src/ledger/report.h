@@ -34,11 +34,20 @@ struct Report {
   int64_t local_only_requests = 0;
   std::map<std::string, TierStats> tiers;  // "slm", "llm"
   std::map<std::string, int64_t> models;   // requests per model
+  // Requests the router decided (model "auto" or an alias) and how many of them it sent to the LLM tier.
+  int64_t routed = 0, routed_llm = 0;
+  double target_llm_share = -1;  // what the learned router was calibrated for (-1 = not calibrated)
+};
+
+struct ReportOptions {
+  std::vector<std::string> routed_names = {"auto"};  // requested model names the router decides (+ aliases)
+  double target_llm_share = -1;
 };
 
 // `window_us`: the period asked for (e.g. 7 days); the projection uses the shorter of it and the time
 // actually covered by the rows (at least one hour, so a handful of requests does not extrapolate wildly).
-Report BuildReport(const std::vector<LedgerRecord>& rows, int64_t now_us, int64_t window_us);
+Report BuildReport(const std::vector<LedgerRecord>& rows, int64_t now_us, int64_t window_us,
+                   const ReportOptions& opt = {});
 std::string FormatReport(const Report& r, const std::string& since_label);
 // Parses "7d", "24h", "30m", "90s" to microseconds; returns -1 if malformed.
 int64_t ParseDuration(const std::string& s);

@@ -98,7 +98,7 @@ routing:
   llm: cloud-gpt
   privacy: {privacy}
   aliases: {{fast: slm, smart: llm}}
-  rules:
+{learned}  rules:
     - name: code-and-math
       if: {{task: [code, math]}}
       then: llm
@@ -112,7 +112,7 @@ class Stack:
     """Two fakes (the local SLM server and the cloud API) and a tandem in front of them."""
 
     def __init__(self, request, tmp_path, privacy="local_only", keys=None, env_keys=True, max_body=65536,
-                 first_token_ms=3000, slm_fallbacks="cloud-gpt", fake_args=()):
+                 first_token_ms=3000, slm_fallbacks="cloud-gpt", fake_args=(), learned=""):
         self.tandem_bin = request.config.getoption("--tandem-bin")
         fake_bin = request.config.getoption("--fake-bin")
         self.slm = Fake(fake_bin, "slm", *fake_args)
@@ -134,7 +134,7 @@ class Stack:
             self.env.pop("TANDEM_TEST_ANTHROPIC_KEY", None)
         self.params = dict(max_body=max_body, ledger=self.ledger, auth=auth, slm_url=self.slm.url,
                            cloud_url=self.cloud.url, privacy=privacy, first_token_ms=first_token_ms,
-                           slm_fallbacks=slm_fallbacks)
+                           slm_fallbacks=slm_fallbacks, learned=learned)
         self.write_config()
         self.proc, self.port = _start([self.tandem_bin, "serve", "-c", str(self.config_path)], env=self.env)
         self.url = f"http://127.0.0.1:{self.port}"

@@ -1,0 +1,170 @@
+// `tandem calibrate`: choose routing.learned.threshold so that a sample of traffic sends a target share to
+// the LLM, and optionally write it (with the target) into the config file in place.
+#include <simdjson.h>
+
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "config/config.h"
+#include "core/json_writer.h"
+#include "route/calibrate.h"
+#include "route/features.h"
+#include "route/pii.h"
+#include "route/rules_policy.h"
+
+namespace tandem {
+namespace {
+
+// One sample line: {"prompt": "..."} or a chat request body ({"messages": [...], ...}).
+Result<ChatRequest> SampleRequest(const std::string& line) {
+  if (line.find("\"messages\"") != std::string::npos) {
+    // A recorded request body may or may not name a model; the router decides as for model "auto".
+    size_t open = line.find('{');
+    std::string body = line;
+    if (open != std::string::npos && line.find("\"model\"") == std::string::npos)
+      body.insert(open + 1, "\"model\":\"auto\",");
+    auto req = ParseChatRequest(body);
+    if (!req.ok()) return req.status();
+    req->model = "auto";
+    return req;
+  }
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  std::string_view prompt;
+  if (parser.parse(line).get(doc) != simdjson::SUCCESS || doc["prompt"].get_string().get(prompt) != simdjson::SUCCESS)
+    return Status(Code::kInvalidArgument, "expected {\"prompt\": \"...\"} or a chat request {\"messages\": [...]}");
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object().kv("model", "auto").key("messages").begin_array();
+  w.begin_object().kv("role", "user").kv("content", prompt).end_object().end_array().end_object();
+  return ParseChatRequest(body);
+}
+
+// Replaces the number after `key:` on line `line` (1-based) of the file's text; false if it is not there.
+bool ReplaceNumberOnLine(std::string& text, int line, const std::string& key, double value) {
+  size_t start = 0;
+  for (int i = 1; i < line && start != std::string::npos; ++i) {
+    start = text.find('\n', start);
+    if (start != std::string::npos) ++start;
+  }
+  if (start == std::string::npos) return false;
+  size_t end = text.find('\n', start);
+  if (end == std::string::npos) end = text.size();
+  size_t k = text.find(key + ":", start);
+  if (k == std::string::npos || k >= end) return false;
+  size_t v = k + key.size() + 1;
+  while (v < end && text[v] == ' ') ++v;
+  size_t e = v;
+  while (e < end && (std::isdigit(static_cast<unsigned char>(text[e])) || std::strchr("+-.eE", text[e]))) ++e;
+  if (e == v) return false;
+  char num[32];
+  std::snprintf(num, sizeof num, "%.6g", value);
+  text.replace(v, e - v, num);
+  return true;
+}
+
+}  // namespace
+
+int CalibrateCommand(const std::string& config_path, const std::string& sample, double target, bool write) {
+  if (!(target >= 0 && target <= 1)) {
+    std::fprintf(stderr, "--target-llm-share: expected a share in [0, 1], got %g\n", target);
+    return 2;
+  }
+  auto config = LoadConfig(config_path, [](const char*) -> const char* { return "unused"; });
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s\n", config.status().message().c_str());
+    return 1;
+  }
+  const Config& cfg = config.value();
+  if (cfg.routing.learned_model.empty()) {
+    std::fprintf(stderr, "%s: routing.learned is not configured: there is no threshold to calibrate\n",
+                 config_path.c_str());
+    return 1;
+  }
+  auto policy = RulesPolicy::Build(cfg);
+  if (!policy.ok()) {
+    std::fprintf(stderr, "%s\n", policy.status().message().c_str());
+    return 1;
+  }
+  PiiDetector pii(cfg.routing.pii_kinds);
+  std::ifstream in(sample);
+  if (!in) {
+    std::fprintf(stderr, "%s: cannot open\n", sample.c_str());
+    return 1;
+  }
+  std::vector<double> scores;
+  size_t fixed_llm = 0, total = 0, lineno = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto req = SampleRequest(line);
+    if (!req.ok()) {
+      std::fprintf(stderr, "%s:%zu: %s\n", sample.c_str(), lineno, req.status().message().c_str());
+      return 1;
+    }
+    Features f = ComputeFeatures(req.value(), pii, "");
+    Decision d = policy.value()->decide(req.value(), f);
+    ++total;
+    if (d.rule == "learned") {
+      scores.push_back(d.score);
+    } else if (const ModelInfo* m = cfg.find(d.model); m && m->tier == Tier::kLlm) {
+      ++fixed_llm;
+    }
+  }
+  if (total == 0) {
+    std::fprintf(stderr, "%s: no requests in the sample\n", sample.c_str());
+    return 1;
+  }
+  Calibration c = CalibrateThreshold(scores, fixed_llm, total, target);
+  std::printf("sample:            %zu requests (%s)\n", total, sample.c_str());
+  std::printf("rules to the LLM:  %zu (%.1f%%); decided by the learned router: %zu\n", fixed_llm,
+              100 * c.rules_share, c.learned);
+  std::printf("threshold:         %.6g (was %.6g)\n", c.threshold, cfg.routing.learned_threshold);
+  std::printf("LLM share:         %.1f%% of the sample (target %.1f%%)\n", 100 * c.achieved_share, 100 * target);
+  if (!c.note.empty()) std::printf("note:              %s\n", c.note.c_str());
+  if (!write) {
+    std::printf("config:            routing.learned: {threshold: %.6g, target_llm_share: %g}"
+                "  (--write puts it in %s)\n",
+                c.threshold, target, config_path.c_str());
+    return 0;
+  }
+  std::ifstream cf(config_path);
+  std::stringstream ss;
+  ss << cf.rdbuf();
+  std::string text = ss.str();
+  if (!ReplaceNumberOnLine(text, cfg.routing.threshold_line, "threshold", c.threshold) ||
+      (cfg.routing.target_llm_share >= 0 &&
+       !ReplaceNumberOnLine(text, cfg.routing.learned_line, "target_llm_share", target) &&
+       !ReplaceNumberOnLine(text, cfg.routing.learned_line + 1, "target_llm_share", target) &&
+       !ReplaceNumberOnLine(text, cfg.routing.learned_line + 2, "target_llm_share", target))) {
+    std::fprintf(stderr,
+                 "%s: --write needs `threshold: <number>` and `target_llm_share: <number>` already under "
+                 "routing.learned (on the model's line or the two after); add them and run again\n",
+                 config_path.c_str());
+    return 1;
+  }
+  if (cfg.routing.target_llm_share < 0) {
+    std::fprintf(stderr, "%s: --write needs `target_llm_share: <number>` under routing.learned\n",
+                 config_path.c_str());
+    return 1;
+  }
+  std::string tmp = config_path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    if (!out.flush()) {
+      std::fprintf(stderr, "%s: cannot write\n", tmp.c_str());
+      return 1;
+    }
+  }
+  std::rename(tmp.c_str(), config_path.c_str());
+  std::printf("written:           %s (reload a running gateway with SIGHUP)\n", config_path.c_str());
+  return 0;
+}
+
+}  // namespace tandem
