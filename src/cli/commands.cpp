@@ -52,7 +52,7 @@ int CheckConfigCommand(const std::string& path) {
 }
 
 int RouteExplainCommand(const std::string& path, const std::string& prompt, const std::string& model,
-                        const std::string& tier_header) {
+                        const std::string& tier_header, double tradeoff, double max_cost_usd) {
   auto snap = LoadSnapshot(path);
   if (!snap) return 1;
   std::string body;
@@ -66,6 +66,8 @@ int RouteExplainCommand(const std::string& path, const std::string& prompt, cons
   }
   const Snapshot& s = *snap;
   Features f = ComputeFeatures(req.value(), *s.pii, tier_header);
+  f.tradeoff = tradeoff;
+  f.max_cost_usd = max_cost_usd;
   Decision d = s.policy->decide(req.value(), f);
   std::vector<std::string> notes;
   auto chain = s.providers->chain(d.model, d.local_only, &notes);

@@ -28,12 +28,16 @@ int BenchEngineCommand(const std::string& model_path, int threads, int reps, int
 int ServeCommand(const std::string& config_path);
 int CheckConfigCommand(const std::string& config_path);
 int RouteExplainCommand(const std::string& config_path, const std::string& prompt, const std::string& model,
-                        const std::string& tier_header);
+                        const std::string& tier_header, double tradeoff = -1, double max_cost_usd = -1);
 int EvalCommand(const std::string& data, const std::string& routers, const std::string& weak,
                 const std::string& strong, const std::string& plot, int bins);
 int TrainCommand(const std::string& data, const std::string& weak, const std::string& strong, const std::string& out,
                  double train_fraction, unsigned seed, int bits, int epochs);
 int CalibrateCommand(const std::string& config_path, const std::string& sample, double target, bool write);
+// Routing among more than two models (RouterBench CSV; `models` = "all" or a comma-separated list).
+int MultiTrainCommand(const std::string& data, const std::string& models, const std::string& out,
+                      double train_fraction, unsigned seed, int bits, int epochs);
+int MultiEvalCommand(const std::string& data, const std::string& models, const std::string& router_file);
 int ReportCommand(const std::string& config_path, const std::string& ledger_override,
                   const std::string& since);
 

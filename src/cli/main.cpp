@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
   route->add_option("-m,--model", model, "Requested model (auto, an alias or a model)")
       ->capture_default_str();
   route->add_option("--tier", tier, "Simulate the x-tandem-tier header (slm|llm)");
+  double route_tradeoff = -1, route_budget = -1;
+  route->add_option("--tradeoff", route_tradeoff, "Simulate the x-tandem-tradeoff header (lambda)");
+  route->add_option("--max-cost-usd", route_budget, "Simulate the x-tandem-max-cost-usd header");
 
   std::string since = "7d", ledger;
   auto* report = app.add_subcommand("report", "Spend, savings and latency from the ledger");
@@ -43,6 +46,9 @@ int main(int argc, char** argv) {
   eval->add_option("--strong", strong, "RouterBench: the strong model's column")->capture_default_str();
   eval->add_option("--plot", plot, "Write the quality-cost curve here (SVG)");
   eval->add_option("--bins", bins, "Threshold bins (RouteLLM: 10)")->capture_default_str();
+  std::string multi_models;
+  eval->add_option("--models", multi_models,
+                   "More than two models (RouterBench .csv): 'all' or a comma-separated list; --router model:<file.tmr>");
 
   std::string out = "router.tlr";
   double split = 0.5;
@@ -59,6 +65,8 @@ int main(int argc, char** argv) {
   train->add_option("--seed", seed, "Split and shuffling seed")->capture_default_str();
   train->add_option("--bits", bits, "Feature hash bits")->capture_default_str();
   train->add_option("--epochs", epochs)->capture_default_str();
+  train->add_option("--models", multi_models,
+                    "Train a multi-model router (RouterBench .csv): 'all' or a comma-separated list of models");
 
   std::string sample;
   double target_share = 0.2;
@@ -125,8 +133,19 @@ int main(int argc, char** argv) {
   if (*generate) return tandem::GenerateCommand(gen);
   if (*serve) return tandem::ServeCommand(config);
   if (*check) return tandem::CheckConfigCommand(config);
-  if (*route) return tandem::RouteExplainCommand(config, prompt, model, tier);
+  if (*route) return tandem::RouteExplainCommand(config, prompt, model, tier, route_tradeoff, route_budget);
   if (*report) return tandem::ReportCommand(config, ledger, since);
+  if (*eval && !multi_models.empty()) {
+    if (routers.rfind("model:", 0) != 0) {
+      std::fprintf(stderr, "--models needs --router model:<file made by tandem train --models>\n");
+      return 2;
+    }
+    return tandem::MultiEvalCommand(data, multi_models, routers.substr(6));
+  }
+  if (*train && !multi_models.empty()) {
+    if (bits == 16) bits = 14;  // one head per model: keep the file small
+    return tandem::MultiTrainCommand(data, multi_models, out, split, seed, bits, epochs);
+  }
   if (*eval) return tandem::EvalCommand(data, routers, weak, strong, plot, bins);
   if (*calibrate) return tandem::CalibrateCommand(config, sample, target_share, write_config);
   if (*train) return tandem::TrainCommand(data, weak, strong, out, split, seed, bits, epochs);

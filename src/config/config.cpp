@@ -261,7 +261,7 @@ void CheckTarget(const Config& c, const YAML::Node& at, const std::string& p, co
 }
 
 void ParseRouting(const YAML::Node& n, Config& c) {
-  CheckKeys(n, "routing", {"default", "slm", "llm", "aliases", "privacy", "pii", "rules", "learned"});
+  CheckKeys(n, "routing", {"default", "slm", "llm", "aliases", "privacy", "pii", "rules", "learned", "tradeoff"});
   RoutingConfig& r = c.routing;
   r.line = LineOf(n);
   r.pii_kinds = AllPiiKinds();
@@ -330,6 +330,27 @@ void ParseRouting(const YAML::Node& n, Config& c) {
       r.target_llm_share = Num(l["target_llm_share"], "routing.learned.target_llm_share");
       if (r.target_llm_share > 1)
         Fail(l["target_llm_share"], "routing.learned.target_llm_share", "must be in [0, 1]");
+    }
+  }
+  if (const YAML::Node& t = n["tradeoff"]) {
+    CheckKeys(t, "routing.tradeoff", {"router", "lambda", "models", "output_tokens"});
+    if (!t["router"]) Fail(t, "routing.tradeoff", "'router' (a file made by `tandem train --models`) is required");
+    r.tradeoff_router = Resolve(c.path, Str(t["router"], "routing.tradeoff.router"));
+    r.tradeoff_line = LineOf(t["router"]);
+    if (!std::filesystem::exists(r.tradeoff_router))
+      Fail(t["router"], "routing.tradeoff.router", "no such file: " + r.tradeoff_router);
+    if (t["lambda"]) r.tradeoff_lambda = Num(t["lambda"], "routing.tradeoff.lambda");
+    if (t["output_tokens"])
+      r.tradeoff_output_tokens = static_cast<int64_t>(Num(t["output_tokens"], "routing.tradeoff.output_tokens"));
+    const YAML::Node& m = t["models"];
+    if (!m || !m.IsMap() || m.size() < 2)
+      Fail(m ? m : t, "routing.tradeoff.models",
+           "expected a mapping of the router's model names to configured models (at least two)");
+    for (auto it = m.begin(); it != m.end(); ++it) {
+      std::string name = it->first.as<std::string>();
+      std::string target = Str(it->second, "routing.tradeoff.models." + name);
+      if (!c.find(target)) Fail(it->second, "routing.tradeoff.models." + name, "no model named '" + target + "'");
+      r.tradeoff_models[name] = target;
     }
   }
   if (n["rules"]) {

@@ -47,6 +47,13 @@ struct RoutingConfig {
   double target_llm_share = -1;  // the share `tandem calibrate` chose the threshold for (-1 = not calibrated)
   int learned_line = 0;
   int threshold_line = 0;        // where `threshold:` is written (0 = not written)
+  // Trade-off router among more than two models (a file made by `tandem train --models`), consulted when no
+  // rule matched (instead of the learned router): the model maximising p(good) - lambda * cost / max cost.
+  std::string tradeoff_router;                         // "" = none
+  double tradeoff_lambda = 0.3;
+  std::map<std::string, std::string> tradeoff_models;  // the router's model name -> configured model
+  int64_t tradeoff_output_tokens = 256;                // expected answer length when max_tokens is unset
+  int tradeoff_line = 0;
   int line = 0;
 };
 

@@ -162,6 +162,68 @@ Result<Dataset> LoadRouterBench(const std::string& file, const std::string& weak
   return d;
 }
 
+Result<MultiDataset> LoadRouterBenchMulti(const std::string& file, const std::string& models) {
+  auto text = ReadFile(file);
+  if (!text.ok()) return text.status();
+  auto rows = ParseCsv(text.value());
+  if (!rows.ok()) return Status(Code::kInvalidArgument, file + ": " + rows.status().message());
+  if (rows->empty()) return Status(Code::kInvalidArgument, file + ": empty");
+  const CsvRow& h = rows->at(0);
+  MultiDataset d;
+  d.name = fs::path(file).stem().string();
+  if (models == "all") {
+    for (const auto& col : h) {
+      const std::string suffix = "|total_cost";
+      if (col.size() > suffix.size() && col.compare(col.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        std::string m = col.substr(0, col.size() - suffix.size());
+        if (Column(h, m) >= 0) d.models.push_back(m);
+      }
+    }
+  } else {
+    std::stringstream ss(models);
+    for (std::string m; std::getline(ss, m, ',');)
+      if (!m.empty()) d.models.push_back(m);
+  }
+  if (d.models.size() < 2)
+    return Status(Code::kInvalidArgument, file + ": need at least two models with score and '|total_cost' columns");
+  int p = Column(h, "prompt");
+  if (p < 0) return Status(Code::kInvalidArgument, file + ": no 'prompt' column");
+  std::vector<int> qc, cc;
+  for (const auto& m : d.models) {
+    qc.push_back(Column(h, m));
+    cc.push_back(Column(h, m + "|total_cost"));
+    if (qc.back() < 0) return Status(Code::kInvalidArgument, file + ": no column for model '" + m + "'");
+    if (cc.back() < 0) return Status(Code::kInvalidArgument, file + ": no column '" + m + "|total_cost'");
+  }
+  for (size_t i = 1; i < rows->size(); ++i) {
+    const CsvRow& r = rows->at(i);
+    std::string where = file + " row " + std::to_string(i + 1);
+    if (r.size() != h.size())
+      return Status(Code::kInvalidArgument, where + ": expected " + std::to_string(h.size()) + " fields");
+    std::vector<double> q, c;
+    bool blank = false;
+    for (size_t m = 0; m < d.models.size(); ++m) {
+      if (r[qc[m]].empty() || r[cc[m]].empty()) {
+        blank = true;
+        break;
+      }
+      auto qv = Quality(r[qc[m]], where), cv = Quality(r[cc[m]], where);
+      if (!qv.ok()) return qv.status();
+      if (!cv.ok()) return cv.status();
+      q.push_back(qv.value());
+      c.push_back(cv.value());
+    }
+    if (blank) {
+      ++d.skipped;
+      continue;
+    }
+    d.prompts.push_back(r[p]);
+    d.quality.push_back(std::move(q));
+    d.cost.push_back(std::move(c));
+  }
+  return d;
+}
+
 Result<Dataset> LoadJsonl(const std::string& file) {
   std::ifstream in(file);
   if (!in) return Status(Code::kNotFound, file + ": cannot open");

@@ -32,6 +32,19 @@ struct Dataset {
 Result<Dataset> LoadRouteLlm(const std::string& dir);
 Result<Dataset> LoadRouterBench(const std::string& file, const std::string& weak, const std::string& strong);
 Result<Dataset> LoadJsonl(const std::string& file);
+// Outcomes of K >= 2 models on the same prompts (RouterBench has 11, with per-call costs).
+struct MultiDataset {
+  std::string name;
+  std::vector<std::string> models;
+  std::vector<std::string> prompts;
+  std::vector<std::vector<double>> quality;  // [prompt][model] in [0, 1]
+  std::vector<std::vector<double>> cost;     // [prompt][model] USD per call
+  size_t skipped = 0;                        // rows with a blank outcome or cost for a chosen model
+};
+
+// RouterBench CSV with every model ("all") or a comma-separated list of model columns.
+Result<MultiDataset> LoadRouterBenchMulti(const std::string& file, const std::string& models);
+
 // Picks the reader from the path: a directory is RouteLLM, *.jsonl ours, *.csv RouterBench.
 Result<Dataset> LoadDataset(const std::string& path, const std::string& weak, const std::string& strong);
 

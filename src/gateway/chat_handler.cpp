@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 
 #include "core/json_writer.h"
 #include "ledger/cost.h"
@@ -39,6 +40,17 @@ std::string HeaderSafe(std::string s) {
   }
   if (s.size() > 1024) s.resize(1024);
   return s;
+}
+
+// A non-negative number from a routing header; absent = -1.
+Result<double> RouteNumber(std::string_view value, const char* name) {
+  if (value.empty()) return -1.0;
+  std::string v(value);
+  char* end = nullptr;
+  double d = std::strtod(v.c_str(), &end);
+  if (end != v.c_str() + v.size() || !(d >= 0) || d > 1e12)
+    return Status(Code::kInvalidArgument, std::string(name) + ": expected a non-negative number, got '" + v + "'");
+  return d;
 }
 
 const std::vector<std::string>& TrailerNames() {
@@ -164,6 +176,14 @@ asio::awaitable<void> ChatHandler::handle(const HttpRequestIn& in, Responder& ou
   }
 
   Features f = ComputeFeatures(req, *snap->pii, in.header("x-tandem-tier"));
+  auto tradeoff = RouteNumber(in.header("x-tandem-tradeoff"), "x-tandem-tradeoff");
+  auto budget = RouteNumber(in.header("x-tandem-max-cost-usd"), "x-tandem-max-cost-usd");
+  if (!tradeoff.ok() || !budget.ok()) {
+    co_await Refuse(out, headers, std::move(row), tradeoff.ok() ? budget.status() : tradeoff.status(), start_us);
+    co_return;
+  }
+  f.tradeoff = tradeoff.value();
+  f.max_cost_usd = budget.value();
   Decision d = snap->policy->decide(req, f);
   std::vector<std::string> notes;
   std::vector<Provider*> chain = snap->providers->chain(d.model, d.local_only, &notes);

@@ -23,6 +23,8 @@ struct Features {
   std::string task;              // one of AllTaskTypes()
   std::vector<std::string> pii;  // kinds of personal data found (empty = none)
   std::string header_tier;       // client's x-tandem-tier header ("", "slm" or "llm")
+  double tradeoff = -1;          // client's x-tandem-tradeoff header: lambda for this request (-1 = config's)
+  double max_cost_usd = -1;      // client's x-tandem-max-cost-usd header: a per-request budget (-1 = none)
 };
 
 // Heuristic task type of a prompt: code, math, translation, summary, extraction, chitchat or general.

@@ -84,20 +84,16 @@ SparseVector LearnedRouter::Featurize(std::string_view prompt, int bits) {
   return v;
 }
 
-LearnedRouter LearnedRouter::Train(const std::vector<std::string>& prompts, const std::vector<double>& labels,
-                                   const TrainOptions& opt) {
-  LearnedRouter r;
-  r.bits_ = opt.bits;
-  r.weights_.assign(size_t{1} << opt.bits, 0.0f);
-  std::vector<SparseVector> xs;
-  xs.reserve(prompts.size());
-  for (const auto& p : prompts) xs.push_back(Featurize(p, opt.bits));
+double FitLogistic(const std::vector<SparseVector>& xs, const std::vector<double>& labels, const TrainOptions& opt,
+                   std::vector<float>* weights) {
+  weights->assign(size_t{1} << opt.bits, 0.0f);
+  std::vector<float>& w = *weights;
   const double mean =
       labels.empty() ? 0.5 : std::accumulate(labels.begin(), labels.end(), 0.0) / labels.size();
   double bias = std::log(std::max(mean, 1e-6) / std::max(1 - mean, 1e-6));
-  std::vector<double> g2(r.weights_.size(), 1e-8);
+  std::vector<double> g2(w.size(), 1e-8);
   double bias_g2 = 1e-8;
-  std::vector<size_t> order(prompts.size());
+  std::vector<size_t> order(xs.size());
   std::iota(order.begin(), order.end(), 0);
   std::mt19937 rng(opt.seed);
   for (int epoch = 0; epoch < opt.epochs; ++epoch) {
@@ -105,18 +101,28 @@ LearnedRouter LearnedRouter::Train(const std::vector<std::string>& prompts, cons
     for (size_t idx : order) {
       const SparseVector& x = xs[idx];
       double z = bias;
-      for (const auto& [k, v] : x) z += r.weights_[k] * v;
+      for (const auto& [k, v] : x) z += w[k] * v;
       double err = Sigmoid(z) - labels[idx];  // gradient of the log loss
       for (const auto& [k, v] : x) {
-        double g = err * v + opt.l2 * r.weights_[k];
+        double g = err * v + opt.l2 * w[k];
         g2[k] += g * g;
-        r.weights_[k] -= static_cast<float>(opt.learning_rate * g / std::sqrt(g2[k]));
+        w[k] -= static_cast<float>(opt.learning_rate * g / std::sqrt(g2[k]));
       }
       bias_g2 += err * err;
       bias -= opt.learning_rate * err / std::sqrt(bias_g2);
     }
   }
-  r.bias_ = static_cast<float>(bias);
+  return bias;
+}
+
+LearnedRouter LearnedRouter::Train(const std::vector<std::string>& prompts, const std::vector<double>& labels,
+                                   const TrainOptions& opt) {
+  LearnedRouter r;
+  r.bits_ = opt.bits;
+  std::vector<SparseVector> xs;
+  xs.reserve(prompts.size());
+  for (const auto& p : prompts) xs.push_back(Featurize(p, opt.bits));
+  r.bias_ = static_cast<float>(FitLogistic(xs, labels, opt, &r.weights_));
   return r;
 }
 

@@ -28,6 +28,11 @@ struct TrainOptions {
   unsigned seed = 1;
 };
 
+// Logistic regression by Adagrad over hashed sparse features (2^opt.bits weights); returns the bias. Labels
+// are probabilities in [0, 1]. Deterministic for a given seed.
+double FitLogistic(const std::vector<SparseVector>& xs, const std::vector<double>& labels, const TrainOptions& opt,
+                   std::vector<float>* weights);
+
 class LearnedRouter {
  public:
   static SparseVector Featurize(std::string_view prompt, int bits);

@@ -46,6 +46,23 @@ Result<std::unique_ptr<RulesPolicy>> RulesPolicy::Build(const Config& config) {
     }
     p->learned_ = std::make_unique<LearnedRouter>(std::move(model.value()));
   }
+  if (!config.routing.tradeoff_router.empty()) {
+    const RoutingConfig& rc = config.routing;
+    auto model = MultiRouter::Load(rc.tradeoff_router);
+    std::string where = config.path + ":" + std::to_string(rc.tradeoff_line) + ": routing.tradeoff.router: ";
+    if (!model.ok()) return Status(Code::kInvalidArgument, where + model.status().message());
+    p->tradeoff_ = std::make_unique<MultiRouter>(std::move(model.value()));
+    for (const auto& [name, target] : rc.tradeoff_models) {
+      const auto& known = p->tradeoff_->models();
+      if (std::find(known.begin(), known.end(), name) == known.end())
+        return Status(Code::kInvalidArgument, where + "the router has no model '" + name + "' (it has " +
+                                                  std::to_string(known.size()) + " models; tandem eval lists them)");
+    }
+    for (const auto& name : p->tradeoff_->models()) {
+      auto it = rc.tradeoff_models.find(name);
+      p->tradeoff_targets_.push_back(it == rc.tradeoff_models.end() ? nullptr : p->config_.find(it->second));
+    }
+  }
   if (config.routing.slm_model.empty() && config.routing.llm_model.empty()) {
     return Status(Code::kInvalidArgument, config.path + ": no model in tier slm or llm");
   }
@@ -112,6 +129,38 @@ bool RulesPolicy::matches(const CompiledRule& r, const ChatRequest& req, const F
   return true;
 }
 
+Decision RulesPolicy::DecideTradeoff(const ChatRequest& req, const Features& f, Decision d) const {
+  const RoutingConfig& rc = config_.routing;
+  std::vector<double> p = tradeoff_->Predict(req.last_user_text());
+  const int64_t out_tokens = req.max_tokens.value_or(rc.tradeoff_output_tokens);
+  std::vector<double> cost(p.size(), -1);  // -1: not a candidate
+  for (size_t m = 0; m < p.size(); ++m) {
+    const ModelInfo* target = tradeoff_targets_[m];
+    if (target)
+      cost[m] = (target->usd_per_mtok_in * static_cast<double>(f.prompt_tokens) +
+                 target->usd_per_mtok_out * static_cast<double>(out_tokens)) / 1e6;
+  }
+  int chosen;
+  char why[256];
+  if (f.max_cost_usd >= 0) {
+    chosen = MultiRouter::ChooseWithinBudget(p, cost, f.max_cost_usd);
+    std::snprintf(why, sizeof why, "trade-off router: budget $%.6g", f.max_cost_usd);
+  } else {
+    double lambda = f.tradeoff >= 0 ? f.tradeoff : rc.tradeoff_lambda;
+    chosen = MultiRouter::Choose(p, cost, lambda);
+    std::snprintf(why, sizeof why, "trade-off router: lambda %.3g", lambda);
+  }
+  const size_t c = static_cast<size_t>(chosen);
+  const ModelInfo* target = tradeoff_targets_[c];
+  char detail[256];
+  std::snprintf(detail, sizeof detail, " -> %s (p(good) %.2f, ~$%.6f)", target->name.c_str(), p[c], cost[c]);
+  d.reasons.push_back(std::string(why) + detail);
+  d.rule = "tradeoff";
+  d.model = target->name;
+  d.score = target->tier == Tier::kLlm ? 1 : 0;
+  return d;
+}
+
 Decision RulesPolicy::decide(const ChatRequest& req, const Features& f) const {
   Decision d;
   const RoutingConfig& rc = config_.routing;
@@ -162,6 +211,7 @@ Decision RulesPolicy::decide(const ChatRequest& req, const Features& f) const {
       return finish(model, m && m->tier == Tier::kLlm ? 1 : 0);
     }
   }
+  if (tradeoff_) return DecideTradeoff(req, f, std::move(d));
   if (learned_) {
     double score = learned_->score(req.last_user_text());
     bool llm = score >= rc.learned_threshold;
