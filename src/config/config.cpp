@@ -261,7 +261,7 @@ void CheckTarget(const Config& c, const YAML::Node& at, const std::string& p, co
 }
 
 void ParseRouting(const YAML::Node& n, Config& c) {
-  CheckKeys(n, "routing", {"default", "slm", "llm", "aliases", "privacy", "pii", "rules", "learned", "tradeoff"});
+  CheckKeys(n, "routing", {"default", "slm", "llm", "aliases", "privacy", "pii", "rules", "learned", "tradeoff", "cascade"});
   RoutingConfig& r = c.routing;
   r.line = LineOf(n);
   r.pii_kinds = AllPiiKinds();
@@ -331,6 +331,25 @@ void ParseRouting(const YAML::Node& n, Config& c) {
       if (r.target_llm_share > 1)
         Fail(l["target_llm_share"], "routing.learned.target_llm_share", "must be in [0, 1]");
     }
+  }
+  if (const YAML::Node& cn = n["cascade"]) {
+    CheckKeys(cn, "routing.cascade", {"min_confidence", "measure", "ttft_budget_ms", "escalate_without_logprobs"});
+    CascadeConfig& cc = r.cascade;
+    cc.enabled = true;
+    cc.line = LineOf(cn);
+    if (cn["min_confidence"]) {
+      cc.min_confidence = Num(cn["min_confidence"], "routing.cascade.min_confidence");
+      if (cc.min_confidence > 1) Fail(cn["min_confidence"], "routing.cascade.min_confidence", "must be in [0, 1]");
+    }
+    if (cn["measure"]) {
+      cc.measure = Str(cn["measure"], "routing.cascade.measure");
+      if (cc.measure != "mean" && cc.measure != "min")
+        Fail(cn["measure"], "routing.cascade.measure", "expected 'mean' or 'min'");
+    }
+    if (cn["ttft_budget_ms"])
+      cc.ttft_budget_ms = static_cast<int64_t>(Num(cn["ttft_budget_ms"], "routing.cascade.ttft_budget_ms"));
+    if (cn["escalate_without_logprobs"])
+      cc.escalate_without_logprobs = Bool(cn["escalate_without_logprobs"], "routing.cascade.escalate_without_logprobs");
   }
   if (const YAML::Node& t = n["tradeoff"]) {
     CheckKeys(t, "routing.tradeoff", {"router", "lambda", "models", "output_tokens"});

@@ -33,6 +33,18 @@ struct RuleSpec {
   std::string target;                 // "slm", "llm" or a model name
 };
 
+// Cascade: for routed requests that land on the SLM tier, the SLM drafts the answer first (streamed into a
+// buffer, with token logprobs); the draft stands when its confidence reaches min_confidence, else the
+// request escalates to the LLM tier and the client sees only the LLM's answer.
+struct CascadeConfig {
+  bool enabled = false;
+  double min_confidence = 0.5;      // in [0, 1]
+  std::string measure = "mean";     // "mean": geometric-mean token probability; "min": the least likely token
+  int64_t ttft_budget_ms = 0;       // the draft's first token must come this fast, else escalate (0 = no limit)
+  bool escalate_without_logprobs = false;  // a draft without logprobs: escalate (true) or let it stand
+  int line = 0;
+};
+
 struct RoutingConfig {
   std::string default_target = "slm";
   std::string slm_model;                       // default model of the SLM tier
@@ -54,6 +66,7 @@ struct RoutingConfig {
   std::map<std::string, std::string> tradeoff_models;  // the router's model name -> configured model
   int64_t tradeoff_output_tokens = 256;                // expected answer length when max_tokens is unset
   int tradeoff_line = 0;
+  CascadeConfig cascade;
   int line = 0;
 };
 

@@ -232,6 +232,19 @@ const std::string* ChatRequest::field(std::string_view key) const {
   return nullptr;
 }
 
+void ChatRequest::set_field(std::string_view key, std::string json) {
+  for (auto it = fields.begin(); it != fields.end(); ++it) {
+    if (it->first != key) continue;
+    if (json.empty()) {
+      fields.erase(it);
+    } else {
+      it->second = std::move(json);
+    }
+    return;
+  }
+  if (!json.empty()) fields.emplace_back(std::string(key), std::move(json));
+}
+
 std::string BuildOpenAiUpstreamBody(const ChatRequest& req, std::string_view upstream_model) {
   std::string out;
   out.reserve(req.body_bytes + 64);

@@ -47,6 +47,8 @@ struct ChatRequest {
   int user_turns() const;
   // The verbatim value of a top-level field, or nullptr.
   const std::string* field(std::string_view key) const;
+  // Sets a top-level field to a minified JSON value (replacing it, or appending it); "" removes it.
+  void set_field(std::string_view key, std::string json);
 };
 
 // Parses and validates `body`. Errors are kInvalidArgument with the offending field named.

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "core/json_writer.h"
+#include "gateway/cascade.h"
 #include "ledger/cost.h"
 #include "route/features.h"
 
@@ -88,6 +89,8 @@ class GatewaySink final : public ChatSink {
 
   bool committed() const override { return out_.started(); }
   void attempt(const ModelInfo& m) override { model_ = m.name; }
+  // Before the first byte: one more response header.
+  void add_header(std::string name, std::string value) { headers_.emplace_back(std::move(name), std::move(value)); }
 
   std::string& held_body() { return body_; }
   int64_t ttft_us() const { return ttft_us_; }
@@ -102,6 +105,82 @@ class GatewaySink final : public ChatSink {
   std::string frame_;
   int64_t ttft_us_ = 0;
 };
+
+// What the cascade did, for the ledger row and the metrics.
+struct CascadeNote {
+  bool applied = false;
+  bool escalated = false;
+  std::string verdict;    // e.g. "confidence 0.31 < 0.50 (mean of 12 tokens)"
+  double draft_cost = 0;  // what the SLM draft cost (USD), on top of the served answer when escalated
+};
+
+// The SLM drafts into a buffer; a confident draft is replayed to the client, an unconfident one is
+// discarded and the LLM tier answers. The client never sees bytes from both.
+asio::awaitable<FailoverOutcome> RunCascade(const Snapshot& snap, const ChatRequest& req,
+                                            const std::vector<Provider*>& local, GatewaySink& sink,
+                                            Responder& out, const Clock& clock, CascadeNote* note) {
+  const CascadeConfig& cc = snap.config.routing.cascade;
+  note->applied = true;
+  DraftResult dr = co_await Draft(*snap.providers, local, req, cc, out.cancel(), clock);
+  if (dr.client_gone) co_return dr.outcome;
+  if (dr.outcome.served && dr.outcome.status.ok())
+    note->draft_cost = CostUsd(dr.outcome.served->info(), dr.outcome.stats.usage);
+  char buf[192];
+  bool accept;
+  if (!dr.outcome.status.ok()) {
+    accept = false;
+    if (dr.over_ttft_budget) {
+      std::snprintf(buf, sizeof buf, "no first token within %lld ms", (long long)cc.ttft_budget_ms);
+      note->verdict = buf;
+    } else {
+      note->verdict = "draft failed: " + dr.outcome.status.message();
+    }
+  } else if (!dr.confidence.has_logprobs) {
+    accept = !cc.escalate_without_logprobs;
+    note->verdict = "the draft came without logprobs";
+  } else {
+    accept = dr.confidence.value >= cc.min_confidence;
+    std::snprintf(buf, sizeof buf, "confidence %.3f %s %.3f (%s of %d tokens)", dr.confidence.value,
+                  accept ? ">=" : "<", cc.min_confidence, cc.measure.c_str(), dr.confidence.tokens);
+    note->verdict = buf;
+  }
+  std::vector<Provider*> llm;
+  if (!accept) {
+    std::vector<std::string> notes;
+    llm = snap.providers->chain(snap.policy->resolve("llm"), false, &notes);
+    if (llm.empty() && dr.outcome.status.ok()) {
+      accept = true;  // a doubtful draft beats no answer
+      note->verdict += "; escalation unavailable (" + (notes.empty() ? std::string("no LLM") : notes.front()) + ")";
+    }
+  }
+  if (accept || llm.empty()) {
+    if (!dr.outcome.status.ok()) co_return dr.outcome;  // nothing to replay and nowhere to escalate
+    sink.add_header("x-tandem-cascade", HeaderSafe("accepted: " + note->verdict));
+    sink.attempt(dr.outcome.served->info());
+    const std::string* lp = req.field("logprobs");
+    const bool with_logprobs = lp && *lp == "true";
+    if (req.stream) {
+      for (const auto& chunk : dr.chunks) {
+        std::string c = ReplayChunk(chunk, with_logprobs, req.include_usage);
+        if (c.empty()) continue;
+        Status s = co_await sink.chunk(c);
+        if (!s.ok()) {
+          dr.outcome.status = s;
+          break;
+        }
+      }
+    } else {
+      co_await sink.body(AssembleCompletion(dr.chunks, with_logprobs));
+    }
+    co_return dr.outcome;
+  }
+  note->escalated = true;
+  sink.add_header("x-tandem-cascade", HeaderSafe("escalated: " + note->verdict));
+  FailoverOutcome o = co_await snap.providers->Call(llm, req, sink, out.cancel());
+  o.attempts += dr.outcome.attempts;
+  o.stats.upstream_wait_us += dr.outcome.stats.upstream_wait_us;
+  co_return o;
+}
 
 }  // namespace
 
@@ -195,10 +274,6 @@ asio::awaitable<void> ChatHandler::handle(const HttpRequestIn& in, Responder& ou
     d.reasons.push_back("escalation to " + d.model + " unavailable; answered by " + slm);
     chain = snap->providers->chain(slm, d.local_only, &notes);
   }
-  if (routed)
-    rt_.metrics().decision(chain.empty() ? d.model : chain.front()->info().name,
-                           chain.empty() ? "none" : TierName(chain.front()->info().tier),
-                           d.rule.empty() ? "default" : d.rule);
   std::string reasons = HeaderSafe(d.reasons_joined());
   headers.emplace_back("x-tandem-route", reasons);
   if (!escalation.empty()) headers.emplace_back("x-tandem-escalation", HeaderSafe(escalation));
@@ -212,6 +287,7 @@ asio::awaitable<void> ChatHandler::handle(const HttpRequestIn& in, Responder& ou
   rt_.metrics().in_flight(1);
   GatewaySink sink(out, headers, start_us, clock);
   FailoverOutcome result;
+  CascadeNote cascade;
   if (chain.empty()) {
     std::string why = notes.empty() ? "no model can serve this request" : notes.back();
     result.status =
@@ -220,7 +296,32 @@ asio::awaitable<void> ChatHandler::handle(const HttpRequestIn& in, Responder& ou
                    ? "privacy policy keeps this request local, and no local model is available (" + why + ")"
                    : why);
   } else {
-    result = co_await snap->providers->Call(chain, req, sink, out.cancel());
+    // The cascade: routed requests bound for the SLM tier are drafted there first, unless the client pinned
+    // the tier or privacy keeps them local (then there is nowhere to escalate to).
+    std::vector<Provider*> local;
+    if (cfg.routing.cascade.enabled && routed && !d.local_only && f.header_tier.empty()) {
+      for (Provider* p : chain)
+        if (p->info().tier == Tier::kSlm) local.push_back(p);
+      if (!chain.front() || chain.front()->info().tier != Tier::kSlm) local.clear();
+    }
+    if (!local.empty()) {
+      result = co_await RunCascade(*snap, req, local, sink, out, clock, &cascade);
+    } else {
+      result = co_await snap->providers->Call(chain, req, sink, out.cancel());
+    }
+  }
+  if (routed) {
+    const Provider* p = result.served ? result.served : (chain.empty() ? nullptr : chain.front());
+    rt_.metrics().decision(p ? p->info().name : d.model, p ? TierName(p->info().tier) : "none",
+                           d.rule.empty() ? "default" : d.rule);
+  }
+  if (cascade.applied && !cascade.verdict.empty()) {
+    if (!out.started())
+      headers.emplace_back("x-tandem-cascade",
+                           HeaderSafe((cascade.escalated ? "escalated: " : "accepted: ") + cascade.verdict));
+    rt_.metrics().cascade(cascade.escalated ? "escalated" : "accepted");
+    row.reasons += std::string("; cascade ") + (cascade.escalated ? "escalated: " : "accepted: ") + cascade.verdict;
+    if (cascade.escalated) row.escalation = "cascade: " + cascade.verdict;
   }
 
   const ModelInfo* served = result.served ? &result.served->info() : chosen;
@@ -230,7 +331,7 @@ asio::awaitable<void> ChatHandler::handle(const HttpRequestIn& in, Responder& ou
   row.prompt_tokens = result.stats.usage.prompt_tokens;
   row.completion_tokens = result.stats.usage.completion_tokens;
   row.usage_estimated = result.stats.usage.estimated;
-  row.cost_usd = served ? CostUsd(*served, result.stats.usage) : 0;
+  row.cost_usd = (served ? CostUsd(*served, result.stats.usage) : 0) + (cascade.escalated ? cascade.draft_cost : 0);
   row.baseline_usd = snap->baseline ? CostUsd(*snap->baseline, result.stats.usage) : row.cost_usd;
   row.attempts = result.attempts;
   row.ttft_us = req.stream ? sink.ttft_us() : 0;

@@ -69,6 +69,11 @@ void Metrics::decision(const std::string& model, const std::string& tier, const 
   routed_llm_ += tier == "llm";
 }
 
+void Metrics::cascade(const std::string& outcome) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++cascade_[outcome];
+}
+
 void Metrics::in_flight(int delta) {
   std::lock_guard<std::mutex> lock(mu_);
   in_flight_ += delta;
@@ -95,6 +100,12 @@ std::string Metrics::render(double target_llm_share) const {
   for (const auto& [k, v] : decisions_) {
     out += "tandem_route_decisions_total{model=\"" + Label(std::get<0>(k)) + "\",tier=\"" +
            Label(std::get<1>(k)) + "\",rule=\"" + Label(std::get<2>(k)) + "\"} " + std::to_string(v) + "\n";
+  }
+  if (!cascade_.empty()) {
+    out += "# HELP tandem_cascade_total SLM drafts the cascade let stand or escalated to the LLM.\n";
+    out += "# TYPE tandem_cascade_total counter\n";
+    for (const auto& [k, v] : cascade_)
+      out += "tandem_cascade_total{outcome=\"" + Label(k) + "\"} " + std::to_string(v) + "\n";
   }
   out += "# HELP tandem_llm_share Realised share of routed requests sent to the LLM tier.\n";
   out += "# TYPE tandem_llm_share gauge\ntandem_llm_share " + Num(share) + "\n";

@@ -34,6 +34,8 @@ class Metrics {
   void record(const LedgerRecord& r);
   void decision(const std::string& model, const std::string& tier, const std::string& rule);
   void in_flight(int delta);
+  // A cascade's verdict on an SLM draft: "accepted" or "escalated".
+  void cascade(const std::string& outcome);
   // Prometheus text; the target gauge is written when the learned router was calibrated (>= 0).
   std::string render(double target_llm_share = -1) const;
   // Realised share of routed (model=auto/alias) requests that went to the LLM tier.
@@ -43,6 +45,7 @@ class Metrics {
   mutable std::mutex mu_;
   std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;  // model, tier, http status
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> decisions_;  // model, tier, rule
+  std::map<std::string, uint64_t> cascade_;                                          // outcome -> count
   std::map<std::pair<std::string, std::string>, uint64_t> tokens_;                   // model, direction
   std::map<std::string, double> cost_;                                               // model
   double baseline_ = 0;

@@ -49,6 +49,8 @@ struct Plan {
   std::string model;
   bool stream = false;
   bool include_usage = false;
+  bool logprobs = false;  // the request asked for token logprobs
+  double logprob = 0;     // the value each token gets
   std::vector<std::string> words;  // the answer, word by word
   std::string tool_name;           // non-empty: call this tool
   std::string tool_args;           // JSON
@@ -108,6 +110,8 @@ Result<Plan> MakePlan(const std::string& body, const Settings& s, bool anthropic
   bool b = false;
   p.stream = !root["stream"].get(b) && b;
   p.include_usage = !root["stream_options"]["include_usage"].get(b) && b;
+  p.logprobs = !root["logprobs"].get(b) && b;
+  p.logprob = s.logprob;
   std::string last_text, last_role;
   for (element m : messages) {
     std::string_view role;
@@ -191,12 +195,31 @@ const char* AnthropicErrorType(int status) {
   }
 }
 
-std::string Chunk(const Plan& p, int64_t created, const std::string& delta, const char* finish) {
+// OpenAI's logprobs object for these answer tokens (one per word).
+void Logprobs(JsonWriter& w, const Plan& p, const std::vector<std::string>& tokens) {
+  if (!p.logprobs) {
+    w.key("logprobs").null();
+    return;
+  }
+  w.key("logprobs").begin_object().key("content").begin_array();
+  for (const auto& t : tokens) {
+    w.begin_object().kv("token", t).kv("logprob", p.logprob).key("bytes").null();
+    w.key("top_logprobs").begin_array().end_array().end_object();
+  }
+  w.end_array().key("refusal").null().end_object();
+}
+
+std::string Chunk(const Plan& p, int64_t created, const std::string& delta, const char* finish,
+                  const std::string* token = nullptr) {
   std::string out;
   JsonWriter w(out);
   w.begin_object().kv("id", "chatcmpl-fake").kv("object", "chat.completion.chunk").kv("created", created);
   w.kv("model", p.model).key("choices").begin_array().begin_object().kv("index", 0).key("delta").raw(delta);
-  w.key("logprobs").null();
+  if (token) {
+    Logprobs(w, p, {*token});
+  } else {
+    w.key("logprobs").null();
+  }
   if (finish) {
     w.kv("finish_reason", finish);
   } else {
@@ -266,6 +289,8 @@ asio::awaitable<void> FakeLlm::handle(const HttpRequestIn& in, Responder& out) {
       if (!root["latency_ms"].get(v)) settings_.latency_ms = static_cast<int>(v);
       if (!root["chunk_delay_ms"].get(v)) settings_.chunk_delay_ms = static_cast<int>(v);
       if (!root["words"].get(v)) settings_.words = static_cast<int>(v);
+      double lp;
+      if (!root["logprob"].get(lp)) settings_.logprob = lp;
       simdjson::dom::array script;
       if (!root["script"].get(script)) {
         for (element e : script) {
@@ -380,7 +405,13 @@ asio::awaitable<void> FakeLlm::openai(const HttpRequestIn& in, Responder& out, S
           .kv("arguments", p.tool_args);
       w.end_object().end_object().end_array();
     }
-    w.end_object().key("logprobs").null().kv("finish_reason", p.tool_name.empty() ? "stop" : "tool_calls");
+    w.end_object();
+    if (p.tool_name.empty()) {
+      Logprobs(w, p, p.words);
+    } else {
+      w.key("logprobs").null();
+    }
+    w.kv("finish_reason", p.tool_name.empty() ? "stop" : "tool_calls");
     w.end_object().end_array().key("usage").begin_object().kv("prompt_tokens", p.prompt_tokens);
     w.kv("completion_tokens", completion).kv("total_tokens", p.prompt_tokens + completion).end_object();
     w.end_object();
@@ -394,7 +425,7 @@ asio::awaitable<void> FakeLlm::openai(const HttpRequestIn& in, Responder& out, S
     for (const auto& word : p.words) {
       std::string d;
       JsonWriter(d).begin_object().kv("content", word).end_object();
-      chunks.push_back(Chunk(p, created, d, nullptr));
+      chunks.push_back(Chunk(p, created, d, nullptr, &word));
     }
     chunks.push_back(Chunk(p, created, "{}", "stop"));
   } else {

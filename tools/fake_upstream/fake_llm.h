@@ -22,6 +22,7 @@ struct Settings {
   int latency_ms = 0;
   int chunk_delay_ms = 0;
   int words = 8;
+  double logprob = -0.05;  // every answer token's logprob, when the request asks for logprobs
   std::string require_key;
 };
 
