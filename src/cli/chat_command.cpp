@@ -47,7 +47,7 @@ int ChatCommand(const ChatArgs& a) {
     opts.sampling.temperature = a.temperature;
     opts.sampling.seed = a.seed;
     opts.stop = tmpl.stops;
-    auto r = engine::Generate(session, ids, opts, [](std::string_view delta, const engine::GeneratedToken&) {
+    auto r = engine::Generate(session, ids, opts, [](std::string_view delta, const std::vector<engine::GeneratedToken>&) {
       std::fwrite(delta.data(), 1, delta.size(), stdout);
       std::fflush(stdout);
       return true;

@@ -247,7 +247,7 @@ int GenerateCommand(const GenerateArgs& a) {
   }
   engine::Session session(model, a.ctx, &pool);
   const engine::GenerateOptions opts = OptionsFrom(a);
-  auto r = engine::Generate(session, ids, opts, [&](std::string_view delta, const engine::GeneratedToken&) {
+  auto r = engine::Generate(session, ids, opts, [&](std::string_view delta, const std::vector<engine::GeneratedToken>&) {
     std::fwrite(delta.data(), 1, delta.size(), stdout);
     std::fflush(stdout);
     return true;

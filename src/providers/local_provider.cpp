@@ -37,7 +37,7 @@ struct Job {
   std::mutex mu;
   struct Piece {
     std::string text;
-    engine::GeneratedToken token;
+    std::vector<engine::GeneratedToken> tokens;  // behind this text (for streamed logprobs)
   };
   std::deque<Piece> pieces;  // guarded by mu
   bool done = false;         // guarded by mu
@@ -126,7 +126,7 @@ class LocalEngine {
       job.opts.constraint = constraint.get();
       job.opts.stop.clear();  // the grammar decides where the answer ends
     }
-    auto r = engine::Generate(session_, ids, job.opts, [&](std::string_view delta, const engine::GeneratedToken& t) {
+    auto r = engine::Generate(session_, ids, job.opts, [&](std::string_view delta, const std::vector<engine::GeneratedToken>& t) {
       {
         std::lock_guard<std::mutex> lock(job.mu);
         job.pieces.push_back({std::string(delta), t});
@@ -303,7 +303,7 @@ asio::awaitable<Status> LocalProvider::chat(const ChatRequest& req, ChatSink& si
       if (!sent_role) w.kv("role", "assistant");
       sent_role = true;
       w.kv("content", p.text).end_object();
-      if (job->opts.logprobs || job->opts.top_logprobs > 0) WriteLogprobs(w, tok, {p.token});
+      if (job->opts.logprobs || job->opts.top_logprobs > 0) WriteLogprobs(w, tok, p.tokens);
       w.key("finish_reason").null().end_object().end_array().end_object();
       if (Status s = co_await sink.chunk(out); !s.ok()) {
         job->cancelled = true;

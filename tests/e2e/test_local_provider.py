@@ -43,16 +43,16 @@ routing:
   default: slm
   llm: cloud
   privacy: local_only
-"""
+{routing_extra}"""
 
 
 class LocalStack:
-    def __init__(self, request, tmp_path, gguf, context=512, first_token_ms=20000, total_ms=60000):
+    def __init__(self, request, tmp_path, gguf, context=512, first_token_ms=20000, total_ms=60000, routing_extra=""):
         self.cloud = Fake(request.config.getoption("--fake-bin"), "cloud")
         self.ledger = str(tmp_path / "ledger.db")
         cfg = tmp_path / "tandem.yaml"
         cfg.write_text(CONFIG.format(ledger=self.ledger, gguf=gguf, context=context, cloud=self.cloud.url,
-                                     first_token_ms=first_token_ms, total_ms=total_ms))
+                                     first_token_ms=first_token_ms, total_ms=total_ms, routing_extra=routing_extra))
         self.config = cfg
         self.proc, self.port = _start([request.config.getoption("--tandem-bin"), "serve", "-c", str(cfg)])
         self.client = openai.OpenAI(base_url=f"http://127.0.0.1:{self.port}/v1", api_key="x", max_retries=0,
@@ -133,6 +133,12 @@ def test_logprobs_and_stop_strings(local):
     for t in content:
         assert len(t.top_logprobs) == 3 and t.logprob <= 0
         assert t.logprob == pytest.approx(t.top_logprobs[0].logprob)  # greedy picks the most likely token
+    # Streamed, every token's logprob arrives too, also for text held back (a split UTF-8 character).
+    chunks = list(s.client.chat.completions.create(model="local", messages=MSG, max_tokens=10, temperature=0,
+                                                   logprobs=True, stream=True))
+    streamed = [t.logprob for ch in chunks if ch.choices and ch.choices[0].logprobs
+                for t in ch.choices[0].logprobs.content]
+    assert streamed == [t.logprob for t in content]
     text = r.choices[0].message.content
     # A two-character stop string that first occurs after the start: the answer must end right before it.
     cut = next(i for i in range(1, len(text) - 1) if text[i:i + 2] not in text[:i + 1])
@@ -256,4 +262,46 @@ def test_real_smollm2_answers_and_personal_data_stays_local(local):
     pii = s.client.chat.completions.create(model="auto", max_tokens=8, messages=[
         {"role": "user", "content": "Write to jane.doe@example.com about invoice 4111 1111 1111 1111."}])
     assert pii.model == "local"
+    assert s.cloud.stats()["requests"] == 0
+
+
+def test_cascade_with_the_in_process_engine(local):
+    """The engine's own token logprobs drive the cascade: a threshold just above the draft's confidence
+    escalates it, one just below lets it stand."""
+    import math
+    import signal
+    s = local()
+    r = s.client.chat.completions.create(model="local", messages=MSG, max_tokens=8, temperature=0, logprobs=True)
+    lps = [t.logprob for t in r.choices[0].logprobs.content]
+    confidence = math.exp(sum(lps) / len(lps))
+    print("tiny model draft confidence", confidence)
+    for threshold, verdict in [(confidence * 1.02, "escalated"), (confidence * 0.98, "accepted")]:
+        if threshold > 1:
+            continue
+        s.config.write_text(s.config.read_text().split("  cascade:")[0].rstrip("\n") + "\n" +
+                            f"  cascade: {{min_confidence: {threshold:.6f}}}\n")
+        s.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        raw = s.client.chat.completions.with_raw_response.create(model="auto", messages=MSG, max_tokens=8,
+                                                                 temperature=0)
+        assert raw.headers["x-tandem-cascade"].startswith(f"{verdict}: confidence {confidence:.3f}"), raw.headers
+        answer = raw.parse().choices[0].message.content
+        if verdict == "escalated":
+            assert answer.startswith("cloud says")
+        else:
+            assert answer == r.choices[0].message.content  # the draft itself, replayed
+    assert s.cloud.stats()["requests"] == (1 if confidence * 1.02 <= 1 else 0)
+
+
+@pytest.mark.skipif(not SMOLLM.exists(), reason="SmolLM2 not downloaded (scripts/setup.sh --with-models)")
+@pytest.mark.skipif(SANITIZED, reason="real-model generation is too slow under sanitizers")
+def test_cascade_keeps_what_smollm2_is_sure_of(local):
+    s = local(gguf=str(SMOLLM), context=2048, routing_extra="  cascade: {min_confidence: 0.6}\n")
+    stream = s.client.chat.completions.with_raw_response.create(
+        model="auto", temperature=0, max_tokens=12, stream=True,
+        messages=[{"role": "user", "content": "What is the capital of France? Answer with one word."}])
+    verdict = stream.headers["x-tandem-cascade"]
+    assert verdict.startswith("accepted: confidence"), verdict
+    text = "".join(ch.choices[0].delta.content or "" for ch in stream.parse() if ch.choices)
+    assert "Paris" in text
     assert s.cloud.stats()["requests"] == 0

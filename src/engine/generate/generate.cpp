@@ -74,7 +74,8 @@ Result<GenerateResult> Generate(Session& session, const std::vector<int32_t>& pr
   Sampler sampler(opts.sampling);
   std::vector<int32_t> recent(prompt.end() - std::min<ptrdiff_t>(static_cast<ptrdiff_t>(prompt.size()), 256), prompt.end());
   std::vector<bool> allowed;
-  std::string pending;  // decoded but not yet handed to the callback
+  std::string pending;                  // decoded but not yet handed to the callback
+  std::vector<GeneratedToken> unsent;   // the tokens behind `pending`
   r.finish_reason = "length";
   for (int step = 0; step < opts.max_tokens; ++step) {
     const float* logits = session.logits().data();
@@ -105,6 +106,7 @@ Result<GenerateResult> Generate(Session& session, const std::vector<int32_t>& pr
     recent.push_back(id);
     if (opts.logprobs || opts.top_logprobs > 0) r.token_info.push_back(info);
     pending += tok.Piece(id);
+    unsent.push_back(info);
 
     // A stop string ends generation; the text before it is the answer.
     bool stopped = false;
@@ -120,7 +122,9 @@ Result<GenerateResult> Generate(Session& session, const std::vector<int32_t>& pr
     if (pending.size() > hold) {
       const std::string delta = ToValidUtf8(std::string_view(pending.data(), pending.size() - hold));
       r.text.append(delta);
-      if (on_text && !on_text(delta, info)) {
+      const bool go_on = !on_text || on_text(delta, unsent);
+      unsent.clear();
+      if (!go_on) {
         r.finish_reason = "cancelled";
         pending.clear();
         break;
@@ -148,7 +152,7 @@ Result<GenerateResult> Generate(Session& session, const std::vector<int32_t>& pr
   if (!pending.empty()) {
     const std::string tail = ToValidUtf8(pending);  // an incomplete character at the very end
     r.text += tail;
-    if (on_text) on_text(tail, GeneratedToken{});
+    if (on_text) on_text(tail, unsent);
   }
   r.decode_ms = MsSince(t0);
   return r;

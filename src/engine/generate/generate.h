@@ -53,8 +53,10 @@ struct GenerateResult {
   double prefill_ms = 0, decode_ms = 0;
 };
 
-// Receives each newly safe piece of text; return false to stop generating (finish_reason "cancelled").
-using TextCallback = std::function<bool(std::string_view delta, const GeneratedToken& token)>;
+// Receives each newly safe piece of text with the tokens that produced it since the last call (several when
+// text was held back — a partial UTF-8 character or a possible stop string — none for the grammar's closing
+// text); return false to stop generating (finish_reason "cancelled").
+using TextCallback = std::function<bool(std::string_view delta, const std::vector<GeneratedToken>& tokens)>;
 
 Result<GenerateResult> Generate(Session& session, const std::vector<int32_t>& prompt, const GenerateOptions& opts,
                                 const TextCallback& on_text = nullptr);
