@@ -38,6 +38,14 @@ int CalibrateCommand(const std::string& config_path, const std::string& sample, 
 int MultiTrainCommand(const std::string& data, const std::string& models, const std::string& out,
                       double train_fraction, unsigned seed, int bits, int epochs);
 int MultiEvalCommand(const std::string& data, const std::string& models, const std::string& router_file);
+// The SLM-scored router: embed prompts with a GGUF model, train the head, evaluate on the held-out part.
+struct SlmTrainArgs {
+  std::string data, weak, strong, encoder, out, cache;
+  double train_fraction = 0.5, l2 = 1e-3;
+  unsigned seed = 1;
+  int limit = 0, threads = 2, ctx = 2048, epochs = 30;
+};
+int SlmTrainCommand(const SlmTrainArgs& args);
 int ReportCommand(const std::string& config_path, const std::string& ledger_override,
                   const std::string& since);
 

@@ -65,6 +65,13 @@ int main(int argc, char** argv) {
   train->add_option("--seed", seed, "Split and shuffling seed")->capture_default_str();
   train->add_option("--bits", bits, "Feature hash bits")->capture_default_str();
   train->add_option("--epochs", epochs)->capture_default_str();
+  tandem::SlmTrainArgs slm;
+  train->add_option("--encoder", slm.encoder,
+                    "SLM-scored router: this GGUF model encodes the prompts (its pooled hidden states)");
+  train->add_option("--limit", slm.limit, "With --encoder: sample this many prompts first (0 = all)");
+  train->add_option("--cache", slm.cache, "With --encoder: keep embeddings in this file across runs");
+  train->add_option("--threads", slm.threads, "With --encoder: compute threads")->capture_default_str();
+  train->add_option("--l2", slm.l2, "With --encoder: the head's L2 penalty")->capture_default_str();
   train->add_option("--models", multi_models,
                     "Train a multi-model router (RouterBench .csv): 'all' or a comma-separated list of models");
 
@@ -145,6 +152,12 @@ int main(int argc, char** argv) {
   if (*train && !multi_models.empty()) {
     if (bits == 16) bits = 14;  // one head per model: keep the file small
     return tandem::MultiTrainCommand(data, multi_models, out, split, seed, bits, epochs);
+  }
+  if (*train && !slm.encoder.empty()) {
+    slm.data = data, slm.weak = weak, slm.strong = strong, slm.out = out;
+    slm.train_fraction = split, slm.seed = seed;
+    if (epochs != 6) slm.epochs = epochs;
+    return tandem::SlmTrainCommand(slm);
   }
   if (*eval) return tandem::EvalCommand(data, routers, weak, strong, plot, bins);
   if (*calibrate) return tandem::CalibrateCommand(config, sample, target_share, write_config);

@@ -261,7 +261,8 @@ void CheckTarget(const Config& c, const YAML::Node& at, const std::string& p, co
 }
 
 void ParseRouting(const YAML::Node& n, Config& c) {
-  CheckKeys(n, "routing", {"default", "slm", "llm", "aliases", "privacy", "pii", "rules", "learned", "tradeoff", "cascade"});
+  CheckKeys(n, "routing", {"default", "slm", "llm", "aliases", "privacy", "pii", "rules", "learned", "tradeoff", "cascade",
+                           "slm_scored"});
   RoutingConfig& r = c.routing;
   r.line = LineOf(n);
   r.pii_kinds = AllPiiKinds();
@@ -331,6 +332,24 @@ void ParseRouting(const YAML::Node& n, Config& c) {
       if (r.target_llm_share > 1)
         Fail(l["target_llm_share"], "routing.learned.target_llm_share", "must be in [0, 1]");
     }
+  }
+  if (const YAML::Node& sn = n["slm_scored"]) {
+    CheckKeys(sn, "routing.slm_scored", {"router", "threshold", "model"});
+    if (!sn["router"]) Fail(sn, "routing.slm_scored", "'router' (a file made by `tandem train --encoder`) is required");
+    r.slm_scored_router = Resolve(c.path, Str(sn["router"], "routing.slm_scored.router"));
+    r.slm_scored_line = LineOf(sn["router"]);
+    if (!std::filesystem::exists(r.slm_scored_router))
+      Fail(sn["router"], "routing.slm_scored.router", "no such file: " + r.slm_scored_router);
+    if (sn["threshold"]) {
+      r.slm_scored_threshold = Num(sn["threshold"], "routing.slm_scored.threshold");
+      if (r.slm_scored_threshold > 1) Fail(sn["threshold"], "routing.slm_scored.threshold", "must be in [0, 1]");
+    }
+    r.slm_scored_model = sn["model"] ? Str(sn["model"], "routing.slm_scored.model") : r.slm_model;
+    const ModelInfo* m = c.find(r.slm_scored_model);
+    if (!m) Fail(sn["model"] ? sn["model"] : sn, "routing.slm_scored.model", "no model named '" + r.slm_scored_model + "'");
+    if (m->provider != ProviderKind::kLocalEngine)
+      Fail(sn["model"] ? sn["model"] : sn, "routing.slm_scored.model",
+           "'" + m->name + "' must be served in-process (provider: local): the router reads its hidden states");
   }
   if (const YAML::Node& cn = n["cascade"]) {
     CheckKeys(cn, "routing.cascade", {"min_confidence", "measure", "ttft_budget_ms", "escalate_without_logprobs"});

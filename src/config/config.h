@@ -67,6 +67,12 @@ struct RoutingConfig {
   int64_t tradeoff_output_tokens = 256;                // expected answer length when max_tokens is unset
   int tradeoff_line = 0;
   CascadeConfig cascade;
+  // SLM-scored router (a file made by `tandem train --encoder`): the local SLM encodes the prompt and a trained
+  // head scores it; consulted when no rule matched, before the learned router. score >= threshold -> LLM tier.
+  std::string slm_scored_router;  // "" = none
+  std::string slm_scored_model;   // the local model that encodes (default: routing.slm)
+  double slm_scored_threshold = 0.5;
+  int slm_scored_line = 0;
   int line = 0;
 };
 

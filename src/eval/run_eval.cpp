@@ -53,6 +53,12 @@ Result<std::vector<RouterResult>> RunEval(const Dataset& d, const EvalOptions& o
     }
     out.push_back(Score(name, RouteLlmCurve(scores, d.weak, d.strong, opt.bins), d));
   }
+  for (const auto& [name, scores] : opt.scored) {
+    if (scores.size() != d.prompts.size())
+      return Status(Code::kInvalidArgument, "router '" + name + "' scored " + std::to_string(scores.size()) +
+                                                " of " + std::to_string(d.prompts.size()) + " prompts");
+    out.push_back(Score(name, RouteLlmCurve(scores, d.weak, d.strong, opt.bins), d));
+  }
   out.push_back(Score("oracle", OracleCurve(d.weak, d.strong), d));
   return out;
 }

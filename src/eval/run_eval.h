@@ -27,6 +27,8 @@ struct EvalOptions {
   std::vector<std::string> routers = {"random", "length"};
   int bins = 10;
   unsigned seed = 0;
+  // More routers, as scores already computed for every prompt (name, scores).
+  std::vector<std::pair<std::string, std::vector<double>>> scored;
 };
 
 Result<std::vector<RouterResult>> RunEval(const Dataset& d, const EvalOptions& opt);

@@ -264,6 +264,28 @@ asio::awaitable<void> ChatHandler::handle(const HttpRequestIn& in, Responder& ou
   f.tradeoff = tradeoff.value();
   f.max_cost_usd = budget.value();
   Decision d = snap->policy->decide(req, f);
+  int64_t encode_us = 0;
+  if (snap->slm_head && routed && (d.rule.empty() || d.rule == "learned") && !d.local_only &&
+      f.header_tier.empty()) {
+    // The SLM-scored router: the small model encodes the prompt (its KV cache then holds it, for the answer).
+    const int64_t t0 = clock.mono_us();
+    int64_t tokens = 0;
+    auto pooled = co_await snap->slm_encoder->Encode(req, out.cancel(), &tokens);
+    encode_us = clock.mono_us() - t0;
+    if (pooled.ok()) {
+      const double score = snap->slm_head->score(pooled.value());
+      const double threshold = cfg.routing.slm_scored_threshold;
+      char why[160];
+      std::snprintf(why, sizeof why, "slm-scored router: score %.3f %s threshold %.3f (%lld prompt tokens, %.1f ms)",
+                    score, score >= threshold ? ">=" : "<", threshold, (long long)tokens, encode_us / 1000.0);
+      d.reasons.push_back(why);
+      d.rule = "slm-scored";
+      d.score = score;
+      d.model = snap->policy->resolve(score >= threshold ? "llm" : "slm");
+    } else {
+      d.reasons.push_back("slm-scored router unavailable: " + pooled.status().message());
+    }
+  }
   std::vector<std::string> notes;
   std::vector<Provider*> chain = snap->providers->chain(d.model, d.local_only, &notes);
   std::string escalation;
@@ -344,7 +366,7 @@ asio::awaitable<void> ChatHandler::handle(const HttpRequestIn& in, Responder& ou
     row.reasons += "; failover: " + failed;
   }
   row.total_us = clock.mono_us() - start_us;
-  row.overhead_us = std::max<int64_t>(0, row.total_us - result.stats.upstream_wait_us);
+  row.overhead_us = std::max<int64_t>(0, row.total_us - result.stats.upstream_wait_us - encode_us);
   const int64_t overhead = row.overhead_us;
   Record(row);  // before the client's last bytes, so an answered request is always in the ledger
   rt_.metrics().in_flight(-1);

@@ -11,6 +11,18 @@ Result<std::shared_ptr<const Snapshot>> BuildSnapshot(Config config, const Clock
   snap->policy = std::move(policy.value());
   snap->providers = std::move(providers.value());
   snap->pii = std::make_unique<PiiDetector>(config.routing.pii_kinds);
+  if (const RoutingConfig& rc = config.routing; !rc.slm_scored_router.empty()) {
+    const std::string where = config.path + ":" + std::to_string(rc.slm_scored_line) + ": routing.slm_scored.router: ";
+    auto head = SlmHead::Load(rc.slm_scored_router);
+    if (!head.ok()) return Status(Code::kInvalidArgument, where + head.status().message());
+    auto* encoder = dynamic_cast<LocalProvider*>(snap->providers->get(rc.slm_scored_model));
+    if (!encoder) return Status(Code::kInvalidArgument, where + "'" + rc.slm_scored_model + "' is not an in-process model");
+    if (encoder->encoder_id() != head->encoder_id())
+      return Status(Code::kInvalidArgument, where + "trained on '" + head->encoder_id() + "', but " +
+                                                rc.slm_scored_model + " is '" + encoder->encoder_id() + "'");
+    snap->slm_head = std::make_unique<SlmHead>(std::move(head.value()));
+    snap->slm_encoder = encoder;
+  }
   snap->config = std::move(config);
   snap->baseline = snap->config.find(snap->config.routing.llm_model);
   return std::shared_ptr<const Snapshot>(std::move(snap));

@@ -14,9 +14,11 @@
 #include "core/clock.h"
 #include "ledger/ledger.h"
 #include "ledger/metrics.h"
+#include "providers/local_provider.h"
 #include "providers/registry.h"
 #include "route/pii.h"
 #include "route/rules_policy.h"
+#include "route/slm_head.h"
 
 namespace tandem {
 
@@ -26,6 +28,9 @@ struct Snapshot {
   std::shared_ptr<ProviderSet> providers;
   std::unique_ptr<PiiDetector> pii;
   const ModelInfo* baseline = nullptr;  // the default LLM, for the all-LLM baseline cost
+  // SLM-scored router (routing.slm_scored): the head, and the in-process model that encodes for it.
+  std::unique_ptr<SlmHead> slm_head;
+  LocalProvider* slm_encoder = nullptr;
 };
 
 // Builds a snapshot from a config: compiles the rules, creates the providers.

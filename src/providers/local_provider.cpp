@@ -17,6 +17,7 @@
 
 #include "core/json_writer.h"
 #include "engine/chat/chat_template.h"
+#include "engine/generate/embed.h"
 #include "engine/generate/generate.h"
 #include "engine/generate/json_constraint.h"
 #include "engine/model/model.h"
@@ -31,6 +32,8 @@ struct Job {
   std::vector<engine::ChatTurn> turns;
   std::string tools_json;
   engine::GenerateOptions opts;
+  bool encode = false;      // only embed the prompt (the SLM-scored router), no generation
+  std::vector<float> pooled;  // encode: the prompt's pooled hidden states
   bool json = false;        // response_format json_object / json_schema
   std::string json_schema;  // empty: any JSON object
 
@@ -116,6 +119,13 @@ class LocalEngine {
     if (job.cancelled) return finish(Status(Code::kCancelled, "cancelled while queued"));
     const std::string prompt = template_.Render(job.turns, job.tools_json);
     const std::vector<int32_t> ids = model_->tokenizer().Encode(prompt, true, true);
+    if (job.encode) {
+      auto pooled = engine::EmbedPrompt(session_, ids);
+      if (!pooled.ok()) return finish(pooled.status());
+      job.pooled = std::move(*pooled);
+      job.result.prompt_tokens = static_cast<int>(ids.size());
+      return finish(Status::Ok());
+    }
     job.opts.stop.insert(job.opts.stop.end(), template_.stops.begin(), template_.stops.end());
     std::unique_ptr<engine::JsonConstraint> constraint;
     if (job.json) {
@@ -238,7 +248,61 @@ void WriteLogprobs(JsonWriter& w, const engine::Tokenizer& tok, const std::vecto
   w.end_array().end_object();
 }
 
+// The turns and options of a request: the same for chat() and Encode(), so both render the same prompt.
+Status BuildJob(const ChatRequest& req, const ModelInfo& info, Job& job) {
+  for (const ChatMessage& m : req.messages)
+    job.turns.push_back({m.role == "developer" ? "system" : m.role, m.text});
+  return ReadOptions(req, info, job);
+}
+
 }  // namespace
+
+std::string LocalProvider::encoder_id() const { return engine::EncoderId(engine_->model()); }
+
+asio::awaitable<Result<std::vector<float>>> LocalProvider::Encode(const ChatRequest& req, CancelState& cancel,
+                                                                  int64_t* prompt_tokens) {
+  auto job = std::make_shared<Job>();
+  if (Status s = BuildJob(req, info_, *job); !s.ok()) co_return s;
+  job->encode = true;
+  auto ex = co_await asio::this_coro::executor;
+  auto timer = std::make_shared<asio::steady_timer>(ex);
+  job->wake = [ex, weak = std::weak_ptr<asio::steady_timer>(timer)] {
+    asio::post(ex, [weak] {
+      if (auto t = weak.lock()) t->cancel();
+    });
+  };
+  cancel.set_hook([job, timer] {
+    job->cancelled = true;
+    timer->cancel();
+  });
+  struct Unhook {
+    CancelState& c;
+    ~Unhook() { c.set_hook(nullptr); }
+  } unhook{cancel};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(info_.timeouts.first_token_ms);
+  engine_->Submit(job);
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(job->mu);
+      if (job->done) break;
+    }
+    if (cancel.cancelled()) {
+      job->cancelled = true;
+      co_return Status(Code::kCancelled, "client went away");
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      job->cancelled = true;
+      co_return Status(Code::kDeadlineExceeded, "local model " + info_.name + " timed out encoding the prompt");
+    }
+    timer->expires_at(deadline);
+    boost::system::error_code ec;
+    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  std::lock_guard<std::mutex> lock(job->mu);
+  if (!job->status.ok()) co_return Status(job->status.code(), "local model " + info_.name + ": " + job->status.message());
+  if (prompt_tokens) *prompt_tokens = job->result.prompt_tokens;
+  co_return std::move(job->pooled);
+}
 
 Result<std::unique_ptr<Provider>> LocalProvider::Create(const ModelInfo& info) {
   auto e = LocalEngine::Get(info.gguf_path, info.threads, info.context);
@@ -249,9 +313,7 @@ Result<std::unique_ptr<Provider>> LocalProvider::Create(const ModelInfo& info) {
 asio::awaitable<Status> LocalProvider::chat(const ChatRequest& req, ChatSink& sink, CancelState& cancel,
                                             CallStats& stats) {
   auto job = std::make_shared<Job>();
-  for (const ChatMessage& m : req.messages)
-    job->turns.push_back({m.role == "developer" ? "system" : m.role, m.text});
-  if (Status s = ReadOptions(req, info_, *job); !s.ok()) co_return s;
+  if (Status s = BuildJob(req, info_, *job); !s.ok()) co_return s;
 
   auto ex = co_await asio::this_coro::executor;
   auto timer = std::make_shared<asio::steady_timer>(ex);

@@ -10,6 +10,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "providers/provider.h"
 
@@ -25,6 +27,14 @@ class LocalProvider final : public Provider {
   const ModelInfo& info() const override { return info_; }
   asio::awaitable<Status> chat(const ChatRequest& req, ChatSink& sink, CancelState& cancel,
                                CallStats& stats) override;
+
+  // The SLM-scored router's features: the request's prompt, rendered as chat() renders it, run through the model
+  // on the engine thread (queued like any request) and pooled (engine/generate/embed.h). Afterwards the KV cache
+  // holds that prompt, so a chat() for the same request that comes next recomputes only its last token.
+  asio::awaitable<Result<std::vector<float>>> Encode(const ChatRequest& req, CancelState& cancel,
+                                                     int64_t* prompt_tokens = nullptr);
+  // Which model Encode() uses (engine::EncoderId): a trained head must name the same.
+  std::string encoder_id() const;
 
  private:
   LocalProvider(ModelInfo info, std::shared_ptr<LocalEngine> engine)

@@ -305,3 +305,52 @@ def test_cascade_keeps_what_smollm2_is_sure_of(local):
     text = "".join(ch.choices[0].delta.content or "" for ch in stream.parse() if ch.choices)
     assert "Paris" in text
     assert s.cloud.stats()["requests"] == 0
+
+
+def test_slm_scored_router_decides_with_the_prefill_and_reuses_it(local, request, tmp_path, tiny):
+    """The SLM-scored router: `tandem train --encoder` learns from the model's own hidden states; the gateway
+    encodes each routed prompt with the in-process model, and when the SLM keeps it, the answer reuses the
+    KV cache of that prefill (cached_tokens = all but the last prompt token)."""
+    import random
+    import re
+    rng = random.Random(5)
+    cities = ["Paris", "Lima", "Oslo", "Cairo", "Quito", "Hanoi", "Perth", "Dakar"]
+    topics = ["tunneling", "entanglement", "decoherence", "superposition", "spin", "teleportation"]
+    data = tmp_path / "outcomes.jsonl"
+    with open(data, "w") as f:
+        for i in range(240):
+            if i % 2:
+                f.write(json.dumps({"prompt": f"what is the weather like in {rng.choice(cities)} today",
+                                    "weak": True, "strong": True}) + "\n")
+            else:
+                f.write(json.dumps({"prompt": f"derive the quantum {rng.choice(topics)} equations rigorously",
+                                    "weak": False, "strong": True}) + "\n")
+    head = tmp_path / "tiny.tsr"
+    tandem = request.config.getoption("--tandem-bin")
+    r = subprocess.run([tandem, "train", "--data", str(data), "--encoder", tiny, "--out", str(head)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    apgr = {m.group(1): float(m.group(2)) for m in re.finditer(r"^(slm-head|oracle|random)\s+([\d.]+)", r.stdout, re.M)}
+    # The two kinds of prompt are apart in the model's hidden states: the head routes as well as the oracle.
+    assert apgr["slm-head"] >= apgr["oracle"] - 0.005 and apgr["random"] < 0.6, r.stdout
+
+    s = local(routing_extra=f"  slm_scored: {{router: {head}, threshold: 0.5}}\n")
+    msgs = [{"role": "user", "content": "what is the weather like in Oslo today"}]
+    raw = s.client.chat.completions.with_raw_response.create(model="auto", messages=msgs, max_tokens=4)
+    answer = raw.parse()
+    assert answer.model == "local" and "slm-scored router: score" in raw.headers["x-tandem-route"]
+    assert answer.usage.prompt_tokens_details.cached_tokens == answer.usage.prompt_tokens - 1
+    raw = s.client.chat.completions.with_raw_response.create(
+        model="auto", max_tokens=4, messages=[{"role": "user", "content": "derive the quantum spin equations rigorously"}])
+    assert raw.parse().choices[0].message.content.startswith("cloud says")
+    assert re.search(r"slm-scored router: score [01]\.\d+ >= threshold 0\.500", raw.headers["x-tandem-route"])
+    rows = s.wait_rows(2)
+    assert [row["rule"] for row in rows] == ["slm-scored", "slm-scored"]
+
+    # A head trained on another model is refused, naming both encoders.
+    other = tmp_path / "other.gguf"
+    gguf_tools.write_tiny_model(str(other), "qwen2", gguf_tools.ALL_TYPES)
+    cfg = s.config.read_text().replace(tiny, str(other))
+    s.config.write_text(cfg)
+    chk = subprocess.run([tandem, "check-config", str(s.config)], capture_output=True, text=True, timeout=60)
+    assert chk.returncode == 1 and "routing.slm_scored.router: trained on" in chk.stderr, chk.stderr
