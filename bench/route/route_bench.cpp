@@ -63,6 +63,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   PiiDetector pii(config->routing.pii_kinds);
+  std::unique_ptr<LearnedRouter> learned;
+  if (!config->routing.learned_model.empty()) {
+    auto m = LearnedRouter::Load(config->routing.learned_model);
+    if (m.ok()) learned = std::make_unique<LearnedRouter>(std::move(m.value()));
+  }
   std::printf("config %s: %zu rules, learned router %s\n", argv[1], config->routing.rules.size(),
               config->routing.learned_model.empty() ? "off" : config->routing.learned_model.c_str());
   for (size_t tokens : {50, 2000}) {
@@ -79,6 +84,9 @@ int main(int argc, char** argv) {
     Features f = ComputeFeatures(req.value(), pii, "");
     Time("parse request", tokens, iterations, [&] { auto r = ParseChatRequest(body); });
     Time("features (task, PII)", tokens, iterations, [&] { auto x = ComputeFeatures(req.value(), pii, ""); });
+    Time("  task type", tokens, iterations, [&] { auto t = ClassifyTask(req->last_user_text()); });
+    Time("  PII scan", tokens, iterations, [&] { auto k = pii.kinds_in(req->all_text()); });
+    if (learned) Time("  learned router score", tokens, iterations, [&] { double s = learned->score(req->last_user_text(), f.task); (void)s; });
     Time("decide (rules, learned)", tokens, iterations,
          [&] { auto d = policy.value()->decide(req.value(), f); });
     Time("features + decide", tokens, iterations, [&] {

@@ -7,14 +7,17 @@
 #include <fstream>
 #include <numeric>
 #include <random>
-#include <unordered_map>
 
 #include "route/features.h"
 
 namespace tandem {
 namespace {
 
-constexpr char kMagic[8] = {'T', 'N', 'D', 'M', 'L', 'R', '0', '1'};
+constexpr char kMagic[8] = {'T', 'N', 'D', 'M', 'L', 'R', '0', '2'};
+
+// Only the start and the end of a long prompt are read: the question and the instruction are there, and the
+// cost of a decision stays bounded however long the prompt is.
+constexpr size_t kHead = 3072, kTail = 1024;
 
 uint64_t Fnv(std::string_view s, uint64_t seed) {
   uint64_t h = 1469598103934665603ULL ^ seed;
@@ -25,57 +28,106 @@ uint64_t Fnv(std::string_view s, uint64_t seed) {
   return h;
 }
 
+// Multiplicative hashing: the top `bits` bits of x * golden ratio.
+inline uint32_t Slot(uint64_t x, int bits) {
+  return static_cast<uint32_t>((x * 0x9E3779B97F4A7C15ULL) >> (64 - bits));
+}
+
 double Sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
+
+// log1p(count) for small counts, precomputed.
+const float* Log1pTable() {
+  static const std::vector<float> table = [] {
+    std::vector<float> t(1024);
+    for (size_t i = 0; i < t.size(); ++i) t[i] = static_cast<float>(std::log1p(static_cast<double>(i)));
+    return t;
+  }();
+  return table.data();
+}
+inline float Log1pCount(uint32_t c) { return c < 1024 ? Log1pTable()[c] : static_cast<float>(std::log1p(c)); }
+
+// Counts per hashed slot for one prompt: a dense array reused by the thread, and the slots touched (to read
+// and clear them). No allocation once warm.
+struct Counter {
+  int bits = 0;
+  std::vector<uint16_t> counts;  // a 4 KiB window cannot put 65,535 features in one slot
+  std::vector<uint32_t> touched;
+  std::string lower;
+  void Reset(int b) {
+    if (b != bits) {
+      bits = b;
+      counts.assign(size_t{1} << b, 0);
+    }
+    for (uint32_t s : touched) counts[s] = 0;
+    touched.clear();
+  }
+  void Add(uint32_t slot, uint32_t v = 1) {
+    if (counts[slot] == 0) touched.push_back(slot);
+    counts[slot] = static_cast<uint16_t>(counts[slot] + v);
+  }
+};
+
+Counter& Count(std::string_view prompt, std::string_view task, int bits) {
+  thread_local Counter c;
+  c.Reset(bits);
+  std::string& lower = c.lower;
+  if (prompt.size() <= kHead + kTail) {
+    lower.assign(prompt);
+  } else {
+    lower.assign(prompt.substr(0, kHead));
+    lower.push_back('\n');
+    lower.append(prompt.substr(prompt.size() - kTail));
+  }
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  // Words and word bigrams.
+  uint64_t prev = 0;
+  bool have_prev = false;
+  size_t i = 0;
+  const size_t n = lower.size();
+  while (i < n) {
+    while (i < n && !std::isalnum(static_cast<unsigned char>(lower[i]))) ++i;
+    const size_t start = i;
+    while (i < n && std::isalnum(static_cast<unsigned char>(lower[i]))) ++i;
+    if (i == start) break;
+    const uint64_t h = Fnv(std::string_view(lower).substr(start, i - start), 1);
+    c.Add(Slot(h, bits));
+    if (have_prev) c.Add(Slot(prev * 0x100000001B3ULL + h + 0x5bd1e995ULL, bits));
+    prev = h;
+    have_prev = true;
+  }
+  // Character 4-grams.
+  for (size_t k = 0; k + 4 <= n; ++k) {
+    uint32_t x;
+    std::memcpy(&x, lower.data() + k, 4);
+    c.Add(Slot(x ^ 0xC2B2AE3D27D4EB4FULL, bits));
+  }
+  // Structure: length, digits, symbols, lines (over the whole prompt); the heuristic task type.
+  int digits = 0, symbols = 0, lines = 1;
+  for (char ch : prompt) {
+    digits += std::isdigit(static_cast<unsigned char>(ch)) != 0;
+    symbols += std::ispunct(static_cast<unsigned char>(ch)) != 0;
+    lines += ch == '\n';
+  }
+  const double len = std::max<double>(1, static_cast<double>(prompt.size()));
+  auto structure = [&](const std::string& f) { c.Add(Slot(Fnv(f, 4), bits), 2); };
+  structure("len" + std::to_string(static_cast<int>(std::log2(len))));
+  structure("lines" + std::to_string(std::min(lines, 32) / 4));
+  structure("digits" + std::to_string(static_cast<int>(20 * digits / len)));
+  structure("symbols" + std::to_string(static_cast<int>(20 * symbols / len)));
+  structure("task" + std::string(task));
+  return c;
+}
 
 }  // namespace
 
 SparseVector LearnedRouter::Featurize(std::string_view prompt, int bits) {
-  const uint32_t mask = (1u << bits) - 1;
-  std::unordered_map<uint32_t, float> counts;
-  auto add = [&](std::string_view feature, uint64_t kind, float v = 1) {
-    counts[static_cast<uint32_t>(Fnv(feature, kind)) & mask] += v;
-  };
-  std::string lower(prompt.substr(0, 16384));
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  // Words and word bigrams.
-  std::vector<std::string_view> words;
-  size_t i = 0;
-  while (i < lower.size()) {
-    while (i < lower.size() && !std::isalnum(static_cast<unsigned char>(lower[i]))) ++i;
-    size_t start = i;
-    while (i < lower.size() && std::isalnum(static_cast<unsigned char>(lower[i]))) ++i;
-    if (i > start) words.emplace_back(lower.data() + start, i - start);
-  }
-  for (size_t w = 0; w < words.size(); ++w) {
-    add(words[w], 1);
-    if (w + 1 < words.size()) {
-      std::string bigram(words[w]);
-      bigram.push_back(' ');
-      bigram.append(words[w + 1]);
-      add(bigram, 2);
-    }
-  }
-  // Character 4-grams.
-  for (size_t c = 0; c + 4 <= lower.size(); ++c) add(std::string_view(lower).substr(c, 4), 3);
-  // Structure: length, digits, symbols, lines; the heuristic task type.
-  int digits = 0, symbols = 0, lines = 1;
-  for (char c : prompt) {
-    digits += std::isdigit(static_cast<unsigned char>(c)) != 0;
-    symbols += std::ispunct(static_cast<unsigned char>(c)) != 0;
-    lines += c == '\n';
-  }
-  const double n = std::max<double>(1, static_cast<double>(prompt.size()));
-  add("len" + std::to_string(static_cast<int>(std::log2(n))), 4, 2);
-  add("lines" + std::to_string(std::min(lines, 32) / 4), 4, 2);
-  add("digits" + std::to_string(static_cast<int>(20 * digits / n)), 4, 2);
-  add("symbols" + std::to_string(static_cast<int>(20 * symbols / n)), 4, 2);
-  add("task" + ClassifyTask(prompt), 4, 2);
+  const Counter& c = Count(prompt, ClassifyTask(prompt), bits);
   SparseVector v;
-  v.reserve(counts.size());
+  v.reserve(c.touched.size());
   double norm = 0;
-  for (const auto& [k, c] : counts) {
-    float x = std::log1p(c);
-    v.emplace_back(k, x);
+  for (uint32_t s : c.touched) {
+    const float x = Log1pCount(c.counts[s]);
+    v.emplace_back(s, x);
     norm += static_cast<double>(x) * x;
   }
   norm = std::sqrt(std::max(norm, 1e-12));
@@ -126,10 +178,17 @@ LearnedRouter LearnedRouter::Train(const std::vector<std::string>& prompts, cons
   return r;
 }
 
-double LearnedRouter::score(std::string_view prompt) const {
-  double z = bias_;
-  for (const auto& [k, v] : Featurize(prompt, bits_)) z += weights_[k] * v;
-  return Sigmoid(z);
+double LearnedRouter::score(std::string_view prompt) const { return score(prompt, ClassifyTask(prompt)); }
+
+double LearnedRouter::score(std::string_view prompt, std::string_view task) const {
+  const Counter& c = Count(prompt, task, bits_);
+  double z = 0, norm = 0;
+  for (uint32_t s : c.touched) {
+    const float x = Log1pCount(c.counts[s]);
+    z += weights_[s] * x;
+    norm += static_cast<double>(x) * x;
+  }
+  return Sigmoid(bias_ + z / std::sqrt(std::max(norm, 1e-12)));
 }
 
 Status LearnedRouter::Save(const std::string& path) const {

@@ -1,11 +1,12 @@
 // LearnedRouter: a lightweight trained router — logistic regression over hashed text features.
 //
-// Features of a prompt (all hashed into 2^bits slots, FNV-1a): lower-cased word unigrams and bigrams,
-// character 4-grams, a bucketed length, digit/symbol density buckets and the heuristic task type; counts are
-// log-scaled and the vector L2-normalised. score() is the predicted probability that the strong model is
-// needed (the weak model fails where the strong one succeeds). Saved as a small versioned binary file
-// ("TNDMLR01", bits, bias, float32 weights). Immutable after training or loading: thread-safe to score from
-// every worker. Scoring a 2,000-token prompt touches each byte a few times and allocates one vector.
+// Features of a prompt (hashed into 2^bits slots): lower-cased word unigrams and bigrams and character 4-grams
+// of its first 3 KiB and last 1 KiB, a bucketed length, digit/symbol density and line buckets and the heuristic
+// task type; counts are log-scaled and the vector L2-normalised. score() is the predicted probability that the
+// strong model is needed (the weak model fails where the strong one succeeds). Saved as a small versioned
+// binary file ("TNDMLR02", bits, bias, float32 weights). Immutable after training or loading: thread-safe to
+// score from every worker. Scoring counts into a per-thread dense array: no allocation once warm, and a
+// bounded cost on any prompt length.
 #pragma once
 
 #include <cstdint>
@@ -44,6 +45,8 @@ class LearnedRouter {
   Status Save(const std::string& path) const;
 
   double score(std::string_view prompt) const;
+  // The same, with the prompt's task type already known (features.h computes it once per request).
+  double score(std::string_view prompt, std::string_view task) const;
   int bits() const { return bits_; }
 
  private:

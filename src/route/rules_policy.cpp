@@ -213,7 +213,7 @@ Decision RulesPolicy::decide(const ChatRequest& req, const Features& f) const {
   }
   if (tradeoff_) return DecideTradeoff(req, f, std::move(d));
   if (learned_) {
-    double score = learned_->score(req.last_user_text());
+    double score = learned_->score(req.last_user_text(), f.task);
     bool llm = score >= rc.learned_threshold;
     char why[96];
     std::snprintf(why, sizeof why, "learned router: score %.3f %s threshold %.3f", score, llm ? ">=" : "<",
