@@ -15,6 +15,11 @@
 #include "route/features.h"
 #include "route/pii.h"
 #include "route/rules_policy.h"
+#include "gateway/runtime.h"
+#include "core/clock.h"
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 
 namespace tandem {
 namespace {
@@ -46,6 +51,7 @@ Result<ChatRequest> SampleRequest(const std::string& line) {
 
 // Replaces the number after `key:` on line `line` (1-based) of the file's text; false if it is not there.
 bool ReplaceNumberOnLine(std::string& text, int line, const std::string& key, double value) {
+  if (line <= 0) return false;
   size_t start = 0;
   for (int i = 1; i < line && start != std::string::npos; ++i) {
     start = text.find('\n', start);
@@ -79,18 +85,21 @@ int CalibrateCommand(const std::string& config_path, const std::string& sample, 
     std::fprintf(stderr, "%s\n", config.status().message().c_str());
     return 1;
   }
-  const Config& cfg = config.value();
-  if (cfg.routing.learned_model.empty()) {
-    std::fprintf(stderr, "%s: routing.learned is not configured: there is no threshold to calibrate\n",
-                 config_path.c_str());
+  const bool slm = !config->routing.slm_scored_router.empty();
+  if (!slm && config->routing.learned_model.empty()) {
+    std::fprintf(stderr, "%s: neither routing.slm_scored nor routing.learned is configured: there is no threshold "
+                 "to calibrate\n", config_path.c_str());
     return 1;
   }
-  auto policy = RulesPolicy::Build(cfg);
-  if (!policy.ok()) {
-    std::fprintf(stderr, "%s\n", policy.status().message().c_str());
+  // The gateway's own objects: the same rules, and for the SLM-scored router the same in-process model.
+  auto snap = BuildSnapshot(std::move(config.value()), SystemClock::Get());
+  if (!snap.ok()) {
+    std::fprintf(stderr, "%s\n", snap.status().message().c_str());
     return 1;
   }
-  PiiDetector pii(cfg.routing.pii_kinds);
+  const Snapshot& sn = *snap.value();
+  const Config& cfg = sn.config;
+  const char* router = slm ? "routing.slm_scored" : "routing.learned";
   std::ifstream in(sample);
   if (!in) {
     std::fprintf(stderr, "%s: cannot open\n", sample.c_str());
@@ -99,6 +108,7 @@ int CalibrateCommand(const std::string& config_path, const std::string& sample, 
   std::vector<double> scores;
   size_t fixed_llm = 0, total = 0, lineno = 0;
   std::string line;
+  asio::io_context io;
   while (std::getline(in, line)) {
     ++lineno;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -107,10 +117,24 @@ int CalibrateCommand(const std::string& config_path, const std::string& sample, 
       std::fprintf(stderr, "%s:%zu: %s\n", sample.c_str(), lineno, req.status().message().c_str());
       return 1;
     }
-    Features f = ComputeFeatures(req.value(), pii, "");
-    Decision d = policy.value()->decide(req.value(), f);
+    Features f = ComputeFeatures(req.value(), *sn.pii, "");
+    Decision d = sn.policy->decide(req.value(), f);
     ++total;
-    if (d.rule == "learned") {
+    const bool scored = slm ? (d.rule.empty() || d.rule == "learned") && !d.local_only : d.rule == "learned";
+    if (scored && slm) {
+      Result<std::vector<float>> pooled = Status(Code::kInternal, "not run");
+      CancelState cancel;
+      asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+        pooled = co_await sn.slm_encoder->Encode(req.value(), cancel);
+      }, asio::detached);
+      io.restart();
+      io.run();
+      if (!pooled.ok()) {
+        std::fprintf(stderr, "%s:%zu: %s\n", sample.c_str(), lineno, pooled.status().message().c_str());
+        return 1;
+      }
+      scores.push_back(sn.slm_head->score(pooled.value()));
+    } else if (scored) {
       scores.push_back(d.score);
     } else if (const ModelInfo* m = cfg.find(d.model); m && m->tier == Tier::kLlm) {
       ++fixed_llm;
@@ -121,15 +145,16 @@ int CalibrateCommand(const std::string& config_path, const std::string& sample, 
     return 1;
   }
   Calibration c = CalibrateThreshold(scores, fixed_llm, total, target);
+  const double old = slm ? cfg.routing.slm_scored_threshold : cfg.routing.learned_threshold;
+  std::printf("router:            %s\n", router);
   std::printf("sample:            %zu requests (%s)\n", total, sample.c_str());
-  std::printf("rules to the LLM:  %zu (%.1f%%); decided by the learned router: %zu\n", fixed_llm,
-              100 * c.rules_share, c.learned);
-  std::printf("threshold:         %.6g (was %.6g)\n", c.threshold, cfg.routing.learned_threshold);
+  std::printf("rules to the LLM:  %zu (%.1f%%); decided by the router: %zu\n", fixed_llm, 100 * c.rules_share,
+              c.learned);
+  std::printf("threshold:         %.6g (was %.6g)\n", c.threshold, old);
   std::printf("LLM share:         %.1f%% of the sample (target %.1f%%)\n", 100 * c.achieved_share, 100 * target);
   if (!c.note.empty()) std::printf("note:              %s\n", c.note.c_str());
   if (!write) {
-    std::printf("config:            routing.learned: {threshold: %.6g, target_llm_share: %g}"
-                "  (--write puts it in %s)\n",
+    std::printf("config:            %s: {threshold: %.6g, target_llm_share: %g}  (--write puts it in %s)\n", router,
                 c.threshold, target, config_path.c_str());
     return 0;
   }
@@ -137,20 +162,11 @@ int CalibrateCommand(const std::string& config_path, const std::string& sample, 
   std::stringstream ss;
   ss << cf.rdbuf();
   std::string text = ss.str();
-  if (!ReplaceNumberOnLine(text, cfg.routing.threshold_line, "threshold", c.threshold) ||
-      (cfg.routing.target_llm_share >= 0 &&
-       !ReplaceNumberOnLine(text, cfg.routing.learned_line, "target_llm_share", target) &&
-       !ReplaceNumberOnLine(text, cfg.routing.learned_line + 1, "target_llm_share", target) &&
-       !ReplaceNumberOnLine(text, cfg.routing.learned_line + 2, "target_llm_share", target))) {
-    std::fprintf(stderr,
-                 "%s: --write needs `threshold: <number>` and `target_llm_share: <number>` already under "
-                 "routing.learned (on the model's line or the two after); add them and run again\n",
-                 config_path.c_str());
-    return 1;
-  }
-  if (cfg.routing.target_llm_share < 0) {
-    std::fprintf(stderr, "%s: --write needs `target_llm_share: <number>` under routing.learned\n",
-                 config_path.c_str());
+  const int threshold_line = slm ? cfg.routing.slm_scored_threshold_line : cfg.routing.threshold_line;
+  if (!ReplaceNumberOnLine(text, threshold_line, "threshold", c.threshold) ||
+      !ReplaceNumberOnLine(text, cfg.routing.target_line, "target_llm_share", target)) {
+    std::fprintf(stderr, "%s: --write needs `threshold: <number>` and `target_llm_share: <number>` already under %s; "
+                 "add them and run again\n", config_path.c_str(), router);
     return 1;
   }
   std::string tmp = config_path + ".tmp";

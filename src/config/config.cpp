@@ -329,12 +329,13 @@ void ParseRouting(const YAML::Node& n, Config& c) {
     }
     if (l["target_llm_share"]) {
       r.target_llm_share = Num(l["target_llm_share"], "routing.learned.target_llm_share");
+      r.target_line = LineOf(l["target_llm_share"]);
       if (r.target_llm_share > 1)
         Fail(l["target_llm_share"], "routing.learned.target_llm_share", "must be in [0, 1]");
     }
   }
   if (const YAML::Node& sn = n["slm_scored"]) {
-    CheckKeys(sn, "routing.slm_scored", {"router", "threshold", "model"});
+    CheckKeys(sn, "routing.slm_scored", {"router", "threshold", "model", "target_llm_share"});
     if (!sn["router"]) Fail(sn, "routing.slm_scored", "'router' (a file made by `tandem train --encoder`) is required");
     r.slm_scored_router = Resolve(c.path, Str(sn["router"], "routing.slm_scored.router"));
     r.slm_scored_line = LineOf(sn["router"]);
@@ -343,6 +344,13 @@ void ParseRouting(const YAML::Node& n, Config& c) {
     if (sn["threshold"]) {
       r.slm_scored_threshold = Num(sn["threshold"], "routing.slm_scored.threshold");
       if (r.slm_scored_threshold > 1) Fail(sn["threshold"], "routing.slm_scored.threshold", "must be in [0, 1]");
+      r.slm_scored_threshold_line = LineOf(sn["threshold"]);
+    }
+    if (sn["target_llm_share"]) {  // the SLM-scored router decides first: its target is the one reported
+      r.target_llm_share = Num(sn["target_llm_share"], "routing.slm_scored.target_llm_share");
+      r.target_line = LineOf(sn["target_llm_share"]);
+      if (r.target_llm_share > 1)
+        Fail(sn["target_llm_share"], "routing.slm_scored.target_llm_share", "must be in [0, 1]");
     }
     r.slm_scored_model = sn["model"] ? Str(sn["model"], "routing.slm_scored.model") : r.slm_model;
     const ModelInfo* m = c.find(r.slm_scored_model);

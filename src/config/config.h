@@ -58,7 +58,8 @@ struct RoutingConfig {
   double learned_threshold = 0.5;
   double target_llm_share = -1;  // the share `tandem calibrate` chose the threshold for (-1 = not calibrated)
   int learned_line = 0;
-  int threshold_line = 0;        // where `threshold:` is written (0 = not written)
+  int threshold_line = 0;        // where routing.learned's `threshold:` is written (0 = not written)
+  int target_line = 0;           // where a `target_llm_share:` is written (0 = not written)
   // Trade-off router among more than two models (a file made by `tandem train --models`), consulted when no
   // rule matched (instead of the learned router): the model maximising p(good) - lambda * cost / max cost.
   std::string tradeoff_router;                         // "" = none
@@ -73,6 +74,7 @@ struct RoutingConfig {
   std::string slm_scored_model;   // the local model that encodes (default: routing.slm)
   double slm_scored_threshold = 0.5;
   int slm_scored_line = 0;
+  int slm_scored_threshold_line = 0;
   int line = 0;
 };
 

@@ -347,6 +347,19 @@ def test_slm_scored_router_decides_with_the_prefill_and_reuses_it(local, request
     rows = s.wait_rows(2)
     assert [row["rule"] for row in rows] == ["slm-scored", "slm-scored"]
 
+    # Calibration runs the same encoder: a 50% target on a half-and-half sample puts the cut between the kinds.
+    sample = tmp_path / "sample.jsonl"
+    prompts = [f"what is the weather like in {c} today" for c in cities] + \
+              [f"derive the quantum {t} equations rigorously" for t in topics[:4]] + \
+              [f"derive the quantum {t} equations rigorously please" for t in topics[:4]]
+    sample.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in prompts))
+    s.config.write_text(s.config.read_text().replace("threshold: 0.5}", "threshold: 0.99, target_llm_share: 0.1}"))
+    cal = subprocess.run([tandem, "calibrate", "-c", str(s.config), "--sample", str(sample), "--target-llm-share",
+                          "0.5", "--write"], capture_output=True, text=True, timeout=120)
+    assert cal.returncode == 0, cal.stderr
+    assert "router:            routing.slm_scored" in cal.stdout and "LLM share:         50.0%" in cal.stdout, cal.stdout
+    assert "target_llm_share: 0.5}" in s.config.read_text()
+
     # A head trained on another model is refused, naming both encoders.
     other = tmp_path / "other.gguf"
     gguf_tools.write_tiny_model(str(other), "qwen2", gguf_tools.ALL_TYPES)

@@ -79,7 +79,7 @@ def test_calibrate_errors(make_stack, tmp_path):
     tandem = stack.tandem_bin
     r = subprocess.run([tandem, "calibrate", "-c", str(stack.config_path), "--sample", str(bad)],
                        capture_output=True, text=True, timeout=30, env=stack.env)
-    assert r.returncode == 1 and "routing.learned is not configured" in r.stderr
+    assert r.returncode == 1 and "neither routing.slm_scored nor routing.learned is configured" in r.stderr
     stack.write_config(learned=f"  learned: {{model: {ROUTER}}}\n")
     r = subprocess.run([tandem, "calibrate", "-c", str(stack.config_path), "--sample", str(bad)],
                        capture_output=True, text=True, timeout=30, env=stack.env)
