@@ -133,8 +133,8 @@ const RE2::Set& NeedleSet() {
 }  // namespace
 
 std::string ClassifyTask(std::string_view prompt) {
-  // Only the first 8 KiB decide: enough to see the instruction, bounded cost on huge prompts.
-  std::string_view t = prompt.substr(0, 8192);
+  // Only the first 4 KiB decide: enough to see the instruction, bounded cost on huge prompts.
+  std::string_view t = prompt.substr(0, 4096);
   int score[kCategories] = {};
   std::vector<int> hits;
   NeedleSet().Match(re2::StringPiece(t.data(), t.size()), &hits);
@@ -167,7 +167,12 @@ Features ComputeFeatures(const ChatRequest& req, const PiiDetector& pii, std::st
   f.messages = static_cast<int>(req.messages.size());
   f.tools = req.tool_choice_none ? 0 : req.tools;
   f.task = ClassifyTask(req.last_user_text());
-  f.pii = pii.kinds_in(req.all_text());
+  // Message by message (no concatenated copy); a kind found in any message counts once.
+  for (const auto& m : req.messages) {
+    for (auto& kind : pii.kinds_in(m.text)) {
+      if (std::find(f.pii.begin(), f.pii.end(), kind) == f.pii.end()) f.pii.push_back(std::move(kind));
+    }
+  }
   f.header_tier = std::string(header_tier);
   return f;
 }

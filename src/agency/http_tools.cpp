@@ -1,0 +1,99 @@
+// http_get and http_post: to allow-listed hosts only.
+#include <simdjson.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <algorithm>
+
+#include "agency/builtin_tools.h"
+#include "core/json_writer.h"
+#include "providers/http_client.h"
+
+namespace tandem::agency {
+namespace {
+
+constexpr size_t kMaxBody = 64 * 1024;
+
+class HttpTool final : public Tool {
+ public:
+  HttpTool(std::string method, std::vector<std::string> allowed) : method_(std::move(method)), allowed_(std::move(allowed)) {
+    std::string hosts;
+    for (const auto& h : allowed_) hosts += (hosts.empty() ? "" : ", ") + h;
+    spec_.name = method_ == "GET" ? "http_get" : "http_post";
+    spec_.description = "HTTP " + method_ + " to an allowed host (" + hosts + "); returns the status and the body.";
+    spec_.parameters = method_ == "GET"
+                           ? R"({"type":"object","properties":{"url":{"type":"string"},"headers":{"type":"object",)"
+                             R"("additionalProperties":{"type":"string"}}},"required":["url"],"additionalProperties":false})"
+                           : R"({"type":"object","properties":{"url":{"type":"string"},"body":{"type":"string"},)"
+                             R"("headers":{"type":"object","additionalProperties":{"type":"string"}}},)"
+                             R"("required":["url","body"],"additionalProperties":false})";
+  }
+  const ToolSpec& spec() const override { return spec_; }
+
+  Result<ToolResult> Invoke(std::string_view args, std::chrono::milliseconds timeout) override {
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    std::string_view url, body;
+    if (parser.parse(args.data(), args.size()).get(doc) || doc["url"].get(url))
+      return ToolResult{"expected {\"url\": ...}", true};
+    if (method_ == "POST" && doc["body"].get(body)) return ToolResult{"expected a \"body\"", true};
+    auto target = ParseHttpUrl(std::string(url));
+    if (!target.ok()) return ToolResult{"bad url: " + target.status().message(), true};
+    const std::string host = target->host, host_port = target->host + ":" + target->port;
+    if (std::find(allowed_.begin(), allowed_.end(), host) == allowed_.end() &&
+        std::find(allowed_.begin(), allowed_.end(), host_port) == allowed_.end())
+      return ToolResult{"host " + host_port + " is not in the allow list", true};
+    HttpCall call;
+    call.method = method_;
+    // ParseHttpUrl keeps the path as the base path; the request line wants it whole (query included).
+    call.path = target->base_path.empty() ? "/" : target->base_path;
+    call.body = std::string(body);
+    simdjson::dom::object headers;
+    if (!doc["headers"].get(headers)) {
+      for (auto h : headers) {
+        std::string_view v;
+        if (!h.value.get(v)) call.headers.emplace_back(std::string(h.key), std::string(v));
+      }
+    }
+    if (method_ == "POST" && std::none_of(call.headers.begin(), call.headers.end(),
+                                          [](const auto& h) { return h.first == "content-type"; }))
+      call.headers.emplace_back("content-type", "application/json");
+    call.timeouts.connect_ms = static_cast<int>(timeout.count());
+    call.timeouts.first_token_ms = static_cast<int>(timeout.count());
+    call.timeouts.total_ms = static_cast<int>(timeout.count());
+    asio::io_context io;
+    Status status;
+    HttpResult result;
+    std::string out_body;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+      CancelState cancel;
+      int64_t wait_us = 0;
+      status = co_await HttpRequestCollect(*target, call, cancel, result, out_body, wait_us);
+    }, asio::detached);
+    io.run();
+    ClearConnectionPool();  // this thread's io_context is gone: so are its connections
+    if (!status.ok()) return ToolResult{"HTTP " + method_ + " " + std::string(url) + " failed: " + status.message(), true};
+    const std::string& text = result.status >= 400 ? result.error_body : out_body;
+    std::string out;
+    JsonWriter w(out);
+    w.begin_object().kv("status", static_cast<int64_t>(result.status));
+    w.kv("body", text.size() > kMaxBody ? text.substr(0, kMaxBody) : text);
+    if (text.size() > kMaxBody) w.kv("truncated", true);
+    w.end_object();
+    return ToolResult{out, result.status >= 400};
+  }
+
+ private:
+  std::string method_;
+  std::vector<std::string> allowed_;
+  ToolSpec spec_;
+};
+
+}  // namespace
+
+std::vector<std::shared_ptr<Tool>> MakeHttpTools(const std::vector<std::string>& allowed_hosts) {
+  return {std::make_shared<HttpTool>("GET", allowed_hosts), std::make_shared<HttpTool>("POST", allowed_hosts)};
+}
+
+}  // namespace tandem::agency
