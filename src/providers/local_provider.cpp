@@ -35,6 +35,7 @@ struct Job {
   bool encode = false;      // only embed the prompt (the SLM-scored router), no generation
   std::vector<float> pooled;  // encode: the prompt's pooled hidden states
   bool json = false;        // response_format json_object / json_schema
+  bool tool_mode = false;   // tools offered: the answer is constrained to {"tool_calls": [...]} and returned as calls
   std::string json_schema;  // empty: any JSON object
 
   std::mutex mu;
@@ -213,7 +214,55 @@ Status ReadOptions(const ChatRequest& req, const ModelInfo& info, Job& job) {
   }
   if (o.max_tokens <= 0) return Status(Code::kInvalidArgument, "max_tokens must be positive");
   if (req.tool_choice_none) job.tools_json.clear();
+  if (!job.tools_json.empty() && !job.json) {
+    // Tool calls by constrained decoding: the model can only write {"tool_calls": [{"name": <one of the tools>,
+    // "arguments": <JSON>}, ...]} (an empty list when no tool fits), so a call always parses.
+    simdjson::dom::element tools;
+    if (parser.parse(job.tools_json).get(tools) || !tools.is_array())
+      return Status(Code::kInvalidArgument, "tools: expected an array");
+    std::string names;
+    JsonWriter nw(names);
+    nw.begin_array();
+    simdjson::dom::array list = tools.get_array().value_unsafe();
+    size_t n = 0;
+    for (simdjson::dom::element t : list) {
+      std::string_view name;
+      if (t["function"]["name"].get(name)) return Status(Code::kInvalidArgument, "tools[].function.name is required");
+      nw.value(name);
+      ++n;
+    }
+    nw.end_array();
+    if (n > 0) {
+      job.json = job.tool_mode = true;
+      job.json_schema = R"({"type":"object","properties":{"tool_calls":{"type":"array","items":{"type":"object",)"
+                        R"("properties":{"name":{"enum":)" + names + R"(},"arguments":{}},"required":["name","arguments"]}}},)"
+                        R"("required":["tool_calls"]})";
+    }
+  }
   return Status::Ok();
+}
+
+// The constrained tool answer as an OpenAI tool_calls array; false when it holds none.
+bool WriteToolCalls(JsonWriter& w, const std::string& text, const std::string& id_prefix, bool streamed) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  simdjson::dom::array calls;
+  if (parser.parse(text).get(doc) || doc["tool_calls"].get(calls) || calls.size() == 0) return false;
+  w.begin_array();
+  int64_t i = 0;
+  for (simdjson::dom::element c : calls) {
+    std::string_view name;
+    simdjson::dom::element args;
+    if (c["name"].get(name)) name = "";
+    std::string arguments = c["arguments"].get(args) ? "{}" : simdjson::minify(args);
+    w.begin_object();
+    if (streamed) w.kv("index", i);
+    w.kv("id", id_prefix + "_" + std::to_string(i)).kv("type", "function").key("function").begin_object();
+    w.kv("name", name).kv("arguments", arguments).end_object().end_object();
+    ++i;
+  }
+  w.end_array();
+  return true;
 }
 
 std::string NewId() {
@@ -354,7 +403,7 @@ asio::awaitable<Status> LocalProvider::chat(const ChatRequest& req, ChatSink& si
     }
     for (auto& p : pieces) {
       any = true;
-      if (!req.stream) {
+      if (!req.stream || job->tool_mode) {  // tool calls go out whole, once the answer is complete
         text += p.text;
         continue;
       }
@@ -402,7 +451,18 @@ asio::awaitable<Status> LocalProvider::chat(const ChatRequest& req, ChatSink& si
   stats.usage.prompt_tokens = r.prompt_tokens;
   stats.usage.completion_tokens = static_cast<int64_t>(r.tokens.size());
   stats.usage.estimated = false;
-  const std::string finish = r.finish_reason == "length" ? "length" : "stop";
+  std::string finish = r.finish_reason == "length" ? "length" : "stop";
+  std::string calls;  // the tool_calls array of the message or delta, when the model called tools
+  if (job->tool_mode) {
+    JsonWriter cw(calls);
+    if (WriteToolCalls(cw, text, "call_" + id.substr(9), req.stream)) {
+      finish = "tool_calls";
+      text.clear();
+    } else {
+      calls.clear();
+      text.clear();  // {"tool_calls": []}: no tool fits, and nothing else was said
+    }
+  }
   auto write_usage = [&](JsonWriter& w) {
     w.key("usage").begin_object().kv("prompt_tokens", r.prompt_tokens).kv("completion_tokens", static_cast<int64_t>(r.tokens.size()))
         .kv("total_tokens", static_cast<int64_t>(r.prompt_tokens + r.tokens.size()))
@@ -414,7 +474,13 @@ asio::awaitable<Status> LocalProvider::chat(const ChatRequest& req, ChatSink& si
     JsonWriter w(out);
     w.begin_object().kv("id", id).kv("object", "chat.completion").kv("created", created).kv("model", info_.name);
     w.key("choices").begin_array().begin_object().kv("index", 0);
-    w.key("message").begin_object().kv("role", "assistant").kv("content", text).end_object();
+    w.key("message").begin_object().kv("role", "assistant");
+    if (calls.empty()) {
+      w.kv("content", text);
+    } else {
+      w.key("content").null().key("tool_calls").raw(calls);
+    }
+    w.end_object();
     if (job->opts.logprobs || job->opts.top_logprobs > 0) WriteLogprobs(w, tok, r.token_info);
     else w.key("logprobs").null();
     w.kv("finish_reason", finish).end_object().end_array();
@@ -428,6 +494,7 @@ asio::awaitable<Status> LocalProvider::chat(const ChatRequest& req, ChatSink& si
     chunk_head(w);
     w.key("choices").begin_array().begin_object().kv("index", 0).key("delta").begin_object();
     if (!sent_role) w.kv("role", "assistant").kv("content", "");
+    if (!calls.empty()) w.key("tool_calls").raw(calls);
     w.end_object().kv("finish_reason", finish).end_object().end_array().end_object();
     if (Status s = co_await sink.chunk(out); !s.ok()) co_return s;
   }

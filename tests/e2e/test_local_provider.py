@@ -367,3 +367,48 @@ def test_slm_scored_router_decides_with_the_prefill_and_reuses_it(local, request
     s.config.write_text(cfg)
     chk = subprocess.run([tandem, "check-config", str(s.config)], capture_output=True, text=True, timeout=60)
     assert chk.returncode == 1 and "routing.slm_scored.router: trained on" in chk.stderr, chk.stderr
+
+
+WEATHER_TOOL = [{"type": "function", "function": {
+    "name": "get_weather", "description": "Current weather for a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}},
+    {"type": "function", "function": {"name": "get_time", "description": "Current time in a city",
+                                      "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
+
+
+def test_tool_calls_are_constrained_so_they_always_parse(local):
+    """With tools offered, even a random model can only answer with calls to those tools (or none), and the
+    arguments are always JSON — streamed or not."""
+    s = local(context=2048)
+    for seed in range(4):
+        r = s.client.chat.completions.create(model="local", messages=MSG, tools=WEATHER_TOOL, max_tokens=40,
+                                             temperature=1.0, seed=seed)
+        msg = r.choices[0].message
+        if msg.tool_calls:
+            assert r.choices[0].finish_reason == "tool_calls" and msg.content is None
+            for call in msg.tool_calls:
+                assert call.function.name in ("get_weather", "get_time") and call.id.startswith("call_")
+                json.loads(call.function.arguments)
+        else:
+            assert msg.content == ""
+    chunks = list(s.client.chat.completions.create(model="local", messages=MSG, tools=WEATHER_TOOL, max_tokens=40,
+                                                   temperature=1.0, seed=1, stream=True))
+    deltas = [tc for ch in chunks if ch.choices and ch.choices[0].delta.tool_calls for tc in ch.choices[0].delta.tool_calls]
+    streamed = s.client.chat.completions.create(model="local", messages=MSG, tools=WEATHER_TOOL, max_tokens=40,
+                                                temperature=1.0, seed=1)
+    assert [d.function.name for d in deltas] == [c.function.name for c in streamed.choices[0].message.tool_calls or []]
+    # tool_choice "none": a plain answer.
+    plain = s.client.chat.completions.create(model="local", messages=MSG, tools=WEATHER_TOOL, tool_choice="none",
+                                             max_tokens=5, temperature=0)
+    assert plain.choices[0].message.tool_calls is None and plain.choices[0].finish_reason in ("stop", "length")
+
+
+@pytest.mark.skipif(not SMOLLM.exists(), reason="SmolLM2 not downloaded (scripts/setup.sh --with-models)")
+@pytest.mark.skipif(SANITIZED, reason="real-model generation is too slow under sanitizers")
+def test_smollm2_calls_the_right_tool(local):
+    s = local(gguf=str(SMOLLM), context=2048)
+    r = s.client.chat.completions.create(model="local", temperature=0, max_tokens=60, tools=WEATHER_TOOL,
+                                         messages=[{"role": "user", "content": "What is the weather in Paris?"}])
+    calls = r.choices[0].message.tool_calls
+    assert calls and calls[0].function.name == "get_weather", r
+    assert "Paris" in json.loads(calls[0].function.arguments).get("city", ""), calls[0].function.arguments
