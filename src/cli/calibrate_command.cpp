@@ -126,6 +126,7 @@ int CalibrateCommand(const std::string& config_path, const std::string& sample, 
       CancelState cancel;
       asio::co_spawn(io, [&]() -> asio::awaitable<void> {
         pooled = co_await sn.slm_encoder->Encode(req.value(), cancel);
+        io.stop();
       }, asio::detached);
       io.restart();
       io.run();

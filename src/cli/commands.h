@@ -41,11 +41,20 @@ int MultiEvalCommand(const std::string& data, const std::string& models, const s
 // The SLM-scored router: embed prompts with a GGUF model, train the head, evaluate on the held-out part.
 struct SlmTrainArgs {
   std::string data, weak, strong, encoder, out, cache;
-  double train_fraction = 0.5, l2 = 1e-3;
+  double train_fraction = 0.5, l2 = 1.0;  // strong L2: 1,152 features, a few thousand prompts
   unsigned seed = 1;
   int limit = 0, threads = 2, ctx = 2048, epochs = 30;
 };
 int SlmTrainCommand(const SlmTrainArgs& args);
+// Function-calling accuracy on BFCL cases (agency/bfcl.h) for configured models and the routed system.
+struct EvalToolsArgs {
+  std::string config, data, out;
+  std::string categories = "simple_python,multiple,parallel,parallel_multiple,irrelevance";
+  std::string models = "auto";
+  int limit = 0, max_tokens = 256;
+  unsigned seed = 1;
+};
+int EvalToolsCommand(const EvalToolsArgs& args);
 int ReportCommand(const std::string& config_path, const std::string& ledger_override,
                   const std::string& since);
 

@@ -1,4 +1,4 @@
-// tandem: the command line. Subcommands: serve, check-config, route, report, eval, train, calibrate,
+// tandem: the command line. Subcommands: serve, check-config, route, report, eval, train, calibrate, eval-tools,
 // gguf-info, tokenize, generate, chat, bench-engine.
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -86,6 +86,19 @@ int main(int argc, char** argv) {
   calibrate->add_option("--sample", sample, "JSONL: {\"prompt\": ...} or chat request bodies")->required();
   calibrate->add_flag("--write", write_config, "Write threshold and target into the config file");
 
+  tandem::EvalToolsArgs et;
+  auto* eval_tools = app.add_subcommand(
+      "eval-tools", "Function-calling accuracy on BFCL cases (BFCL's AST checker) per model and for 'auto'");
+  eval_tools->add_option("-c,--config", et.config, "Config file")->required();
+  eval_tools->add_option("--data", et.data, "BFCL folder (BFCL_v4_*.json and possible_answer/)")->required();
+  eval_tools->add_option("--categories", et.categories)->capture_default_str();
+  eval_tools->add_option("--models", et.models, "Comma-separated configured models, aliases or auto")
+      ->capture_default_str();
+  eval_tools->add_option("--limit", et.limit, "At most this many cases per category (random, seeded)");
+  eval_tools->add_option("--seed", et.seed)->capture_default_str();
+  eval_tools->add_option("--max-tokens", et.max_tokens)->capture_default_str();
+  eval_tools->add_option("--out", et.out, "Write one JSON line per case and model here");
+
   std::string gguf_path, text;
   bool special = false, bos = false, jsonl = false;
   auto* info = app.add_subcommand("gguf-info", "Print a GGUF file's metadata and tensor types");
@@ -160,6 +173,7 @@ int main(int argc, char** argv) {
     return tandem::SlmTrainCommand(slm);
   }
   if (*eval) return tandem::EvalCommand(data, routers, weak, strong, plot, bins);
+  if (*eval_tools) return tandem::EvalToolsCommand(et);
   if (*calibrate) return tandem::CalibrateCommand(config, sample, target_share, write_config);
   if (*train) return tandem::TrainCommand(data, weak, strong, out, split, seed, bits, epochs);
   return 2;

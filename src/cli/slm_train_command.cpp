@@ -76,8 +76,10 @@ int SlmTrainCommand(const SlmTrainArgs& a) {
     return 2;
   }
   eval::Dataset d = std::move(loaded.value());
+  // The sample does not depend on --seed: splits with other seeds reuse the same embeddings (and cache).
+  constexpr unsigned kSampleSeed = 1001;
   if (a.limit > 0 && static_cast<size_t>(a.limit) < d.prompts.size())
-    d = eval::Split(d, static_cast<double>(a.limit) / static_cast<double>(d.prompts.size()), a.seed + 1000).first;
+    d = eval::Split(d, static_cast<double>(a.limit) / static_cast<double>(d.prompts.size()), kSampleSeed).first;
   auto model = engine::Model::Load(a.encoder);
   if (!model.ok()) {
     std::fprintf(stderr, "%s\n", model.status().message().c_str());

@@ -17,7 +17,7 @@ constexpr char kMagic[8] = {'T', 'N', 'D', 'M', 'L', 'R', '0', '2'};
 
 // Only the start and the end of a long prompt are read: the question and the instruction are there, and the
 // cost of a decision stays bounded however long the prompt is.
-constexpr size_t kHead = 3072, kTail = 1024;
+constexpr size_t kHead = 2048, kTail = 512;
 
 uint64_t Fnv(std::string_view s, uint64_t seed) {
   uint64_t h = 1469598103934665603ULL ^ seed;
@@ -45,6 +45,25 @@ const float* Log1pTable() {
   return table.data();
 }
 inline float Log1pCount(uint32_t c) { return c < 1024 ? Log1pTable()[c] : static_cast<float>(std::log1p(c)); }
+
+// ASCII character classes by table (no locale calls on the hot path).
+struct CharTable {
+  uint8_t lower[256];
+  uint8_t cls[256];  // bit 0: alphanumeric, bit 1: digit, bit 2: punctuation
+  CharTable() {
+    for (int c = 0; c < 256; ++c) {
+      lower[c] = static_cast<uint8_t>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+      const bool digit = c >= '0' && c <= '9';
+      const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+      const bool punct = c > 32 && c < 127 && !digit && !alpha;
+      cls[c] = static_cast<uint8_t>((alpha || digit ? 1 : 0) | (digit ? 2 : 0) | (punct ? 4 : 0));
+    }
+  }
+};
+const CharTable& Chars() {
+  static const CharTable t;
+  return t;
+}
 
 // Counts per hashed slot for one prompt: a dense array reused by the thread, and the slots touched (to read
 // and clear them). No allocation once warm.
@@ -78,18 +97,22 @@ Counter& Count(std::string_view prompt, std::string_view task, int bits) {
     lower.push_back('\n');
     lower.append(prompt.substr(prompt.size() - kTail));
   }
-  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  const CharTable& t = Chars();
+  for (char& ch : lower) ch = static_cast<char>(t.lower[static_cast<unsigned char>(ch)]);
   // Words and word bigrams.
   uint64_t prev = 0;
   bool have_prev = false;
   size_t i = 0;
   const size_t n = lower.size();
+  const unsigned char* b = reinterpret_cast<const unsigned char*>(lower.data());
   while (i < n) {
-    while (i < n && !std::isalnum(static_cast<unsigned char>(lower[i]))) ++i;
-    const size_t start = i;
-    while (i < n && std::isalnum(static_cast<unsigned char>(lower[i]))) ++i;
-    if (i == start) break;
-    const uint64_t h = Fnv(std::string_view(lower).substr(start, i - start), 1);
+    while (i < n && !(t.cls[b[i]] & 1)) ++i;
+    if (i == n) break;
+    uint64_t h = 1469598103934665603ULL ^ 1;  // FNV-1a of the word, as Fnv(word, 1)
+    while (i < n && (t.cls[b[i]] & 1)) {
+      h ^= b[i++];
+      h *= 1099511628211ULL;
+    }
     c.Add(Slot(h, bits));
     if (have_prev) c.Add(Slot(prev * 0x100000001B3ULL + h + 0x5bd1e995ULL, bits));
     prev = h;
@@ -101,19 +124,21 @@ Counter& Count(std::string_view prompt, std::string_view task, int bits) {
     std::memcpy(&x, lower.data() + k, 4);
     c.Add(Slot(x ^ 0xC2B2AE3D27D4EB4FULL, bits));
   }
-  // Structure: length, digits, symbols, lines (over the whole prompt); the heuristic task type.
+  // Structure: length (of the whole prompt); digit and symbol density and lines (of the window); the task type.
   int digits = 0, symbols = 0, lines = 1;
-  for (char ch : prompt) {
-    digits += std::isdigit(static_cast<unsigned char>(ch)) != 0;
-    symbols += std::ispunct(static_cast<unsigned char>(ch)) != 0;
-    lines += ch == '\n';
+  for (size_t k = 0; k < n; ++k) {
+    const uint8_t cl = t.cls[b[k]];
+    digits += (cl >> 1) & 1;
+    symbols += (cl >> 2) & 1;
+    lines += b[k] == '\n';
   }
   const double len = std::max<double>(1, static_cast<double>(prompt.size()));
+  const double window = std::max<double>(1, static_cast<double>(n));
   auto structure = [&](const std::string& f) { c.Add(Slot(Fnv(f, 4), bits), 2); };
   structure("len" + std::to_string(static_cast<int>(std::log2(len))));
   structure("lines" + std::to_string(std::min(lines, 32) / 4));
-  structure("digits" + std::to_string(static_cast<int>(20 * digits / len)));
-  structure("symbols" + std::to_string(static_cast<int>(20 * symbols / len)));
+  structure("digits" + std::to_string(static_cast<int>(20 * digits / window)));
+  structure("symbols" + std::to_string(static_cast<int>(20 * symbols / window)));
   structure("task" + std::string(task));
   return c;
 }

@@ -1,7 +1,7 @@
 // LearnedRouter: a lightweight trained router — logistic regression over hashed text features.
 //
 // Features of a prompt (hashed into 2^bits slots): lower-cased word unigrams and bigrams and character 4-grams
-// of its first 3 KiB and last 1 KiB, a bucketed length, digit/symbol density and line buckets and the heuristic
+// of its first 2 KiB and last 512 bytes, a bucketed length, digit/symbol density and line buckets and the heuristic
 // task type; counts are log-scaled and the vector L2-normalised. score() is the predicted probability that the
 // strong model is needed (the weak model fails where the strong one succeeds). Saved as a small versioned
 // binary file ("TNDMLR02", bits, bias, float32 weights). Immutable after training or loading: thread-safe to

@@ -52,6 +52,7 @@ struct Plan {
   bool logprobs = false;  // the request asked for token logprobs
   double logprob = 0;     // the value each token gets
   std::vector<std::string> words;  // the answer, word by word
+  std::string answer_calls;        // scripted: a JSON array of {"name", "arguments"} ("" = not scripted)
   std::string tool_name;           // non-empty: call this tool
   std::string tool_args;           // JSON
   int64_t prompt_tokens = 0;
@@ -139,6 +140,23 @@ Result<Plan> MakePlan(const std::string& body, const Settings& s, bool anthropic
     if (role == "user" || role == "tool") last_text = text;
   }
   if (last_role == "tool") last_text = "tool said " + last_text;
+  if (s.answers && !anthropic) {
+    // Keyed by the question and the names of the tools offered (one question may come with different tools).
+    std::string key = last_text + "\x1f";
+    simdjson::dom::array offered;
+    if (!root["tools"].get(offered)) {
+      for (element t : offered) {
+        std::string_view name;
+        if (!t["function"]["name"].get(name)) key.append(name).push_back(',');
+      }
+    }
+    auto it = s.answers->find(key);
+    if (it != s.answers->end()) {
+      if (it->second == "[]") p.words = {s.name + " says:", " no", " tool", " applies"};
+      else p.answer_calls = it->second;
+      return p;
+    }
+  }
   simdjson::dom::array tools;
   std::string_view choice;
   bool choice_none = !root["tool_choice"].get(choice) && choice == "none";
@@ -238,6 +256,67 @@ std::string Text(const Plan& p) {
   std::string t;
   for (const auto& w : p.words) t += w;
   return t;
+}
+
+// A scripted answer (--answers): the listed tool calls, streamed in one delta or in one message.
+asio::awaitable<void> ScriptedCalls(Responder& out, const Plan& p, int64_t created) {
+  simdjson::dom::parser parser;
+  element calls;
+  if (parser.parse(p.answer_calls).get(calls) || !calls.is_array()) {
+    co_await out.send(500, Json(), OpenAiError("bad scripted answer", "server_error", "fake"));
+    co_return;
+  }
+  auto write_calls = [&](JsonWriter& w, bool streamed) {
+    w.key("tool_calls").begin_array();
+    int64_t i = 0;
+    simdjson::dom::array list = calls.get_array().value_unsafe();
+    for (element c : list) {
+      std::string_view name;
+      element args;
+      Ignore(c["name"].get(name));
+      std::string arguments = c["arguments"].get(args) ? "{}" : args.is_string() ? std::string(args.get_string().value_unsafe()) : simdjson::minify(args);
+      w.begin_object();
+      if (streamed) w.kv("index", i);
+      w.kv("id", "call_fake_" + std::to_string(i)).kv("type", "function").key("function").begin_object();
+      w.kv("name", name).kv("arguments", arguments).end_object().end_object();
+      ++i;
+    }
+    w.end_array();
+  };
+  const int64_t completion = static_cast<int64_t>(p.answer_calls.size() / 4 + 3);
+  if (!p.stream) {
+    std::string body;
+    JsonWriter w(body);
+    w.begin_object().kv("id", "chatcmpl-fake").kv("object", "chat.completion").kv("created", created);
+    w.kv("model", p.model).key("choices").begin_array().begin_object().kv("index", 0).key("message").begin_object();
+    w.kv("role", "assistant").key("content").null();
+    write_calls(w, false);
+    w.end_object().key("logprobs").null().kv("finish_reason", "tool_calls").end_object().end_array();
+    w.key("usage").begin_object().kv("prompt_tokens", p.prompt_tokens).kv("completion_tokens", completion);
+    w.kv("total_tokens", p.prompt_tokens + completion).end_object().end_object();
+    co_await out.send(200, Json(), std::move(body));
+    co_return;
+  }
+  if (!(co_await out.start_stream(200, Sse(), NoTrailers())).ok()) co_return;
+  std::string d;
+  JsonWriter dw(d);
+  dw.begin_object().kv("role", "assistant").key("content").null();
+  write_calls(dw, true);
+  dw.end_object();
+  for (const std::string& c : {Chunk(p, created, d, nullptr), Chunk(p, created, "{}", "tool_calls")}) {
+    if (!(co_await out.write("data: " + c + "\n\n")).ok()) co_return;
+  }
+  if (p.include_usage) {
+    std::string u;
+    JsonWriter w(u);
+    w.begin_object().kv("id", "chatcmpl-fake").kv("object", "chat.completion.chunk").kv("created", created);
+    w.kv("model", p.model).key("choices").begin_array().end_array().key("usage").begin_object();
+    w.kv("prompt_tokens", p.prompt_tokens).kv("completion_tokens", completion);
+    w.kv("total_tokens", p.prompt_tokens + completion).end_object().end_object();
+    if (!(co_await out.write("data: " + u + "\n\n")).ok()) co_return;
+  }
+  if (!(co_await out.write("data: [DONE]\n\n")).ok()) co_return;
+  co_await out.finish(Headers());
 }
 
 // The part both dialects share: the configured latency, then a scripted hang or HTTP error, if any.
@@ -378,6 +457,10 @@ asio::awaitable<void> FakeLlm::openai(const HttpRequestIn& in, Responder& out, S
   const Plan& p = plan.value();
   int64_t created = static_cast<int64_t>(std::time(nullptr));
   int64_t completion = CompletionTokens(p);
+  if (!p.answer_calls.empty()) {
+    co_await ScriptedCalls(out, p, created);
+    co_return;
+  }
   if (!p.stream) {
     if (step.disconnect_after >= 0) {
       out.abort();

@@ -4,6 +4,8 @@
 
 #include <deque>
 #include <mutex>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,9 @@ struct Settings {
   int words = 8;
   double logprob = -0.05;  // every answer token's logprob, when the request asks for logprobs
   std::string require_key;
+  // Scripted tool answers (--answers): the last user message -> a JSON array of {"name", "arguments"} calls
+  // (OpenAI dialect). An empty array answers in text. Prompts not listed get the default behaviour.
+  std::shared_ptr<const std::map<std::string, std::string>> answers;
 };
 
 class FakeLlm {

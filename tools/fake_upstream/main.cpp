@@ -2,7 +2,12 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <simdjson.h>
+
 #include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
 
 #include "fake_llm.h"
 #include "gateway/http_server.h"
@@ -20,7 +25,42 @@ int main(int argc, char** argv) {
   app.add_option("--chunk-delay-ms", s.chunk_delay_ms, "Delay between streamed chunks");
   app.add_option("--words", s.words, "Words per answer");
   app.add_option("--require-key", s.require_key, "Refuse requests without this key (401)");
+  std::string answers;
+  app.add_option("--answers", answers,
+                 "JSON lines {\"prompt\": <last user message>, \"tools\": [<names offered>], \"tool_calls\": "
+                 "[{\"name\", \"arguments\"}]}: scripted tool calls");
   CLI11_PARSE(app, argc, argv);
+  if (!answers.empty()) {
+    auto map = std::make_shared<std::map<std::string, std::string>>();
+    std::ifstream in(answers);
+    if (!in) {
+      std::fprintf(stderr, "%s: cannot open\n", answers.c_str());
+      return 1;
+    }
+    simdjson::dom::parser parser;
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+      ++n;
+      if (line.empty()) continue;
+      simdjson::dom::element doc, calls;
+      std::string_view prompt;
+      if (parser.parse(line).get(doc) || doc["prompt"].get(prompt) || doc["tool_calls"].get(calls)) {
+        std::fprintf(stderr, "%s:%d: expected {\"prompt\", \"tool_calls\"}\n", answers.c_str(), n);
+        return 1;
+      }
+      std::string key = std::string(prompt) + "\x1f";
+      simdjson::dom::array tools;
+      if (!doc["tools"].get(tools)) {
+        for (simdjson::dom::element t : tools) {
+          std::string_view name;
+          if (!t.get(name)) key.append(name).push_back(',');
+        }
+      }
+      (*map)[key] = simdjson::minify(calls);
+    }
+    s.answers = map;
+  }
 
   sigset_t signals;
   sigemptyset(&signals);

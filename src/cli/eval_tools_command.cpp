@@ -1,0 +1,214 @@
+// `tandem eval-tools`: function-calling accuracy on BFCL cases, the way BFCL's AST checker scores it, for any
+// configured model and for the routed system ("auto"), with parse failures, latency and cost per case.
+#include <simdjson.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+
+#include "agency/bfcl.h"
+#include "cli/commands.h"
+#include "core/json_writer.h"
+#include "gateway/runtime.h"
+#include "ledger/cost.h"
+#include "route/features.h"
+
+namespace tandem {
+namespace {
+
+class CaptureSink final : public ChatSink {
+ public:
+  asio::awaitable<Status> body(std::string json) override {
+    body_ = std::move(json);
+    co_return Status::Ok();
+  }
+  asio::awaitable<Status> chunk(std::string_view) override { co_return Status::Ok(); }
+  bool committed() const override { return false; }
+  std::string body_;
+};
+
+struct Outcome {
+  bool correct = false, parse_failure = false;
+  std::string why, model;
+  double ms = 0, cost = 0;
+};
+
+// The calls in an OpenAI response body: native tool_calls, else calls written as text.
+std::vector<agency::ModelCall> CallsIn(const std::string& body, bool expects_calls, bool* parse_failure) {
+  *parse_failure = false;
+  std::vector<agency::ModelCall> calls;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc, message;
+  if (parser.parse(body).get(doc) || doc["choices"].at(0)["message"].get(message)) {
+    *parse_failure = true;
+    return calls;
+  }
+  simdjson::dom::array tcs;
+  if (!message["tool_calls"].get(tcs) && tcs.size() > 0) {
+    for (simdjson::dom::element tc : tcs) {
+      std::string_view name, args;
+      if (tc["function"]["name"].get(name) || tc["function"]["arguments"].get(args)) {
+        *parse_failure = true;
+        continue;
+      }
+      simdjson::dom::parser p2;
+      simdjson::dom::element parsed;
+      if (p2.parse(args.data(), args.size()).get(parsed) || !parsed.is_object()) *parse_failure = true;
+      calls.push_back({std::string(name), std::string(args)});
+    }
+    return calls;
+  }
+  std::string_view text;
+  if (message["content"].get(text) || text.empty()) return calls;
+  bool ok = false;
+  calls = agency::ParseTextCalls(text, &ok);
+  if (!ok && expects_calls) *parse_failure = true;
+  return calls;
+}
+
+}  // namespace
+
+int EvalToolsCommand(const EvalToolsArgs& a) {
+  std::vector<std::string> categories, models;
+  for (auto [src, dst] : {std::pair{&a.categories, &categories}, std::pair{&a.models, &models}}) {
+    std::stringstream ss(*src);
+    for (std::string x; std::getline(ss, x, ',');)
+      if (!x.empty()) dst->push_back(x);
+  }
+  auto cases = agency::LoadBfcl(a.data, categories);
+  if (!cases.ok()) {
+    std::fprintf(stderr, "%s\n", cases.status().message().c_str());
+    return 1;
+  }
+  // At most `limit` cases per category, picked at random (seeded) so a quick run is still a fair sample.
+  if (a.limit > 0) {
+    std::map<std::string, std::vector<agency::BfclCase>> by;
+    for (auto& c : *cases) by[c.category].push_back(std::move(c));
+    cases->clear();
+    std::mt19937_64 rng(a.seed);
+    for (auto& [cat, list] : by) {
+      std::shuffle(list.begin(), list.end(), rng);
+      if (list.size() > static_cast<size_t>(a.limit)) list.resize(static_cast<size_t>(a.limit));
+      for (auto& c : list) cases->push_back(std::move(c));
+    }
+  }
+  auto config = LoadConfig(a.config, ProcessEnv());
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s\n", config.status().message().c_str());
+    return 1;
+  }
+  auto snap = BuildSnapshot(std::move(config.value()), SystemClock::Get());
+  if (!snap.ok()) {
+    std::fprintf(stderr, "%s\n", snap.status().message().c_str());
+    return 1;
+  }
+  const Snapshot& sn = *snap.value();
+  for (const auto& m : models) {
+    if (m != "auto" && !sn.config.find(m) && !sn.config.routing.aliases.count(m)) {
+      std::fprintf(stderr, "--models: no model or alias named '%s' in %s\n", m.c_str(), a.config.c_str());
+      return 2;
+    }
+  }
+  std::ofstream details;
+  if (!a.out.empty()) details.open(a.out);
+  asio::io_context io;
+  std::printf("%zu BFCL cases (%s)\n", cases->size(), a.categories.c_str());
+  std::printf("%-18s %6s %9s %9s %10s %12s   %s\n", "model", "cases", "accuracy", "parse-fail", "ms/case", "$/case",
+              "accuracy by category");
+  for (const auto& model : models) {
+    std::map<std::string, std::pair<int, int>> per_cat;  // right, total
+    std::map<std::string, int> served;
+    int right = 0, parse_failures = 0;
+    double ms = 0, cost = 0;
+    for (const auto& c : *cases) {
+      std::string body;
+      JsonWriter w(body);
+      w.begin_object().kv("model", model).key("messages").begin_array();
+      for (const auto& m : c.messages) w.begin_object().kv("role", m.role).kv("content", m.content).end_object();
+      w.end_array().key("tools").raw(agency::BfclTools(c)).kv("temperature", 0.0).kv("max_tokens", int64_t{a.max_tokens});
+      w.end_object();
+      auto req = ParseChatRequest(body);
+      Outcome o;
+      if (!req.ok()) {
+        o.parse_failure = true;
+        o.why = req.status().message();
+      } else {
+        std::string target = model;
+        bool local_only = false;
+        if (model == "auto" || sn.config.routing.aliases.count(model)) {
+          Features f = ComputeFeatures(req.value(), *sn.pii, "");
+          Decision d = sn.policy->decide(req.value(), f);
+          target = d.model;
+          local_only = d.local_only;
+        }
+        std::vector<std::string> notes;
+        auto chain = sn.providers->chain(target, local_only, &notes);
+        CaptureSink sink;
+        FailoverOutcome result;
+        auto t0 = std::chrono::steady_clock::now();
+        if (chain.empty()) {
+          result.status = Status(Code::kUnavailable, notes.empty() ? "no model available" : notes.front());
+        } else {
+          asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+            CancelState cancel;
+            result = co_await sn.providers->Call(chain, req.value(), sink, cancel);
+            io.stop();  // pooled keep-alive connections keep the loop busy: this call is done
+          }, asio::detached);
+          io.restart();
+          io.run();
+        }
+        o.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        o.model = result.served ? result.served->info().name : target;
+        if (result.served) o.cost = CostUsd(result.served->info(), result.stats.usage);
+        if (!result.status.ok()) {
+          o.why = "call failed: " + result.status.message();
+        } else {
+          bool failed = false;
+          auto calls = CallsIn(sink.body_, !c.ground_truth.empty(), &failed);
+          o.parse_failure = failed;
+          agency::CheckResult check = agency::CheckCalls(c, calls);
+          o.correct = check.correct && !failed;
+          o.why = failed ? "unparsable call" : check.why;
+        }
+      }
+      right += o.correct;
+      parse_failures += o.parse_failure;
+      ms += o.ms;
+      cost += o.cost;
+      per_cat[c.category].first += o.correct;
+      per_cat[c.category].second += 1;
+      served[o.model] += 1;
+      if (details) {
+        std::string line;
+        JsonWriter dw(line);
+        dw.begin_object().kv("model", model).kv("served_by", o.model).kv("id", c.id).kv("correct", o.correct);
+        dw.kv("parse_failure", o.parse_failure).kv("why", o.why).kv("ms", o.ms).kv("cost_usd", o.cost).end_object();
+        details << line << "\n";
+      }
+    }
+    const double n = std::max<double>(1, static_cast<double>(cases->size()));
+    std::string cats;
+    for (const auto& [cat, rt] : per_cat) {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "%s%s %.0f%%", cats.empty() ? "" : ", ", cat.c_str(),
+                    100.0 * rt.first / std::max(1, rt.second));
+      cats += buf;
+    }
+    std::printf("%-18s %6zu %8.1f%% %8.1f%% %10.1f %12.7f   %s\n", model.c_str(), cases->size(), 100 * right / n,
+                100 * parse_failures / n, ms / n, cost / n, cats.c_str());
+    if (served.size() > 1 || (!served.empty() && served.begin()->first != model)) {
+      std::string mix;
+      for (const auto& [m, k] : served) mix += (mix.empty() ? "" : ", ") + m + " " + std::to_string(k);
+      std::printf("%-18s served by: %s\n", "", mix.c_str());
+    }
+  }
+  return 0;
+}
+
+}  // namespace tandem
