@@ -115,3 +115,40 @@ def test_scoring_agrees_with_the_ground_truth(request, tmp_path):
     finally:
         oracle.stop()
         spoiler.stop()
+
+
+LOCAL = """
+server: {{listen: 127.0.0.1:0}}
+ledger: {{path: {ledger}}}
+models:
+  - name: slm
+    provider: local
+    gguf: {gguf}
+    context: 4096
+    tier: slm
+    price: {{input: 0.01, output: 0.02}}
+    timeouts: {{first_token_ms: 120000, total_ms: 300000}}
+routing:
+  default: slm
+"""
+
+
+@pytest.mark.skipif(not BFCL.is_dir(), reason="../shared/data is not beside the checkout")
+def test_a_local_model_under_constrained_decoding_never_fails_to_parse(request, tmp_path):
+    import sys
+    sys.path.insert(0, str(ROOT / "tests/engine"))
+    import gguf_tools
+    gguf = tmp_path / "tiny.gguf"
+    gguf_tools.write_tiny_model(str(gguf), "llama", gguf_tools.ALL_TYPES)  # random weights: the worst writer
+    cfg = tmp_path / "tandem.yaml"
+    cfg.write_text(LOCAL.format(ledger=tmp_path / "l.db", gguf=gguf))
+    out = tmp_path / "cases.jsonl"
+    r = subprocess.run([request.config.getoption("--tandem-bin"), "eval-tools", "-c", str(cfg), "--data", str(BFCL),
+                        "--models", "slm", "--limit", "4", "--seed", "7", "--max-tokens", "48", "--out", str(out)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    row = re.search(r"^slm\s+(\d+)\s+([\d.]+)%\s+([\d.]+)%", r.stdout, re.M)
+    assert row and row.group(1) == "20" and row.group(3) == "0.0", r.stdout
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(lines) == 20 and not any(x["parse_failure"] for x in lines)
+    assert all(x["why"] == "" or not x["why"].startswith("call failed") for x in lines), lines
