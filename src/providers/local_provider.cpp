@@ -37,6 +37,7 @@ struct Job {
   bool json = false;        // response_format json_object / json_schema
   bool tool_mode = false;   // tools offered: the answer is constrained to {"tool_calls": [...]} and returned as calls
   std::string json_schema;  // empty: any JSON object
+  std::string json_schema_fallback;  // tools whose schemas the constraint cannot follow: free-form arguments
 
   std::mutex mu;
   struct Piece {
@@ -132,6 +133,8 @@ class LocalEngine {
     if (job.json) {
       if (!trie_) trie_ = std::make_shared<engine::TokenTrie>(model_->tokenizer());
       auto c = engine::JsonConstraint::Create(model_->tokenizer(), trie_, job.json_schema);
+      if (!c.ok() && !job.json_schema_fallback.empty())
+        c = engine::JsonConstraint::Create(model_->tokenizer(), trie_, job.json_schema_fallback);
       if (!c.ok()) return finish(c.status());
       constraint = std::move(*c);
       job.opts.constraint = constraint.get();
@@ -216,27 +219,39 @@ Status ReadOptions(const ChatRequest& req, const ModelInfo& info, Job& job) {
   if (req.tool_choice_none) job.tools_json.clear();
   if (!job.tools_json.empty() && !job.json) {
     // Tool calls by constrained decoding: the model can only write {"tool_calls": [{"name": <one of the tools>,
-    // "arguments": <JSON>}, ...]} (an empty list when no tool fits), so a call always parses.
+    // "arguments": <that tool's arguments>}, ...]} (an empty list when no tool fits), so a call always parses.
     simdjson::dom::element tools;
     if (parser.parse(job.tools_json).get(tools) || !tools.is_array())
       return Status(Code::kInvalidArgument, "tools: expected an array");
-    std::string names;
-    JsonWriter nw(names);
+    std::string names, alternatives;
+    JsonWriter nw(names), aw(alternatives);
     nw.begin_array();
+    aw.begin_array();
     simdjson::dom::array list = tools.get_array().value_unsafe();
     size_t n = 0;
     for (simdjson::dom::element t : list) {
       std::string_view name;
       if (t["function"]["name"].get(name)) return Status(Code::kInvalidArgument, "tools[].function.name is required");
       nw.value(name);
+      simdjson::dom::element params;
+      const std::string schema = t["function"]["parameters"].get(params) ? R"({"type":"object"})" : simdjson::minify(params);
+      aw.begin_object().kv("type", "object").key("properties").begin_object();
+      aw.key("name").begin_object().kv("const", name).end_object().key("arguments").raw(schema).end_object();
+      aw.key("required").begin_array().value("name").value("arguments").end_array().end_object();
       ++n;
     }
     nw.end_array();
+    aw.end_array();
     if (n > 0) {
+      // Each call's arguments follow its tool's own schema (a tagged union on the name); a schema the
+      // constraint cannot follow falls back to free-form arguments that are still always a JSON object.
       job.json = job.tool_mode = true;
-      job.json_schema = R"({"type":"object","properties":{"tool_calls":{"type":"array","items":{"type":"object",)"
-                        R"("properties":{"name":{"enum":)" + names + R"(},"arguments":{}},"required":["name","arguments"]}}},)"
-                        R"("required":["tool_calls"]})";
+      job.json_schema = R"({"type":"object","properties":{"tool_calls":{"type":"array","items":{"anyOf":)" +
+                        alternatives + R"(}}},"required":["tool_calls"]})";
+      job.json_schema_fallback =
+          R"({"type":"object","properties":{"tool_calls":{"type":"array","items":{"type":"object",)"
+          R"("properties":{"name":{"enum":)" + names + R"(},"arguments":{"type":"object"}},"required":["name","arguments"]}}},)"
+          R"("required":["tool_calls"]})";
     }
   }
   return Status::Ok();

@@ -99,6 +99,53 @@ TEST(JsonConstraintTest, SchemaIsFollowedEvenWhenCutShort) {
   }
 }
 
+TEST(JsonConstraintTest, TaggedUnionPicksTheArgumentsSchemaByName) {
+  // Tool calls: the name decides which arguments schema follows.
+  const std::string schema = R"({"type":"array","items":{"anyOf":[
+      {"type":"object","properties":{"name":{"const":"weather"},
+        "arguments":{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"}},
+                     "required":["city","days"]}},"required":["name","arguments"]},
+      {"type":"object","properties":{"name":{"const":"time"},
+        "arguments":{"type":"object","properties":{"zone":{"enum":["utc","cet"]}},"required":["zone"]}},
+       "required":["name","arguments"]}]}})";
+  RandomWriter w;
+  simdjson::dom::parser p;
+  int weather = 0, time = 0;
+  for (uint64_t seed = 0; seed < 300; ++seed) {
+    for (int budget : {4, 30, 300}) {
+      auto [text, done] = w.Write(schema, seed, budget);
+      auto e = Parse(p, text);
+      ASSERT_TRUE(e.is_array()) << text;
+      for (auto call : e.get_array()) {
+        std::string_view name;
+        ASSERT_EQ(call["name"].get(name), simdjson::SUCCESS) << text;
+        simdjson::dom::object args;
+        ASSERT_EQ(call["arguments"].get(args), simdjson::SUCCESS) << text;
+        if (name == "weather") {
+          ++weather;
+          std::string_view city;
+          int64_t days;
+          EXPECT_EQ(args["city"].get(city), simdjson::SUCCESS) << text;
+          EXPECT_EQ(args["days"].get(days), simdjson::SUCCESS) << text;
+          EXPECT_EQ(args.size(), 2u) << text;
+        } else {
+          ASSERT_EQ(name, "time") << text;
+          ++time;
+          std::string_view zone;
+          EXPECT_EQ(args["zone"].get(zone), simdjson::SUCCESS) << text;
+          EXPECT_TRUE(zone == "utc" || zone == "cet") << text;
+          EXPECT_EQ(args.size(), 1u) << text;
+        }
+      }
+    }
+  }
+  EXPECT_GT(weather, 20);
+  EXPECT_GT(time, 20);
+  auto bad = JsonConstraint::Create(*w.tok, w.trie, R"({"anyOf":[{"type":"string"},{"type":"integer"}]})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("tagged union"), std::string::npos);
+}
+
 TEST(JsonConstraintTest, RejectsBadSchemas) {
   RandomWriter w;
   EXPECT_FALSE(JsonConstraint::Create(*w.tok, w.trie, "{not json").ok());

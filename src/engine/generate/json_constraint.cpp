@@ -17,6 +17,9 @@ struct SchemaNode {
   bool free_keys = false;                // an object without declared properties
   std::shared_ptr<SchemaNode> items;     // kArray; null = any
   std::vector<std::string> literals;     // kLiterals: the allowed JSON texts
+  // A tagged union of two-property objects (anyOf/oneOf whose alternatives share their two keys and fix the
+  // first with a const): props[0] lists the tags; the second property's schema is variants[tag written].
+  std::vector<std::shared_ptr<SchemaNode>> variants;
 };
 
 namespace {
@@ -56,6 +59,48 @@ Result<std::shared_ptr<SchemaNode>> ParseSchema(simdjson::dom::element e, int de
   if (!e["const"].get(v)) {
     node->kind = SchemaNode::kLiterals;
     node->literals.push_back(simdjson::minify(v));
+    return node;
+  }
+  simdjson::dom::array alternatives;
+  if (!e["anyOf"].get(alternatives) || !e["oneOf"].get(alternatives)) {
+    // Only the tagged union of objects is supported: {"anyOf": [{"properties": {"<tag>": {"const": X},
+    // "<value>": S_X}}, ...]} with the same two keys, in the same order, in every alternative.
+    const Status unsupported(Code::kInvalidArgument,
+                             "json_schema: anyOf/oneOf is supported only as a tagged union of objects whose first "
+                             "property is a const");
+    node->kind = SchemaNode::kObject;
+    auto tags = std::make_shared<SchemaNode>();
+    tags->kind = SchemaNode::kLiterals;
+    std::string keys[2];
+    for (auto alt : alternatives) {
+      simdjson::dom::object props;
+      if (alt["properties"].get(props) || props.size() != 2) return unsupported;
+      int k = 0;
+      for (auto [key, sub] : props) {
+        if (!keys[k].empty() && keys[k] != key) return unsupported;
+        keys[k] = std::string(key);
+        if (k == 0) {
+          simdjson::dom::element c;
+          if (sub["const"].get(c)) return unsupported;
+          tags->literals.push_back(simdjson::minify(c));
+        } else {
+          auto child = ParseSchema(sub, depth + 1);
+          if (!child.ok()) return child.status();
+          node->variants.push_back(*child);
+        }
+        ++k;
+      }
+    }
+    if (tags->literals.empty() || tags->literals.size() > 64) return unsupported;
+    for (int k = 0; k < 2; ++k) {
+      std::string esc;
+      for (char c : keys[k]) {
+        if (c == '"' || c == '\\') esc.push_back('\\');
+        esc.push_back(c);
+      }
+      node->props.emplace_back(keys[k], k == 0 ? tags : node->variants.front());
+      node->key_literals.push_back({"\"" + esc + "\""});
+    }
     return node;
   }
   if (!e["enum"].get(v) && v.is_array()) {
@@ -261,6 +306,7 @@ struct JsonMachine {
               return true;
             case kAfterColon: {
               const SchemaNode* child = s->free_keys ? &AnyNode() : s->props[t.index].second.get();
+              if (!s->variants.empty() && t.index == 1 && t.alive > 0) child = s->variants[t.alive - 1].get();
               ++t.index;
               t.stage = kAfterValue;
               if (!Push(Value(child, depth + 1))) return false;
@@ -385,10 +431,14 @@ struct JsonMachine {
             ++t.index;
             for (size_t k = 0; k < t.cands->size() && k < 64; ++k)
               if ((alive >> k & 1) && (*t.cands)[k].size() > t.index) longer = true;
-            if (!longer) return Pop();  // exactly one way to go on, and it is complete
+            if (!longer) {  // exactly one way to go on, and it is complete
+              NoteTag(t);
+              return Pop();
+            }
             return true;
           }
           if (!complete) return false;
+          NoteTag(t);
           --n;  // an ambiguous literal (1 vs 12) ended before this byte
           continue;
         }
@@ -402,10 +452,25 @@ struct JsonMachine {
     return true;
   }
 
+  // A completed literal that is the tag of a tagged union: the parent object remembers which one (alive = k + 1).
+  void NoteTag(const Frame& lit) {
+    if (n < 2) return;
+    Frame& parent = f[static_cast<size_t>(n - 2)];
+    if (parent.kind != kObject || parent.schema->variants.empty() || parent.stage != kAfterValue || parent.index != 1)
+      return;
+    for (size_t k = 0; k < lit.cands->size() && k < 64; ++k) {
+      if ((lit.alive >> k & 1) && (*lit.cands)[k].size() == lit.index) {
+        parent.alive = k + 1;
+        return;
+      }
+    }
+  }
+
   // The shortest text that completes the document from this state (used when the token budget runs out, so
   // that even a cut-off answer parses).
   std::string Closing() const {
     std::string out;
+    int closed_tag = -1;  // a union tag literal just completed here: the variant its parent must close with
     for (int i = n - 1; i >= 0; --i) {
       const Frame& t = f[static_cast<size_t>(i)];
       switch (t.kind) {
@@ -424,10 +489,14 @@ struct JsonMachine {
           break;
         case kLiteral: {
           const std::string* best = nullptr;
-          for (size_t k = 0; k < t.cands->size() && k < 64; ++k)
-            if ((t.alive >> k & 1) && (!best || (*t.cands)[k].size() < best->size())) best = &(*t.cands)[k];
+          for (size_t k = 0; k < t.cands->size() && k < 64; ++k) {
+            if ((t.alive >> k & 1) && (!best || (*t.cands)[k].size() < best->size())) {
+              best = &(*t.cands)[k];
+              closed_tag = static_cast<int>(k);
+            }
+          }
           if (best) out += best->substr(t.index);
-          break;
+          continue;  // keep closed_tag for the parent
         }
         case kArray:
           if (t.stage == kNext) out += MinimalValue(t.schema->items ? *t.schema->items : AnyNode());
@@ -436,9 +505,16 @@ struct JsonMachine {
         case kObject: {
           const SchemaNode& s = *t.schema;
           size_t next = t.index;
+          size_t variant = t.alive > 0 ? t.alive - 1 : 0;
+          if (!s.variants.empty() && t.alive == 0 && t.stage == kAfterValue && t.index == 1 && closed_tag >= 0)
+            variant = static_cast<size_t>(closed_tag);
+          auto prop = [&](size_t k) -> const SchemaNode& {
+            if (!s.variants.empty() && k == 1) return *s.variants[variant];
+            return *s.props[k].second;
+          };
           if (t.stage == kAfterKey || t.stage == kAfterColon) {
             if (t.stage == kAfterKey) out += ":";
-            out += s.free_keys ? "null" : MinimalValue(*s.props[next].second);
+            out += s.free_keys ? "null" : MinimalValue(prop(next));
             ++next;
           } else if (t.stage == kNext && s.free_keys) {
             out += "\"\":null";
@@ -447,13 +523,14 @@ struct JsonMachine {
             const bool need_comma = t.stage == kAfterValue || t.stage == kAfterKey || t.stage == kAfterColon;
             for (size_t k = next; k < s.props.size(); ++k) {
               if (need_comma || k > next) out += ",";
-              out += s.key_literals[k][0] + ":" + MinimalValue(*s.props[k].second);
+              out += s.key_literals[k][0] + ":" + MinimalValue(prop(k));
             }
           }
           out += "}";
           break;
         }
       }
+      closed_tag = -1;
     }
     return out;
   }
