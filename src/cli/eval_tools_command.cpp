@@ -17,6 +17,7 @@
 #include "core/json_writer.h"
 #include "gateway/runtime.h"
 #include "ledger/cost.h"
+#include "providers/http_client.h"
 #include "route/features.h"
 
 namespace tandem {
@@ -118,6 +119,10 @@ int EvalToolsCommand(const EvalToolsArgs& a) {
   std::ofstream details;
   if (!a.out.empty()) details.open(a.out);
   asio::io_context io;
+  // Pooled upstream connections belong to `io`: close them before it goes (declared after it, so destroyed first).
+  struct ClosePool {
+    ~ClosePool() { ClearConnectionPool(); }
+  } close_pool;
   std::printf("%zu BFCL cases (%s)\n", cases->size(), a.categories.c_str());
   std::printf("%-18s %6s %9s %9s %10s %12s   %s\n", "model", "cases", "accuracy", "parse-fail", "ms/case", "$/case",
               "accuracy by category");
