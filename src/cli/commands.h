@@ -55,6 +55,13 @@ struct EvalToolsArgs {
   unsigned seed = 1;
 };
 int EvalToolsCommand(const EvalToolsArgs& args);
+// LM Agency: the model plans and calls tools (agency/lm_agent.h), every step routed. Exit 0 done, 3 stopped.
+struct AgentArgs {
+  std::string config, task, tools = "calculator,clock", model = "auto";
+  int max_steps = 8;
+  double max_cost_usd = 0;
+};
+int AgentCommand(const AgentArgs& args);
 int ReportCommand(const std::string& config_path, const std::string& ledger_override,
                   const std::string& since);
 

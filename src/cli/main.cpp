@@ -1,4 +1,4 @@
-// tandem: the command line. Subcommands: serve, check-config, route, report, eval, train, calibrate, eval-tools,
+// tandem: the command line. Subcommands: serve, check-config, route, report, eval, train, calibrate, eval-tools, agent,
 // gguf-info, tokenize, generate, chat, bench-engine.
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -99,6 +99,16 @@ int main(int argc, char** argv) {
   eval_tools->add_option("--max-tokens", et.max_tokens)->capture_default_str();
   eval_tools->add_option("--out", et.out, "Write one JSON line per case and model here");
 
+  tandem::AgentArgs ag;
+  auto* agent = app.add_subcommand("agent", "Run a task as an agent: the model calls tools, every step routed");
+  agent->add_option("task", ag.task, "The task")->required();
+  agent->add_option("-c,--config", ag.config, "Config file")->required();
+  agent->add_option("--tools", ag.tools, "calculator, clock, files=DIR, sql=DB, sql-rw=DB, http=HOST;HOST")
+      ->capture_default_str();
+  agent->add_option("-m,--model", ag.model, "auto, an alias or a configured model")->capture_default_str();
+  agent->add_option("--max-steps", ag.max_steps)->capture_default_str();
+  agent->add_option("--max-cost-usd", ag.max_cost_usd, "Stop once the run has cost this much (0 = no cap)");
+
   std::string gguf_path, text;
   bool special = false, bos = false, jsonl = false;
   auto* info = app.add_subcommand("gguf-info", "Print a GGUF file's metadata and tensor types");
@@ -173,6 +183,7 @@ int main(int argc, char** argv) {
     return tandem::SlmTrainCommand(slm);
   }
   if (*eval) return tandem::EvalCommand(data, routers, weak, strong, plot, bins);
+  if (*agent) return tandem::AgentCommand(ag);
   if (*eval_tools) return tandem::EvalToolsCommand(et);
   if (*calibrate) return tandem::CalibrateCommand(config, sample, target_share, write_config);
   if (*train) return tandem::TrainCommand(data, weak, strong, out, split, seed, bits, epochs);
