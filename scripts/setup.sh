@@ -73,7 +73,7 @@ if [[ $with_models -eq 1 ]]; then
 fi
 
 if [[ $with_slm -eq 1 ]]; then
-  # Until Tandem's own engine lands, the SLM tier is llama.cpp's OpenAI-compatible server.
+  # llama.cpp (llama-cpp-python) and its OpenAI-compatible server: the peer for bench/engine and conformance.
   if [[ ! -x .venv-slm/bin/python ]] || ! .venv-slm/bin/python -c "import llama_cpp.server" 2>/dev/null; then
     echo "setup: building llama-cpp-python's server (several minutes on 2 cores, once)"
     python3 -m venv .venv-slm

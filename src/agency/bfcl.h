@@ -4,7 +4,7 @@
 // possible_answer/BFCL_v4_<category>.json (ground_truth: a list of {function: {param: [allowed values]}}).
 // BfclTools renders a case's functions as OpenAI tools: names with '.' become '_' (OpenAI's name rule, as BFCL
 // does) and BFCL's types map to JSON Schema (dict -> object, float -> number, tuple -> array, any -> no type).
-// CheckCalls applies BFCL's AST rules: the right number of calls (in any order for parallel cases), each to the
+// CheckCalls applies BFCL's AST rules to a model's calls (sanitized names are mapped back): the right number of calls (in any order for parallel cases), each to the
 // right function, no unknown parameters, every required one present, an optional one left out only when ""
 // is allowed, each value among the allowed ones (strings compared as BFCL standardizes them: case, spaces and
 // ,./-_*^ ignored; an integer accepted for a float; lists and dicts compared element by element); an
@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agency/model_calls.h"
 #include "core/status.h"
 
 namespace tandem::agency {
@@ -30,11 +31,6 @@ struct BfclCase {
   std::string ground_truth;           // the raw "ground_truth" array; "" for irrelevance
 };
 
-struct ModelCall {
-  std::string name;       // as the model wrote it (sanitized names are mapped back by CheckCalls)
-  std::string arguments;  // a JSON object
-};
-
 struct CheckResult {
   bool correct = false;
   std::string why;  // the first rule broken ("" when correct)
@@ -44,10 +40,5 @@ struct CheckResult {
 Result<std::vector<BfclCase>> LoadBfcl(const std::string& dir, const std::vector<std::string>& categories);
 std::string BfclTools(const BfclCase& c);
 CheckResult CheckCalls(const BfclCase& c, const std::vector<ModelCall>& calls);
-
-// Calls written as text by a model without native tool calls: a JSON object {"name", "arguments"} (or
-// {"tool_calls": [...]}) or a list of them, possibly in a ```json fence, or BFCL's Python-like
-// [func(a=1, b="x")]. *ok is false when the text holds no call that parses.
-std::vector<ModelCall> ParseTextCalls(std::string_view text, bool* ok);
 
 }  // namespace tandem::agency

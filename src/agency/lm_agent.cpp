@@ -57,38 +57,6 @@ std::string Request(const std::vector<Message>& messages, const std::string& too
   return out;
 }
 
-// The calls and text of a response; *valid is false when the model tried to call and the call does not parse.
-void ReadTurn(const std::string& body, std::vector<ModelCall>* calls, std::string* text, bool* valid) {
-  *valid = true;
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc, message;
-  if (parser.parse(body).get(doc) || doc["choices"].at(0)["message"].get(message)) {
-    *valid = false;
-    return;
-  }
-  std::string_view content;
-  if (!message["content"].get(content)) *text = std::string(content);
-  simdjson::dom::array tcs;
-  if (!message["tool_calls"].get(tcs) && tcs.size() > 0) {
-    for (simdjson::dom::element tc : tcs) {
-      std::string_view name, args;
-      if (tc["function"]["name"].get(name) || tc["function"]["arguments"].get(args)) {
-        *valid = false;
-        continue;
-      }
-      calls->push_back({std::string(name), std::string(args)});
-    }
-    return;
-  }
-  if (text->empty()) return;
-  bool ok = false;
-  auto parsed = ParseTextCalls(*text, &ok);
-  if (ok) {
-    *calls = std::move(parsed);
-    text->clear();
-  }
-}
-
 std::string AnswerOf(const ModelCall& c) {
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
@@ -143,8 +111,9 @@ AgentResult RunAgent(const std::string& task, const ToolSet& tools, const ModelF
       r.reason = "the model failed: " + turn.status.message();
       return r;
     }
-    bool valid = true;
-    ReadTurn(turn.body, &s.calls, &s.text, &valid);
+    bool malformed = false;
+    s.calls = ResponseCalls(turn.body, &s.text, &malformed);
+    bool valid = !malformed;
     // A valid call names a tool and passes its schema (the results tell the model what was wrong).
     for (const auto& c : s.calls) {
       if (c.name == kFinal) continue;

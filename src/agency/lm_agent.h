@@ -5,7 +5,7 @@
 // each validated against its schema first, errors returned to the model as results); repeat. It stops with a
 // status, never by hanging: the model called `final_answer` (or answered in plain text) and the answer passed
 // the optional check; the step cap; the cost cap; the same call (name and arguments) repeated more than allowed;
-// or the model failing. Calls the model writes as text are parsed too (agency/bfcl.h ParseTextCalls). A model
+// or the model failing. Calls the model writes as text are read too (agency/model_calls.h). A model
 // that produces no valid call `escalate_after` steps in a row gets the next step with tier hint "llm" (the
 // caller routes it to the large model). The model is a callback, so the loop knows nothing of HTTP or routing;
 // each step records which model answered, its cost and time. Not thread-safe per run; tools run concurrently.
@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "agency/bfcl.h"
+#include "agency/model_calls.h"
 #include "agency/tool.h"
 #include "core/status.h"
 

@@ -1,36 +1,15 @@
 // `tandem agent "<task>"`: LM Agency from the command line — the model plans and calls the listed tools; each step
 // is routed (model "auto"), escalated to the LLM tier when the small model fails to produce a valid call.
-// clang-format off
-#include "core/asio.h"
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-// clang-format on
 #include <cstdio>
 #include <sstream>
 
 #include "agency/builtin_tools.h"
 #include "agency/lm_agent.h"
 #include "cli/commands.h"
-#include "core/json_writer.h"
-#include "gateway/runtime.h"
-#include "ledger/cost.h"
-#include "providers/http_client.h"
-#include "route/features.h"
+#include "cli/gateway_client.h"
 
 namespace tandem {
 namespace {
-
-class CaptureSink final : public ChatSink {
- public:
-  asio::awaitable<Status> body(std::string json) override {
-    body_ = std::move(json);
-    co_return Status::Ok();
-  }
-  asio::awaitable<Status> chunk(std::string_view) override { co_return Status::Ok(); }
-  bool committed() const override { return false; }
-  std::string body_;
-};
 
 // "calculator,clock,files=DIR,sql=DB,sql-rw=DB,http=host1;host2" -> tools.
 Result<agency::ToolSet> ParseTools(const std::string& spec) {
@@ -81,48 +60,24 @@ int AgentCommand(const AgentArgs& a) {
     return 1;
   }
   const Snapshot& sn = *snap.value();
-  asio::io_context io;
-  struct ClosePool {
-    ~ClosePool() { ClearConnectionPool(); }
-  } close_pool;
+  GatewayClient client(sn);
   // Each step goes through the router like any request for `a.model`; "llm" escalates it.
   agency::ModelFn model = [&](const std::string& request, const std::string& tier) {
     agency::ModelTurn turn;
-    std::string body = "{\"model\":";
-    body += tier == "llm" ? "\"" + sn.policy->resolve("llm") + "\"" : "\"" + a.model + "\"";
-    body += "," + request.substr(1);
+    const std::string target = tier == "llm" ? sn.policy->resolve("llm") : a.model;
+    std::string body;  // the loop's request with the model to route it by (names need no JSON escaping)
+    body.reserve(request.size() + target.size() + 16);
+    body.append("{\"model\":\"").append(target).append("\",").append(request, 1, std::string::npos);
     auto req = ParseChatRequest(body);
     if (!req.ok()) {
       turn.status = req.status();
       return turn;
     }
-    std::string target = req->model;
-    bool local_only = false;
-    if (target == "auto" || sn.config.routing.aliases.count(target)) {
-      Features f = ComputeFeatures(req.value(), *sn.pii, "");
-      Decision d = sn.policy->decide(req.value(), f);
-      target = d.model;
-      local_only = d.local_only;
-    }
-    std::vector<std::string> notes;
-    auto chain = sn.providers->chain(target, local_only, &notes);
-    if (chain.empty()) {
-      turn.status = Status(Code::kUnavailable, notes.empty() ? "no model available" : notes.front());
-      return turn;
-    }
-    CaptureSink sink;
-    FailoverOutcome result;
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-      CancelState cancel;
-      result = co_await sn.providers->Call(chain, req.value(), sink, cancel);
-      io.stop();
-    }, asio::detached);
-    io.restart();
-    io.run();
-    turn.status = result.status;
-    turn.body = std::move(sink.body_);
-    turn.model = result.served ? result.served->info().name : target;
-    if (result.served) turn.cost_usd = CostUsd(result.served->info(), result.stats.usage);
+    GatewayClient::Answer answer = client.Chat(req.value());
+    turn.status = answer.status;
+    turn.body = std::move(answer.body);
+    turn.model = answer.model;
+    turn.cost_usd = answer.cost_usd;
     return turn;
   };
   agency::AgentOptions opt;

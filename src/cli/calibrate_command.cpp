@@ -1,5 +1,5 @@
-// `tandem calibrate`: choose routing.learned.threshold so that a sample of traffic sends a target share to
-// the LLM, and optionally write it (with the target) into the config file in place.
+// `tandem calibrate`: choose the trained router's threshold (routing.slm_scored, else routing.learned) so that a
+// sample of traffic sends a target share to the LLM, and optionally write it (with the target) into the config.
 #include <simdjson.h>
 
 #include <cctype>
@@ -9,17 +9,12 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/gateway_client.h"
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/json_writer.h"
 #include "route/calibrate.h"
 #include "route/features.h"
-#include "route/pii.h"
-#include "route/rules_policy.h"
-#include "gateway/runtime.h"
-#include "core/clock.h"
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
 
 namespace tandem {
 namespace {
@@ -108,7 +103,7 @@ int CalibrateCommand(const std::string& config_path, const std::string& sample, 
   std::vector<double> scores;
   size_t fixed_llm = 0, total = 0, lineno = 0;
   std::string line;
-  asio::io_context io;
+  GatewayClient client(sn);
   while (std::getline(in, line)) {
     ++lineno;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -122,14 +117,7 @@ int CalibrateCommand(const std::string& config_path, const std::string& sample, 
     ++total;
     const bool scored = slm ? (d.rule.empty() || d.rule == "learned") && !d.local_only : d.rule == "learned";
     if (scored && slm) {
-      Result<std::vector<float>> pooled = Status(Code::kInternal, "not run");
-      CancelState cancel;
-      asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-        pooled = co_await sn.slm_encoder->Encode(req.value(), cancel);
-        io.stop();
-      }, asio::detached);
-      io.restart();
-      io.run();
+      auto pooled = client.Encode(req.value());
       if (!pooled.ok()) {
         std::fprintf(stderr, "%s:%zu: %s\n", sample.c_str(), lineno, pooled.status().message().c_str());
         return 1;

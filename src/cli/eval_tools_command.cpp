@@ -1,10 +1,6 @@
 // `tandem eval-tools`: function-calling accuracy on BFCL cases, the way BFCL's AST checker scores it, for any
 // configured model and for the routed system ("auto"), with parse failures, latency and cost per case.
-#include <simdjson.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -14,64 +10,17 @@
 
 #include "agency/bfcl.h"
 #include "cli/commands.h"
+#include "cli/gateway_client.h"
 #include "core/json_writer.h"
-#include "gateway/runtime.h"
-#include "ledger/cost.h"
-#include "providers/http_client.h"
-#include "route/features.h"
 
 namespace tandem {
 namespace {
-
-class CaptureSink final : public ChatSink {
- public:
-  asio::awaitable<Status> body(std::string json) override {
-    body_ = std::move(json);
-    co_return Status::Ok();
-  }
-  asio::awaitable<Status> chunk(std::string_view) override { co_return Status::Ok(); }
-  bool committed() const override { return false; }
-  std::string body_;
-};
 
 struct Outcome {
   bool correct = false, parse_failure = false;
   std::string why, model;
   double ms = 0, cost = 0;
 };
-
-// The calls in an OpenAI response body: native tool_calls, else calls written as text.
-std::vector<agency::ModelCall> CallsIn(const std::string& body, bool expects_calls, bool* parse_failure) {
-  *parse_failure = false;
-  std::vector<agency::ModelCall> calls;
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc, message;
-  if (parser.parse(body).get(doc) || doc["choices"].at(0)["message"].get(message)) {
-    *parse_failure = true;
-    return calls;
-  }
-  simdjson::dom::array tcs;
-  if (!message["tool_calls"].get(tcs) && tcs.size() > 0) {
-    for (simdjson::dom::element tc : tcs) {
-      std::string_view name, args;
-      if (tc["function"]["name"].get(name) || tc["function"]["arguments"].get(args)) {
-        *parse_failure = true;
-        continue;
-      }
-      simdjson::dom::parser p2;
-      simdjson::dom::element parsed;
-      if (p2.parse(args.data(), args.size()).get(parsed) || !parsed.is_object()) *parse_failure = true;
-      calls.push_back({std::string(name), std::string(args)});
-    }
-    return calls;
-  }
-  std::string_view text;
-  if (message["content"].get(text) || text.empty()) return calls;
-  bool ok = false;
-  calls = agency::ParseTextCalls(text, &ok);
-  if (!ok && expects_calls) *parse_failure = true;
-  return calls;
-}
 
 }  // namespace
 
@@ -118,11 +67,7 @@ int EvalToolsCommand(const EvalToolsArgs& a) {
   }
   std::ofstream details;
   if (!a.out.empty()) details.open(a.out);
-  asio::io_context io;
-  // Pooled upstream connections belong to `io`: close them before it goes (declared after it, so destroyed first).
-  struct ClosePool {
-    ~ClosePool() { ClearConnectionPool(); }
-  } close_pool;
+  GatewayClient client(sn);
   std::printf("%zu BFCL cases (%s)\n", cases->size(), a.categories.c_str());
   std::printf("%-18s %6s %9s %9s %10s %12s   %s\n", "model", "cases", "accuracy", "parse-fail", "ms/case", "$/case",
               "accuracy by category");
@@ -144,42 +89,22 @@ int EvalToolsCommand(const EvalToolsArgs& a) {
         o.parse_failure = true;
         o.why = req.status().message();
       } else {
-        std::string target = model;
-        bool local_only = false;
-        if (model == "auto" || sn.config.routing.aliases.count(model)) {
-          Features f = ComputeFeatures(req.value(), *sn.pii, "");
-          Decision d = sn.policy->decide(req.value(), f);
-          target = d.model;
-          local_only = d.local_only;
-        }
-        std::vector<std::string> notes;
-        auto chain = sn.providers->chain(target, local_only, &notes);
-        CaptureSink sink;
-        FailoverOutcome result;
         auto t0 = std::chrono::steady_clock::now();
-        if (chain.empty()) {
-          result.status = Status(Code::kUnavailable, notes.empty() ? "no model available" : notes.front());
-        } else {
-          asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-            CancelState cancel;
-            result = co_await sn.providers->Call(chain, req.value(), sink, cancel);
-            io.stop();  // pooled keep-alive connections keep the loop busy: this call is done
-          }, asio::detached);
-          io.restart();
-          io.run();
-        }
+        GatewayClient::Answer answer = client.Chat(req.value());
         o.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-        o.model = result.served ? result.served->info().name : target;
-        if (result.served) o.cost = CostUsd(result.served->info(), result.stats.usage);
-        if (!result.status.ok()) {
-          o.why = "call failed: " + result.status.message();
+        o.model = answer.model;
+        o.cost = answer.cost_usd;
+        if (!answer.status.ok()) {
+          o.why = "call failed: " + answer.status.message();
         } else {
-          bool failed = false;
-          auto calls = CallsIn(sink.body_, !c.ground_truth.empty(), &failed);
-          o.parse_failure = failed;
+          std::string text;
+          bool malformed = false;
+          auto calls = agency::ResponseCalls(answer.body, &text, &malformed);
+          // An answer in words where a call was due, that holds no call we can read, fails to parse too.
+          o.parse_failure = malformed || (calls.empty() && !text.empty() && !c.ground_truth.empty());
           agency::CheckResult check = agency::CheckCalls(c, calls);
-          o.correct = check.correct && !failed;
-          o.why = failed ? "unparsable call" : check.why;
+          o.correct = check.correct && !o.parse_failure;
+          o.why = o.parse_failure ? "unparsable call" : check.why;
         }
       }
       right += o.correct;

@@ -260,6 +260,13 @@ void CheckTarget(const Config& c, const YAML::Node& at, const std::string& p, co
   Fail(at, p, "'" + target + "' is neither 'slm', 'llm' nor a configured model");
 }
 
+// A `target_llm_share` (for `tandem calibrate` and the drift report): the value and where it is written.
+void TargetShare(const YAML::Node& n, const std::string& path, RoutingConfig& r) {
+  r.target_llm_share = Num(n, path);
+  r.target_line = LineOf(n);
+  if (r.target_llm_share > 1) Fail(n, path, "must be in [0, 1]");
+}
+
 void ParseRouting(const YAML::Node& n, Config& c) {
   CheckKeys(n, "routing", {"default", "slm", "llm", "aliases", "privacy", "pii", "rules", "learned", "tradeoff", "cascade",
                            "slm_scored"});
@@ -327,12 +334,7 @@ void ParseRouting(const YAML::Node& n, Config& c) {
       if (r.learned_threshold > 1) Fail(l["threshold"], "routing.learned.threshold", "must be in [0, 1]");
       r.threshold_line = LineOf(l["threshold"]);
     }
-    if (l["target_llm_share"]) {
-      r.target_llm_share = Num(l["target_llm_share"], "routing.learned.target_llm_share");
-      r.target_line = LineOf(l["target_llm_share"]);
-      if (r.target_llm_share > 1)
-        Fail(l["target_llm_share"], "routing.learned.target_llm_share", "must be in [0, 1]");
-    }
+    if (l["target_llm_share"]) TargetShare(l["target_llm_share"], "routing.learned.target_llm_share", r);
   }
   if (const YAML::Node& sn = n["slm_scored"]) {
     CheckKeys(sn, "routing.slm_scored", {"router", "threshold", "model", "target_llm_share"});
@@ -346,12 +348,8 @@ void ParseRouting(const YAML::Node& n, Config& c) {
       if (r.slm_scored_threshold > 1) Fail(sn["threshold"], "routing.slm_scored.threshold", "must be in [0, 1]");
       r.slm_scored_threshold_line = LineOf(sn["threshold"]);
     }
-    if (sn["target_llm_share"]) {  // the SLM-scored router decides first: its target is the one reported
-      r.target_llm_share = Num(sn["target_llm_share"], "routing.slm_scored.target_llm_share");
-      r.target_line = LineOf(sn["target_llm_share"]);
-      if (r.target_llm_share > 1)
-        Fail(sn["target_llm_share"], "routing.slm_scored.target_llm_share", "must be in [0, 1]");
-    }
+    // The SLM-scored router decides before the learned one: its target is the one reported.
+    if (sn["target_llm_share"]) TargetShare(sn["target_llm_share"], "routing.slm_scored.target_llm_share", r);
     r.slm_scored_model = sn["model"] ? Str(sn["model"], "routing.slm_scored.model") : r.slm_model;
     const ModelInfo* m = c.find(r.slm_scored_model);
     if (!m) Fail(sn["model"] ? sn["model"] : sn, "routing.slm_scored.model", "no model named '" + r.slm_scored_model + "'");

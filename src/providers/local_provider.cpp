@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -312,6 +313,30 @@ void WriteLogprobs(JsonWriter& w, const engine::Tokenizer& tok, const std::vecto
   w.end_array().end_object();
 }
 
+// Connects a queued job to the requester's event loop: the engine thread's wake-ups cancel `timer` (so a wait on
+// it returns), a client hang-up marks the job cancelled; the hang-up hook is removed when this goes.
+struct JobWaiter {
+  JobWaiter(const asio::any_io_executor& ex, const std::shared_ptr<Job>& job, CancelState& cancel)
+      : timer(std::make_shared<asio::steady_timer>(ex)), cancel_(cancel) {
+    job->wake = [ex, weak = std::weak_ptr<asio::steady_timer>(timer)] {
+      asio::post(ex, [weak] {
+        if (auto t = weak.lock()) t->cancel();
+      });
+    };
+    cancel.set_hook([job, t = timer] {
+      job->cancelled = true;
+      t->cancel();
+    });
+  }
+  ~JobWaiter() { cancel_.set_hook(nullptr); }
+  JobWaiter(const JobWaiter&) = delete;
+  JobWaiter& operator=(const JobWaiter&) = delete;
+  std::shared_ptr<asio::steady_timer> timer;
+
+ private:
+  CancelState& cancel_;
+};
+
 // The turns and options of a request: the same for chat() and Encode(), so both render the same prompt.
 Status BuildJob(const ChatRequest& req, const ModelInfo& info, Job& job) {
   for (const ChatMessage& m : req.messages)
@@ -328,21 +353,8 @@ asio::awaitable<Result<std::vector<float>>> LocalProvider::Encode(const ChatRequ
   auto job = std::make_shared<Job>();
   if (Status s = BuildJob(req, info_, *job); !s.ok()) co_return s;
   job->encode = true;
-  auto ex = co_await asio::this_coro::executor;
-  auto timer = std::make_shared<asio::steady_timer>(ex);
-  job->wake = [ex, weak = std::weak_ptr<asio::steady_timer>(timer)] {
-    asio::post(ex, [weak] {
-      if (auto t = weak.lock()) t->cancel();
-    });
-  };
-  cancel.set_hook([job, timer] {
-    job->cancelled = true;
-    timer->cancel();
-  });
-  struct Unhook {
-    CancelState& c;
-    ~Unhook() { c.set_hook(nullptr); }
-  } unhook{cancel};
+  JobWaiter waiter(co_await asio::this_coro::executor, job, cancel);
+  const auto& timer = waiter.timer;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(info_.timeouts.first_token_ms);
   engine_->Submit(job);
   while (true) {
@@ -379,21 +391,8 @@ asio::awaitable<Status> LocalProvider::chat(const ChatRequest& req, ChatSink& si
   auto job = std::make_shared<Job>();
   if (Status s = BuildJob(req, info_, *job); !s.ok()) co_return s;
 
-  auto ex = co_await asio::this_coro::executor;
-  auto timer = std::make_shared<asio::steady_timer>(ex);
-  job->wake = [ex, weak = std::weak_ptr<asio::steady_timer>(timer)] {
-    asio::post(ex, [weak] {
-      if (auto t = weak.lock()) t->cancel();
-    });
-  };
-  cancel.set_hook([job, timer] {
-    job->cancelled = true;
-    timer->cancel();
-  });
-  struct Unhook {
-    CancelState& c;
-    ~Unhook() { c.set_hook(nullptr); }
-  } unhook{cancel};
+  JobWaiter waiter(co_await asio::this_coro::executor, job, cancel);
+  const auto& timer = waiter.timer;
 
   const auto start = std::chrono::steady_clock::now();
   const auto first_deadline = start + std::chrono::milliseconds(info_.timeouts.first_token_ms);

@@ -205,15 +205,25 @@ LearnedRouter LearnedRouter::Train(const std::vector<std::string>& prompts, cons
 
 double LearnedRouter::score(std::string_view prompt) const { return score(prompt, ClassifyTask(prompt)); }
 
-double LearnedRouter::score(std::string_view prompt, std::string_view task) const {
-  const Counter& c = Count(prompt, task, bits_);
-  double z = 0, norm = 0;
+void LinearScores(std::string_view prompt, std::string_view task, int bits, const float* const* weights,
+                  const float* biases, size_t heads, double* out) {
+  const Counter& c = Count(prompt, task, bits);
+  for (size_t h = 0; h < heads; ++h) out[h] = 0;
+  double norm = 0;
   for (uint32_t s : c.touched) {
     const float x = Log1pCount(c.counts[s]);
-    z += weights_[s] * x;
+    for (size_t h = 0; h < heads; ++h) out[h] += weights[h][s] * x;
     norm += static_cast<double>(x) * x;
   }
-  return Sigmoid(bias_ + z / std::sqrt(std::max(norm, 1e-12)));
+  const double inv = 1 / std::sqrt(std::max(norm, 1e-12));
+  for (size_t h = 0; h < heads; ++h) out[h] = biases[h] + out[h] * inv;
+}
+
+double LearnedRouter::score(std::string_view prompt, std::string_view task) const {
+  const float* w = weights_.data();
+  double z = 0;
+  LinearScores(prompt, task, bits_, &w, &bias_, 1, &z);
+  return Sigmoid(z);
 }
 
 Status LearnedRouter::Save(const std::string& path) const {

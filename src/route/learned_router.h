@@ -34,6 +34,11 @@ struct TrainOptions {
 double FitLogistic(const std::vector<SparseVector>& xs, const std::vector<double>& labels, const TrainOptions& opt,
                    std::vector<float>* weights);
 
+// bias[h] + w[h]·x for each of `heads` weight vectors (2^bits floats each) over the prompt's features x, in one
+// pass with no allocation once warm: the learned router and the multi-model router share it.
+void LinearScores(std::string_view prompt, std::string_view task, int bits, const float* const* weights,
+                  const float* biases, size_t heads, double* out);
+
 class LearnedRouter {
  public:
   static SparseVector Featurize(std::string_view prompt, int bits);

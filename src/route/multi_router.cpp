@@ -1,5 +1,7 @@
 #include "route/multi_router.h"
 
+#include "route/features.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -52,15 +54,14 @@ MultiRouter MultiRouter::Train(const std::vector<std::string>& prompts, const st
   return r;
 }
 
-std::vector<double> MultiRouter::Predict(std::string_view prompt) const {
-  SparseVector x = LearnedRouter::Featurize(prompt, bits_);
+std::vector<double> MultiRouter::Predict(std::string_view prompt) const { return Predict(prompt, ClassifyTask(prompt)); }
+
+std::vector<double> MultiRouter::Predict(std::string_view prompt, std::string_view task) const {
+  std::vector<const float*> heads(models_.size());
+  for (size_t m = 0; m < heads.size(); ++m) heads[m] = weights_[m].data();
   std::vector<double> p(models_.size());
-  for (size_t m = 0; m < models_.size(); ++m) {
-    double z = bias_[m];
-    const float* w = weights_[m].data();
-    for (const auto& [i, v] : x) z += w[i] * v;
-    p[m] = 1.0 / (1.0 + std::exp(-z));
-  }
+  LinearScores(prompt, task, bits_, heads.data(), bias_.data(), heads.size(), p.data());
+  for (double& z : p) z = 1.0 / (1.0 + std::exp(-z));
   return p;
 }
 

@@ -9,7 +9,7 @@
 //   - ChooseWithinBudget(budget): the best predicted model whose expected cost fits the budget (the cheapest
 //     one when none fits).
 // Saved as a small versioned binary ("TNDMMR01", bits, K, names, mean training cost, heads). Immutable after
-// training or loading: thread-safe. Featurizes a prompt once for all heads.
+// training or loading: thread-safe. Scores every head in one pass over the prompt's features.
 #pragma once
 
 #include <string>
@@ -35,6 +35,8 @@ class MultiRouter {
   const std::vector<double>& mean_cost() const { return mean_cost_; }
   // Predicted probability that each model answers well.
   std::vector<double> Predict(std::string_view prompt) const;
+  // The same with the prompt's task type already known (the gateway computes it once per request).
+  std::vector<double> Predict(std::string_view prompt, std::string_view task) const;
 
   // Index of the chosen model among candidates (cost < 0 marks a model that may not be chosen). -1 if none.
   static int Choose(const std::vector<double>& p, const std::vector<double>& cost, double lambda);

@@ -131,7 +131,7 @@ bool RulesPolicy::matches(const CompiledRule& r, const ChatRequest& req, const F
 
 Decision RulesPolicy::DecideTradeoff(const ChatRequest& req, const Features& f, Decision d) const {
   const RoutingConfig& rc = config_.routing;
-  std::vector<double> p = tradeoff_->Predict(req.last_user_text());
+  std::vector<double> p = tradeoff_->Predict(req.last_user_text(), f.task);
   const int64_t out_tokens = req.max_tokens.value_or(rc.tradeoff_output_tokens);
   std::vector<double> cost(p.size(), -1);  // -1: not a candidate
   for (size_t m = 0; m < p.size(); ++m) {

@@ -258,6 +258,17 @@ std::string Text(const Plan& p) {
   return t;
 }
 
+// The final usage-only chunk of a stream (stream_options.include_usage).
+std::string UsageChunk(const Plan& p, int64_t created, int64_t completion) {
+  std::string u;
+  JsonWriter w(u);
+  w.begin_object().kv("id", "chatcmpl-fake").kv("object", "chat.completion.chunk").kv("created", created);
+  w.kv("model", p.model).key("choices").begin_array().end_array().key("usage").begin_object();
+  w.kv("prompt_tokens", p.prompt_tokens).kv("completion_tokens", completion);
+  w.kv("total_tokens", p.prompt_tokens + completion).end_object().end_object();
+  return u;
+}
+
 // A scripted answer (--answers): the listed tool calls, streamed in one delta or in one message.
 asio::awaitable<void> ScriptedCalls(Responder& out, const Plan& p, int64_t created) {
   simdjson::dom::parser parser;
@@ -307,12 +318,7 @@ asio::awaitable<void> ScriptedCalls(Responder& out, const Plan& p, int64_t creat
     if (!(co_await out.write("data: " + c + "\n\n")).ok()) co_return;
   }
   if (p.include_usage) {
-    std::string u;
-    JsonWriter w(u);
-    w.begin_object().kv("id", "chatcmpl-fake").kv("object", "chat.completion.chunk").kv("created", created);
-    w.kv("model", p.model).key("choices").begin_array().end_array().key("usage").begin_object();
-    w.kv("prompt_tokens", p.prompt_tokens).kv("completion_tokens", completion);
-    w.kv("total_tokens", p.prompt_tokens + completion).end_object().end_object();
+    const std::string u = UsageChunk(p, created, completion);
     if (!(co_await out.write("data: " + u + "\n\n")).ok()) co_return;
   }
   if (!(co_await out.write("data: [DONE]\n\n")).ok()) co_return;
@@ -535,12 +541,7 @@ asio::awaitable<void> FakeLlm::openai(const HttpRequestIn& in, Responder& out, S
     chunks.push_back(Chunk(p, created, "{}", "tool_calls"));
   }
   if (p.include_usage) {
-    std::string u;
-    JsonWriter w(u);
-    w.begin_object().kv("id", "chatcmpl-fake").kv("object", "chat.completion.chunk").kv("created", created);
-    w.kv("model", p.model).key("choices").begin_array().end_array().key("usage").begin_object();
-    w.kv("prompt_tokens", p.prompt_tokens).kv("completion_tokens", completion);
-    w.kv("total_tokens", p.prompt_tokens + completion).end_object().end_object();
+    const std::string u = UsageChunk(p, created, completion);
     chunks.push_back(u);
   }
   int sent = 0;

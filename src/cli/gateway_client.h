@@ -1,0 +1,41 @@
+// GatewayClient: the gateway's request path — route, provider chain, failover, price — run synchronously, for the
+// commands that call models (eval-tools, agent, calibrate). A request for "auto" or an alias is routed as `tandem
+// serve` routes it; a configured model name is called directly. The coroutines run on a private event loop; the
+// pooled upstream connections that belong to it are closed before it goes. One per command; not thread-safe.
+#pragma once
+
+// clang-format off
+#include "core/asio.h"
+#include <boost/asio/io_context.hpp>
+// clang-format on
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gateway/runtime.h"
+
+namespace tandem {
+
+class GatewayClient {
+ public:
+  explicit GatewayClient(const Snapshot& snap) : snap_(snap) {}
+  ~GatewayClient();
+  GatewayClient(const GatewayClient&) = delete;
+  GatewayClient& operator=(const GatewayClient&) = delete;
+
+  struct Answer {
+    Status status;
+    std::string body;   // the non-streamed OpenAI response
+    std::string model;  // the model that answered (or was to answer)
+    double cost_usd = 0;
+  };
+  Answer Chat(const ChatRequest& req);
+  // The SLM-scored router's features for a request (routing.slm_scored's model).
+  Result<std::vector<float>> Encode(const ChatRequest& req);
+
+ private:
+  const Snapshot& snap_;
+  asio::io_context io_;
+};
+
+}  // namespace tandem
