@@ -49,17 +49,9 @@ int AgentCommand(const AgentArgs& a) {
     std::fprintf(stderr, "%s\n", tools.status().message().c_str());
     return 2;
   }
-  auto config = LoadConfig(a.config, ProcessEnv());
-  if (!config.ok()) {
-    std::fprintf(stderr, "%s\n", config.status().message().c_str());
-    return 1;
-  }
-  auto snap = BuildSnapshot(std::move(config.value()), SystemClock::Get());
-  if (!snap.ok()) {
-    std::fprintf(stderr, "%s\n", snap.status().message().c_str());
-    return 1;
-  }
-  const Snapshot& sn = *snap.value();
+  auto snap = LoadSnapshot(a.config);
+  if (!snap) return 1;
+  const Snapshot& sn = *snap;
   GatewayClient client(sn);
   // Each step goes through the router like any request for `a.model`; "llm" escalates it.
   agency::ModelFn model = [&](const std::string& request, const std::string& tier) {

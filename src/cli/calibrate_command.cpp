@@ -75,25 +75,18 @@ int CalibrateCommand(const std::string& config_path, const std::string& sample, 
     std::fprintf(stderr, "--target-llm-share: expected a share in [0, 1], got %g\n", target);
     return 2;
   }
-  auto config = LoadConfig(config_path, [](const char*) -> const char* { return "unused"; });
-  if (!config.ok()) {
-    std::fprintf(stderr, "%s\n", config.status().message().c_str());
-    return 1;
-  }
-  const bool slm = !config->routing.slm_scored_router.empty();
-  if (!slm && config->routing.learned_model.empty()) {
+  // The gateway's own objects: the same rules, and for the SLM-scored router the same in-process model.
+  // No call leaves this process: API keys are not looked up (an unset one must not fail this).
+  auto snap = LoadSnapshot(config_path, [](const char*) -> const char* { return "unused"; });
+  if (!snap) return 1;
+  const Snapshot& sn = *snap;
+  const Config& cfg = sn.config;
+  const bool slm = !cfg.routing.slm_scored_router.empty();
+  if (!slm && cfg.routing.learned_model.empty()) {
     std::fprintf(stderr, "%s: neither routing.slm_scored nor routing.learned is configured: there is no threshold "
                  "to calibrate\n", config_path.c_str());
     return 1;
   }
-  // The gateway's own objects: the same rules, and for the SLM-scored router the same in-process model.
-  auto snap = BuildSnapshot(std::move(config.value()), SystemClock::Get());
-  if (!snap.ok()) {
-    std::fprintf(stderr, "%s\n", snap.status().message().c_str());
-    return 1;
-  }
-  const Snapshot& sn = *snap.value();
-  const Config& cfg = sn.config;
   const char* router = slm ? "routing.slm_scored" : "routing.learned";
   std::ifstream in(sample);
   if (!in) {

@@ -11,6 +11,7 @@
 #include "core/json_writer.h"
 #include "eval/plot.h"
 #include "eval/run_eval.h"
+#include "cli/gateway_client.h"
 #include "gateway/runtime.h"
 #include "ledger/journal.h"
 #include "ledger/report.h"
@@ -20,21 +21,6 @@
 
 namespace tandem {
 namespace {
-
-// Loads the config and builds everything serving would (rules, providers); prints the error, if any.
-std::shared_ptr<const Snapshot> LoadSnapshot(const std::string& path) {
-  auto config = LoadConfig(path, ProcessEnv());
-  if (!config.ok()) {
-    std::fprintf(stderr, "%s\n", config.status().message().c_str());
-    return nullptr;
-  }
-  auto snap = BuildSnapshot(std::move(config.value()), SystemClock::Get());
-  if (!snap.ok()) {
-    std::fprintf(stderr, "%s\n", snap.status().message().c_str());
-    return nullptr;
-  }
-  return snap.value();
-}
 
 }  // namespace
 

@@ -48,17 +48,9 @@ int EvalToolsCommand(const EvalToolsArgs& a) {
       for (auto& c : list) cases->push_back(std::move(c));
     }
   }
-  auto config = LoadConfig(a.config, ProcessEnv());
-  if (!config.ok()) {
-    std::fprintf(stderr, "%s\n", config.status().message().c_str());
-    return 1;
-  }
-  auto snap = BuildSnapshot(std::move(config.value()), SystemClock::Get());
-  if (!snap.ok()) {
-    std::fprintf(stderr, "%s\n", snap.status().message().c_str());
-    return 1;
-  }
-  const Snapshot& sn = *snap.value();
+  auto snap = LoadSnapshot(a.config);
+  if (!snap) return 1;
+  const Snapshot& sn = *snap;
   for (const auto& m : models) {
     if (m != "auto" && !sn.config.find(m) && !sn.config.routing.aliases.count(m)) {
       std::fprintf(stderr, "--models: no model or alias named '%s' in %s\n", m.c_str(), a.config.c_str());

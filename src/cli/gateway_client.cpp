@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 // clang-format on
+#include <cstdio>
 
 #include "ledger/cost.h"
 #include "providers/http_client.h"
@@ -36,6 +37,20 @@ void RunOn(asio::io_context& io, F&& body) {
 }
 
 }  // namespace
+
+std::shared_ptr<const Snapshot> LoadSnapshot(const std::string& config_path, const EnvLookup& env) {
+  auto config = LoadConfig(config_path, env);
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s\n", config.status().message().c_str());
+    return nullptr;
+  }
+  auto snap = BuildSnapshot(std::move(config.value()), SystemClock::Get());
+  if (!snap.ok()) {
+    std::fprintf(stderr, "%s\n", snap.status().message().c_str());
+    return nullptr;
+  }
+  return snap.value();
+}
 
 GatewayClient::~GatewayClient() { ClearConnectionPool(); }
 

@@ -9,12 +9,17 @@
 #include <boost/asio/io_context.hpp>
 // clang-format on
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "gateway/runtime.h"
 
 namespace tandem {
+
+// Loads the config and builds everything serving would (rules, providers, the engine); prints the error, if any,
+// and returns null. `env` looks up API keys (ProcessEnv(), or a stand-in when no call will need them).
+std::shared_ptr<const Snapshot> LoadSnapshot(const std::string& config_path, const EnvLookup& env = ProcessEnv());
 
 class GatewayClient {
  public:
