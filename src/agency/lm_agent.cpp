@@ -89,6 +89,10 @@ AgentResult RunAgent(const std::string& task, const ToolSet& tools, const ModelF
   std::vector<Message> messages = {{"system", opt.system_prompt, "", {}, {}}, {"user", task, "", {}, {}}};
   std::map<std::string, int> seen;  // name + arguments -> times called
   int without_valid_call = 0;
+  auto push = [&](AgentStep&& s) {
+    r.steps.push_back(std::move(s));
+    if (opt.on_step) opt.on_step(r.steps.back());
+  };
   for (int step = 1;; ++step) {
     if (step > opt.max_steps) {
       r.status = AgentStatus::kMaxSteps;
@@ -106,7 +110,7 @@ AgentResult RunAgent(const std::string& task, const ToolSet& tools, const ModelF
     r.cost_usd += turn.cost_usd;
     if (!turn.status.ok()) {
       s.ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-      r.steps.push_back(std::move(s));
+      push(std::move(s));
       r.status = AgentStatus::kModelError;
       r.reason = "the model failed: " + turn.status.message();
       return r;
@@ -132,7 +136,7 @@ AgentResult RunAgent(const std::string& task, const ToolSet& tools, const ModelF
       const std::string objection = opt.final_check ? opt.final_check(answer) : "";
       if (objection.empty()) {
         s.ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-        r.steps.push_back(std::move(s));
+        push(std::move(s));
         r.status = AgentStatus::kDone;
         r.answer = answer;
         r.reason = "final answer";
@@ -148,7 +152,7 @@ AgentResult RunAgent(const std::string& task, const ToolSet& tools, const ModelF
       for (const auto& c : s.calls) {
         if (++seen[c.name + "\x1f" + c.arguments] > opt.max_repeats + 1) {
           s.ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-          r.steps.push_back(std::move(s));
+          push(std::move(s));
           r.status = AgentStatus::kRepeated;
           r.reason = "the same call to " + c.name + " was repeated " + std::to_string(opt.max_repeats + 1) + " times";
           return r;
@@ -183,7 +187,7 @@ AgentResult RunAgent(const std::string& task, const ToolSet& tools, const ModelF
         messages.push_back({"tool", (s.results[i].is_error ? "ERROR: " : "") + s.results[i].content,
                             assistant.call_ids[i], {}, {}});
     }
-    r.steps.push_back(std::move(s));
+    push(std::move(s));
     if (opt.max_cost_usd > 0 && r.cost_usd >= opt.max_cost_usd) {
       r.status = AgentStatus::kMaxCost;
       char buf[96];

@@ -19,6 +19,7 @@
 #include "agency/model_calls.h"
 #include "agency/tool.h"
 #include "core/status.h"
+#include "ledger/record.h"
 
 namespace tandem::agency {
 
@@ -27,11 +28,14 @@ struct ModelTurn {
   std::string body;   // the OpenAI chat.completion response
   std::string model;  // who answered
   double cost_usd = 0;
+  LedgerRecord row;  // the call as the gateway would record it: route decision, tokens, cost, timing
 };
 
 // request_body: an OpenAI chat request (messages, tools; no model). tier: "" = let the router decide, "llm" =
 // escalate this step.
 using ModelFn = std::function<ModelTurn(const std::string& request_body, const std::string& tier)>;
+
+struct AgentStep;
 
 struct AgentOptions {
   int max_steps = 8;
@@ -44,6 +48,8 @@ struct AgentOptions {
       "answer when you have it.";
   // Checks a final answer; "" accepts it, anything else is sent back to the model as the reason to go on.
   std::function<std::string(const std::string& answer)> final_check;
+  // Called with each step once it is complete (its calls run), before the next one starts.
+  std::function<void(const AgentStep&)> on_step;
 };
 
 enum class AgentStatus { kDone, kMaxSteps, kMaxCost, kRepeated, kModelError };

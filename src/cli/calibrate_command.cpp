@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
-#include "cli/gateway_client.h"
+#include "gateway/gateway_client.h"
 #include "config/config.h"
 #include "core/clock.h"
 #include "core/json_writer.h"

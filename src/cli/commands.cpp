@@ -11,7 +11,7 @@
 #include "core/json_writer.h"
 #include "eval/plot.h"
 #include "eval/run_eval.h"
-#include "cli/gateway_client.h"
+#include "gateway/gateway_client.h"
 #include "gateway/runtime.h"
 #include "ledger/journal.h"
 #include "ledger/report.h"

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace tandem {
 
@@ -57,11 +58,24 @@ struct EvalToolsArgs {
 int EvalToolsCommand(const EvalToolsArgs& args);
 // LM Agency: the model plans and calls tools (agency/lm_agent.h), every step routed. Exit 0 done, 3 stopped.
 struct AgentArgs {
-  std::string config, task, tools = "calculator,clock", model = "auto";
+  std::string config, ledger, task, tools = "calculator,clock", model = "auto";
   int max_steps = 8;
   double max_cost_usd = 0;
 };
 int AgentCommand(const AgentArgs& args);
+// Code Agency: run or resume a workflow (gateway/runs.h). Exit 0 done, 3 failed, 4 waiting for an approval.
+struct RunArgs {
+  std::string config, ledger, workflow, resume, inputs_file, tools;
+  std::vector<std::string> inputs;  // name=value
+  bool check = false;               // validate only
+};
+int RunCommand(const RunArgs& args);
+int ApproveCommand(const std::string& config, const std::string& ledger, const std::string& run_id,
+                   const std::string& step, bool reject, const std::string& by, const std::string& note);
+// The step tree of a run of either pattern; format "text", "json" or "otel" (OpenTelemetry JSON).
+int TraceCommand(const std::string& config, const std::string& ledger, const std::string& run_id,
+                 const std::string& format);
+int RunsCommand(const std::string& config, const std::string& ledger, const std::string& status);
 int ReportCommand(const std::string& config_path, const std::string& ledger_override,
                   const std::string& since);
 

@@ -10,7 +10,7 @@
 
 #include "agency/bfcl.h"
 #include "cli/commands.h"
-#include "cli/gateway_client.h"
+#include "gateway/gateway_client.h"
 #include "core/json_writer.h"
 
 namespace tandem {

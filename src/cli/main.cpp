@@ -109,6 +109,40 @@ int main(int argc, char** argv) {
   agent->add_option("--max-steps", ag.max_steps)->capture_default_str();
   agent->add_option("--max-cost-usd", ag.max_cost_usd, "Stop once the run has cost this much (0 = no cap)");
 
+  agent->add_option("--ledger", ag.ledger, "Record the run here instead of the config's ledger");
+
+  tandem::RunArgs rn;
+  auto* run = app.add_subcommand("run", "Run a workflow (Code Agency): declared steps, each model call routed");
+  run->add_option("workflow", rn.workflow, "Workflow YAML file");
+  run->add_option("-c,--config", rn.config, "Config file")->required();
+  run->add_option("-i,--input", rn.inputs, "An input: name=value (JSON values are read as JSON)");
+  run->add_option("--inputs", rn.inputs_file, "A JSON object of inputs");
+  run->add_option("--resume", rn.resume, "Continue a run (after a crash or an approval) without redoing its steps");
+  run->add_option("--tools", rn.tools, "More tools for the workflow (specs as for `agent`)");
+  run->add_option("--ledger", rn.ledger, "Record the run here instead of the config's ledger");
+  run->add_flag("--check", rn.check, "Validate the workflow and exit");
+
+  std::string run_config, run_ledger, run_id, approve_step, approve_by, approve_note, trace_format = "text", runs_status;
+  bool reject = false;
+  auto* approve = app.add_subcommand("approve", "Decide a workflow run's waiting approval step");
+  approve->add_option("run", run_id, "Run id")->required();
+  approve->add_option("step", approve_step, "The approval step (default: the one waiting)");
+  approve->add_option("-c,--config", run_config, "Config file (for its ledger)");
+  approve->add_option("--ledger", run_ledger, "Ledger file");
+  approve->add_flag("--reject", reject, "Reject instead of approving");
+  approve->add_option("--by", approve_by, "Who decided");
+  approve->add_option("--note", approve_note, "Why");
+  auto* trace = app.add_subcommand("trace", "Print a run's steps: model, route reasons, tokens, cost, time");
+  trace->add_option("run", run_id, "Run id")->required();
+  trace->add_option("-c,--config", run_config, "Config file (for its ledger)");
+  trace->add_option("--ledger", run_ledger, "Ledger file");
+  trace->add_option("--format", trace_format, "text, json or otel (OpenTelemetry JSON)")
+      ->check(CLI::IsMember({"text", "json", "otel"}))->capture_default_str();
+  auto* runs = app.add_subcommand("runs", "List recent agent and workflow runs");
+  runs->add_option("-c,--config", run_config, "Config file (for its ledger)");
+  runs->add_option("--ledger", run_ledger, "Ledger file");
+  runs->add_option("--status", runs_status, "Only runs with this status (e.g. waiting_approval)");
+
   std::string gguf_path, text;
   bool special = false, bos = false, jsonl = false;
   auto* info = app.add_subcommand("gguf-info", "Print a GGUF file's metadata and tensor types");
@@ -184,6 +218,15 @@ int main(int argc, char** argv) {
   }
   if (*eval) return tandem::EvalCommand(data, routers, weak, strong, plot, bins);
   if (*agent) return tandem::AgentCommand(ag);
+  if (*run) return tandem::RunCommand(rn);
+  if ((*approve || *trace || *runs) && run_config.empty() && run_ledger.empty()) {
+    std::fprintf(stderr, "give -c <config> or --ledger <file>\n");
+    return 2;
+  }
+  if (*approve)
+    return tandem::ApproveCommand(run_config, run_ledger, run_id, approve_step, reject, approve_by, approve_note);
+  if (*trace) return tandem::TraceCommand(run_config, run_ledger, run_id, trace_format);
+  if (*runs) return tandem::RunsCommand(run_config, run_ledger, runs_status);
   if (*eval_tools) return tandem::EvalToolsCommand(et);
   if (*calibrate) return tandem::CalibrateCommand(config, sample, target_share, write_config);
   if (*train) return tandem::TrainCommand(data, weak, strong, out, split, seed, bits, epochs);

@@ -12,15 +12,6 @@
 namespace tandem {
 namespace {
 
-std::string NewRequestId() {
-  static std::atomic<uint64_t> counter{0};
-  static const uint64_t boot = static_cast<uint64_t>(SystemClock::Get().wall_us());
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "req-%llx-%llx", (unsigned long long)boot,
-                (unsigned long long)counter.fetch_add(1));
-  return buf;
-}
-
 std::string Money(double usd) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.8f", usd);
@@ -199,6 +190,37 @@ Result<std::string> Authenticate(const Config& config, std::string_view authoriz
   return found->id;
 }
 
+std::string NewRequestId() {
+  static std::atomic<uint64_t> counter{0};
+  static const uint64_t boot = static_cast<uint64_t>(SystemClock::Get().wall_us());
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "req-%llx-%llx", (unsigned long long)boot,
+                (unsigned long long)counter.fetch_add(1));
+  return buf;
+}
+
+void FillOutcome(const Snapshot& snap, const FailoverOutcome& result, const ModelInfo* chosen,
+                 const std::string& fallback_model, LedgerRecord& row) {
+  const ModelInfo* served = result.served ? &result.served->info() : chosen;
+  row.model = served ? served->name : fallback_model;
+  row.tier = served ? TierName(served->tier) : "";
+  row.locality = served ? LocalityName(served->locality) : "";
+  row.prompt_tokens = result.stats.usage.prompt_tokens;
+  row.completion_tokens = result.stats.usage.completion_tokens;
+  row.usage_estimated = result.stats.usage.estimated;
+  row.cost_usd = served ? CostUsd(*served, result.stats.usage) : 0;
+  row.baseline_usd = snap.baseline ? CostUsd(*snap.baseline, result.stats.usage) : row.cost_usd;
+  row.attempts = result.attempts;
+  row.http_status = result.status.ok() ? 200 : result.status.http_status();
+  row.status = result.status.code_name();
+  row.error = result.status.ok() ? "" : result.status.message();
+  if (!result.log.empty() && result.status.ok()) {
+    std::string failed;
+    for (const auto& l : result.log) failed += (failed.empty() ? "" : "; ") + l;
+    row.reasons += "; failover: " + failed;
+  }
+}
+
 asio::awaitable<void> ChatHandler::Refuse(Responder& out, const Headers& headers, LedgerRecord row,
                                           const Status& why, int64_t start_us) {
   // Refused requests are recorded too: who sent what that could not be served, and why.
@@ -346,25 +368,10 @@ asio::awaitable<void> ChatHandler::handle(const HttpRequestIn& in, Responder& ou
     if (cascade.escalated) row.escalation = "cascade: " + cascade.verdict;
   }
 
-  const ModelInfo* served = result.served ? &result.served->info() : chosen;
-  row.model = served ? served->name : d.model;
-  row.tier = served ? TierName(served->tier) : "";
-  row.locality = served ? LocalityName(served->locality) : "";
-  row.prompt_tokens = result.stats.usage.prompt_tokens;
-  row.completion_tokens = result.stats.usage.completion_tokens;
-  row.usage_estimated = result.stats.usage.estimated;
-  row.cost_usd = (served ? CostUsd(*served, result.stats.usage) : 0) + (cascade.escalated ? cascade.draft_cost : 0);
-  row.baseline_usd = snap->baseline ? CostUsd(*snap->baseline, result.stats.usage) : row.cost_usd;
-  row.attempts = result.attempts;
+  FillOutcome(*snap, result, chosen, d.model, row);
+  if (cascade.escalated) row.cost_usd += cascade.draft_cost;
+  if (!snap->baseline) row.baseline_usd = row.cost_usd;
   row.ttft_us = req.stream ? sink.ttft_us() : 0;
-  row.http_status = result.status.ok() ? 200 : result.status.http_status();
-  row.status = result.status.code_name();
-  row.error = result.status.ok() ? "" : result.status.message();
-  if (!result.log.empty() && result.status.ok()) {
-    std::string failed;
-    for (const auto& l : result.log) failed += (failed.empty() ? "" : "; ") + l;
-    row.reasons += "; failover: " + failed;
-  }
   row.total_us = clock.mono_us() - start_us;
   row.overhead_us = std::max<int64_t>(0, row.total_us - result.stats.upstream_wait_us - encode_us);
   const int64_t overhead = row.overhead_us;

@@ -84,8 +84,17 @@ SqliteStore::~SqliteStore() {
   sqlite3_close(db_);
 }
 
-Status SqliteStore::insert(const std::vector<LedgerRecord>& rows) {
-  if (sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) return Err(db_, "ledger BEGIN");
+Status SqliteStore::insert(const std::vector<LedgerRecord>& rows) { return transact(rows, nullptr); }
+
+Status SqliteStore::transact(const std::vector<LedgerRecord>& rows, const std::function<Status(sqlite3*)>& body) {
+  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return Err(db_, "ledger BEGIN");
+  if (body) {
+    Status st = body(db_);
+    if (!st.ok()) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      return st;
+    }
+  }
   for (const auto& r : rows) {
     sqlite3_stmt* s = insert_;
     sqlite3_reset(s);

@@ -6,6 +6,7 @@
 // Ledger's writer thread); readers (report) open their own.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,10 @@ class SqliteStore {
   ~SqliteStore();
 
   Status insert(const std::vector<LedgerRecord>& rows);
+  // Runs `body` on this connection, then inserts `rows`, in one transaction: tables that share the file (the
+  // agency's runs and steps) commit together with their ledger rows, or not at all.
+  Status transact(const std::vector<LedgerRecord>& rows, const std::function<Status(sqlite3*)>& body);
+  sqlite3* handle() const { return db_; }
   // Rows with ts_us >= since_us, oldest first.
   Result<std::vector<LedgerRecord>> rows_since(int64_t since_us) const;
   int64_t count() const;

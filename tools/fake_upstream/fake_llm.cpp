@@ -91,6 +91,55 @@ std::string ArgsFor(element fn_or_schema_holder, std::string_view schema_key, co
   return out;
 }
 
+// A value that matches `schema`, read from the prompt the way a model would: an enum takes the first of its
+// values the text mentions (else its first), a string an excerpt of the text, a number 1, an array one item.
+void InstanceOf(element schema, const std::string& text, JsonWriter& w, int depth = 0) {
+  simdjson::dom::array options;
+  if (!schema["enum"].get(options) && options.size() > 0) {
+    std::string lower = text;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    element pick = options.at(0).value_unsafe();
+    for (element o : options) {
+      std::string_view v;
+      if (o.get(v)) continue;
+      std::string lv(v);
+      for (char& c : lv) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (!lv.empty() && lower.find(lv) != std::string::npos) {
+        pick = o;
+        break;
+      }
+    }
+    w.raw(simdjson::minify(pick));
+    return;
+  }
+  std::string_view type = "string";
+  Ignore(schema["type"].get(type));
+  if (type == "object" && depth < 8) {
+    w.begin_object();
+    simdjson::dom::object props;
+    if (!schema["properties"].get(props)) {
+      for (auto field : props) {
+        w.key(field.key);
+        InstanceOf(field.value, text, w, depth + 1);
+      }
+    }
+    w.end_object();
+  } else if (type == "array" && depth < 8) {
+    w.begin_array();
+    element items;
+    if (!schema["items"].get(items)) InstanceOf(items, text, w, depth + 1);
+    w.end_array();
+  } else if (type == "integer" || type == "number") {
+    w.value(int64_t{1});
+  } else if (type == "boolean") {
+    w.value(true);
+  } else if (type == "null") {
+    w.null();
+  } else {
+    w.value(text.substr(0, 60));
+  }
+}
+
 // Reads an OpenAI or Anthropic request into a plan. `anthropic` selects the dialect.
 Result<Plan> MakePlan(const std::string& body, const Settings& s, bool anthropic) {
   simdjson::dom::parser parser;
@@ -156,6 +205,15 @@ Result<Plan> MakePlan(const std::string& body, const Settings& s, bool anthropic
       else p.answer_calls = it->second;
       return p;
     }
+  }
+  element schema;
+  if (!anthropic && !root["response_format"]["json_schema"]["schema"].get(schema)) {
+    // Structured output: the answer is JSON that matches the schema, a few characters per token.
+    std::string json;
+    JsonWriter w(json);
+    InstanceOf(schema, last_text, w);
+    for (size_t i = 0; i < json.size(); i += 4) p.words.push_back(json.substr(i, 4));
+    return p;
   }
   simdjson::dom::array tools;
   std::string_view choice;

@@ -8,6 +8,7 @@
 #include "core/asio.h"
 #include <boost/asio/io_context.hpp>
 // clang-format on
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -33,8 +34,10 @@ class GatewayClient {
     std::string body;   // the non-streamed OpenAI response
     std::string model;  // the model that answered (or was to answer)
     double cost_usd = 0;
+    LedgerRecord row;  // as the gateway would record the call (request_id and ts set; the caller may rename)
   };
-  Answer Chat(const ChatRequest& req);
+  // A timeout above zero cancels the call when it fires (status kDeadlineExceeded).
+  Answer Chat(const ChatRequest& req, std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
   // The SLM-scored router's features for a request (routing.slm_scored's model).
   Result<std::vector<float>> Encode(const ChatRequest& req);
 

@@ -1,12 +1,14 @@
-#include "cli/gateway_client.h"
+#include "gateway/gateway_client.h"
 
 // clang-format off
 #include "core/asio.h"
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 // clang-format on
 #include <cstdio>
 
+#include "gateway/chat_handler.h"
 #include "ledger/cost.h"
 #include "providers/http_client.h"
 #include "route/features.h"
@@ -54,8 +56,14 @@ std::shared_ptr<const Snapshot> LoadSnapshot(const std::string& config_path, con
 
 GatewayClient::~GatewayClient() { ClearConnectionPool(); }
 
-GatewayClient::Answer GatewayClient::Chat(const ChatRequest& req) {
+GatewayClient::Answer GatewayClient::Chat(const ChatRequest& req, std::chrono::milliseconds timeout) {
   Answer a;
+  const Clock& clock = SystemClock::Get();
+  const int64_t start_us = clock.mono_us();
+  LedgerRecord& row = a.row;
+  row.ts_us = clock.wall_us();
+  row.request_id = NewRequestId();
+  row.requested_model = req.model;
   std::string target = req.model;
   bool local_only = false;
   if (target == "auto" || snap_.config.routing.aliases.count(target)) {
@@ -63,26 +71,48 @@ GatewayClient::Answer GatewayClient::Chat(const ChatRequest& req) {
     Decision d = snap_.policy->decide(req, f);
     target = d.model;
     local_only = d.local_only;
+    row.reasons = d.reasons_joined();
+    row.rule = d.rule;
+    for (const auto& k : f.pii) row.pii += (row.pii.empty() ? "" : ",") + k;
+  } else {
+    row.reasons = "model requested by name";
   }
+  row.local_only = local_only;
   a.model = target;
   std::vector<std::string> notes;
   auto chain = snap_.providers->chain(target, local_only, &notes);
-  if (chain.empty()) {
-    a.status = Status(Code::kUnavailable, notes.empty() ? "no model available" : notes.front());
-    return a;
-  }
-  CaptureSink sink;
   FailoverOutcome result;
-  RunOn(io_, [&]() -> asio::awaitable<void> {
-    CancelState cancel;
-    result = co_await snap_.providers->Call(chain, req, sink, cancel);
-  });
+  CaptureSink sink;
+  if (chain.empty()) {
+    result.status = Status(local_only ? Code::kPermissionDenied : Code::kUnavailable,
+                           notes.empty() ? "no model available" : notes.front());
+  } else {
+    bool timed_out = false;
+    RunOn(io_, [&]() -> asio::awaitable<void> {
+      CancelState cancel;
+      asio::steady_timer timer(io_);
+      if (timeout.count() > 0) {
+        timer.expires_after(timeout);
+        timer.async_wait([&](const boost::system::error_code& ec) {
+          if (ec) return;  // cancelled: the call ended first (the frame may be gone; touch nothing)
+          timed_out = true;
+          cancel.cancel();
+        });
+      }
+      result = co_await snap_.providers->Call(chain, req, sink, cancel);
+      timer.cancel();
+    });
+    if (timed_out && !result.status.ok())
+      result.status = Status(Code::kDeadlineExceeded, "the model did not answer within " +
+                                                          std::to_string(timeout.count()) + " ms");
+  }
   a.status = result.status;
   a.body = std::move(sink.body_);
-  if (result.served) {
-    a.model = result.served->info().name;
-    a.cost_usd = CostUsd(result.served->info(), result.stats.usage);
-  }
+  FillOutcome(snap_, result, snap_.config.find(target), target, row);
+  a.model = row.model;
+  a.cost_usd = row.cost_usd;
+  row.total_us = clock.mono_us() - start_us;
+  row.overhead_us = std::max<int64_t>(0, row.total_us - result.stats.upstream_wait_us);
   return a;
 }
 

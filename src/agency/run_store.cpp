@@ -1,0 +1,257 @@
+#include "agency/run_store.h"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cstdio>
+#include <random>
+
+namespace tandem::agency {
+namespace {
+
+const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS runs (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  spec TEXT NOT NULL,
+  input TEXT NOT NULL,
+  status TEXT NOT NULL,
+  output TEXT NOT NULL,
+  error TEXT NOT NULL,
+  created_us INTEGER NOT NULL,
+  updated_us INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
+CREATE TABLE IF NOT EXISTS run_steps (
+  run_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  parent TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  status TEXT NOT NULL,
+  input TEXT NOT NULL,
+  output TEXT NOT NULL,
+  model TEXT NOT NULL,
+  tier TEXT NOT NULL,
+  reasons TEXT NOT NULL,
+  prompt_tokens INTEGER NOT NULL,
+  completion_tokens INTEGER NOT NULL,
+  cost_usd REAL NOT NULL,
+  start_us INTEGER NOT NULL,
+  ms INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (run_id, key)
+);
+)sql";
+
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status Err(sqlite3* db, const std::string& what) { return Status(Code::kInternal, what + ": " + sqlite3_errmsg(db)); }
+
+std::string Text(sqlite3_stmt* s, int col) {
+  const unsigned char* t = sqlite3_column_text(s, col);
+  return t ? reinterpret_cast<const char*>(t) : "";
+}
+
+// A prepared statement that finalizes itself.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) { ok_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) == SQLITE_OK; }
+  ~Stmt() { sqlite3_finalize(s_); }
+  bool ok() const { return ok_; }
+  sqlite3_stmt* get() const { return s_; }
+  void text(int i, const std::string& v) { sqlite3_bind_text(s_, i, v.data(), (int)v.size(), SQLITE_TRANSIENT); }
+  void i64(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+  bool ok_ = false;
+};
+
+RunRecord ReadRun(sqlite3_stmt* s) {
+  RunRecord r;
+  r.id = Text(s, 0);
+  r.kind = Text(s, 1);
+  r.name = Text(s, 2);
+  r.spec = Text(s, 3);
+  r.input = Text(s, 4);
+  r.status = Text(s, 5);
+  r.output = Text(s, 6);
+  r.error = Text(s, 7);
+  r.created_us = sqlite3_column_int64(s, 8);
+  r.updated_us = sqlite3_column_int64(s, 9);
+  return r;
+}
+
+constexpr char kRunColumns[] = "id, kind, name, spec, input, status, output, error, created_us, updated_us";
+
+}  // namespace
+
+std::string NewRunId() {
+  static std::mutex mu;
+  static std::mt19937_64 rng(std::random_device{}() ^ (uint64_t)NowUs());
+  std::lock_guard<std::mutex> lock(mu);
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "run_%016llx", (unsigned long long)rng());
+  return buf;
+}
+
+Result<std::unique_ptr<RunStore>> RunStore::Open(const std::string& path) {
+  auto db = SqliteStore::Open(path);
+  if (!db.ok()) return db.status();
+  char* msg = nullptr;
+  if (sqlite3_exec(db.value()->handle(), kSchema, nullptr, nullptr, &msg) != SQLITE_OK) {
+    std::string m = msg ? msg : "unknown error";
+    sqlite3_free(msg);
+    return Status(Code::kInternal, "cannot create the run tables in " + path + ": " + m);
+  }
+  return std::unique_ptr<RunStore>(new RunStore(std::move(db.value())));
+}
+
+Status RunStore::CreateRun(const RunRecord& run) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return db_->transact({}, [&](sqlite3* db) -> Status {
+    Stmt s(db,
+           "INSERT INTO runs (id, kind, name, spec, input, status, output, error, created_us, updated_us)"
+           " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?9)");
+    if (!s.ok()) return Err(db, "runs insert");
+    s.text(1, run.id);
+    s.text(2, run.kind);
+    s.text(3, run.name);
+    s.text(4, run.spec);
+    s.text(5, run.input);
+    s.text(6, run.status.empty() ? "running" : run.status);
+    s.text(7, run.output);
+    s.text(8, run.error);
+    s.i64(9, run.created_us ? run.created_us : NowUs());
+    if (sqlite3_step(s.get()) != SQLITE_DONE) return Err(db, "cannot record run " + run.id);
+    return Status::Ok();
+  });
+}
+
+Status RunStore::UpdateRun(const std::string& id, const std::string& status, const std::string& output,
+                           const std::string& error) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return db_->transact({}, [&](sqlite3* db) -> Status {
+    Stmt s(db, "UPDATE runs SET status = ?2, output = ?3, error = ?4, updated_us = ?5 WHERE id = ?1");
+    if (!s.ok()) return Err(db, "runs update");
+    s.text(1, id);
+    s.text(2, status);
+    s.text(3, output);
+    s.text(4, error);
+    s.i64(5, NowUs());
+    if (sqlite3_step(s.get()) != SQLITE_DONE) return Err(db, "cannot update run " + id);
+    if (sqlite3_changes(db) == 0) return Status(Code::kNotFound, "no run " + id);
+    return Status::Ok();
+  });
+}
+
+Result<RunRecord> RunStore::GetRun(const std::string& id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3* db = db_->handle();
+  Stmt s(db, (std::string("SELECT ") + kRunColumns + " FROM runs WHERE id = ?1").c_str());
+  if (!s.ok()) return Err(db, "runs query");
+  s.text(1, id);
+  const int rc = sqlite3_step(s.get());
+  if (rc == SQLITE_ROW) return ReadRun(s.get());
+  if (rc == SQLITE_DONE) return Status(Code::kNotFound, "no run '" + id + "' in the ledger");
+  return Err(db, "runs query");
+}
+
+Result<std::vector<RunRecord>> RunStore::ListRuns(const std::string& status, int limit) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3* db = db_->handle();
+  std::string q = std::string("SELECT ") + kRunColumns + " FROM runs";
+  if (!status.empty()) q += " WHERE status = ?1";
+  q += " ORDER BY created_us DESC LIMIT " + std::to_string(limit);
+  Stmt s(db, q.c_str());
+  if (!s.ok()) return Err(db, "runs query");
+  if (!status.empty()) s.text(1, status);
+  std::vector<RunRecord> out;
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(ReadRun(s.get()));
+  if (rc != SQLITE_DONE) return Err(db, "runs query");
+  return out;
+}
+
+Status RunStore::PutStep(const StepRecord& st, const LedgerRecord* ledger_row) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<LedgerRecord> rows;
+  if (ledger_row) rows.push_back(*ledger_row);
+  return db_->transact(rows, [&](sqlite3* db) -> Status {
+    Stmt s(db,
+           "INSERT OR REPLACE INTO run_steps (run_id, key, parent, kind, status, input, output, model, tier, reasons,"
+           " prompt_tokens, completion_tokens, cost_usd, start_us, ms, attempts, error, seq)"
+           " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
+           " (SELECT COALESCE(MAX(seq), 0) + 1 FROM run_steps WHERE run_id = ?1))");
+    if (!s.ok()) return Err(db, "run_steps insert");
+    s.text(1, st.run_id);
+    s.text(2, st.key);
+    s.text(3, st.parent);
+    s.text(4, st.kind);
+    s.text(5, st.status);
+    s.text(6, st.input);
+    s.text(7, st.output);
+    s.text(8, st.model);
+    s.text(9, st.tier);
+    s.text(10, st.reasons);
+    s.i64(11, st.prompt_tokens);
+    s.i64(12, st.completion_tokens);
+    sqlite3_bind_double(s.get(), 13, st.cost_usd);
+    s.i64(14, st.start_us);
+    s.i64(15, st.ms);
+    s.i64(16, st.attempts);
+    s.text(17, st.error);
+    if (sqlite3_step(s.get()) != SQLITE_DONE) return Err(db, "cannot record step " + st.key);
+    Stmt touch(db, "UPDATE runs SET updated_us = ?2 WHERE id = ?1");
+    touch.text(1, st.run_id);
+    touch.i64(2, NowUs());
+    sqlite3_step(touch.get());
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<StepRecord>> RunStore::Steps(const std::string& run_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3* db = db_->handle();
+  Stmt s(db,
+         "SELECT run_id, key, parent, kind, status, input, output, model, tier, reasons, prompt_tokens,"
+         " completion_tokens, cost_usd, start_us, ms, attempts, error, seq FROM run_steps WHERE run_id = ?1"
+         " ORDER BY seq");
+  if (!s.ok()) return Err(db, "run_steps query");
+  s.text(1, run_id);
+  std::vector<StepRecord> out;
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    sqlite3_stmt* q = s.get();
+    StepRecord r;
+    r.run_id = Text(q, 0);
+    r.key = Text(q, 1);
+    r.parent = Text(q, 2);
+    r.kind = Text(q, 3);
+    r.status = Text(q, 4);
+    r.input = Text(q, 5);
+    r.output = Text(q, 6);
+    r.model = Text(q, 7);
+    r.tier = Text(q, 8);
+    r.reasons = Text(q, 9);
+    r.prompt_tokens = sqlite3_column_int64(q, 10);
+    r.completion_tokens = sqlite3_column_int64(q, 11);
+    r.cost_usd = sqlite3_column_double(q, 12);
+    r.start_us = sqlite3_column_int64(q, 13);
+    r.ms = sqlite3_column_int64(q, 14);
+    r.attempts = (int)sqlite3_column_int64(q, 15);
+    r.error = Text(q, 16);
+    r.seq = sqlite3_column_int64(q, 17);
+    out.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) return Err(db, "run_steps query");
+  return out;
+}
+
+}  // namespace tandem::agency

@@ -1,0 +1,53 @@
+#include "agency/tool_specs.h"
+
+#include <filesystem>
+#include <sstream>
+
+#include "agency/builtin_tools.h"
+#include "core/clock.h"
+
+namespace tandem::agency {
+namespace {
+
+std::string Resolve(const std::string& base, const std::string& p) {
+  if (base.empty() || p.empty() || std::filesystem::path(p).is_absolute()) return p;
+  return (std::filesystem::path(base) / p).lexically_normal().string();
+}
+
+}  // namespace
+
+std::vector<std::string> SplitSpecs(const std::string& list) {
+  std::vector<std::string> out;
+  std::stringstream ss(list);
+  for (std::string item; std::getline(ss, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+Status AddTools(const std::vector<std::string>& specs, const std::string& base_dir, ToolSet& set) {
+  for (const std::string& item : specs) {
+    const size_t eq = item.find('=');
+    const std::string name = item.substr(0, eq), arg = eq == std::string::npos ? "" : item.substr(eq + 1);
+    if (name == "calculator") {
+      set.Add(MakeCalculatorTool());
+    } else if (name == "clock") {
+      set.Add(MakeClockTool(SystemClock::Get()));
+    } else if (name == "files" && !arg.empty()) {
+      for (auto& t : MakeFileTools(Resolve(base_dir, arg))) set.Add(t);
+    } else if ((name == "sql" || name == "sql-rw") && !arg.empty()) {
+      set.Add(MakeSqlTool(Resolve(base_dir, arg), name == "sql-rw"));
+    } else if (name == "http" && !arg.empty()) {
+      std::vector<std::string> hosts;
+      std::stringstream hs(arg);
+      for (std::string h; std::getline(hs, h, ';');)
+        if (!h.empty()) hosts.push_back(h);
+      for (auto& t : MakeHttpTools(hosts)) set.Add(t);
+    } else {
+      return Status(Code::kInvalidArgument, "unknown or incomplete tool '" + item +
+                                                "' (calculator, clock, files=DIR, sql=DB, sql-rw=DB, http=HOST;HOST)");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace tandem::agency

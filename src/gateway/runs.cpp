@@ -1,0 +1,199 @@
+#include "gateway/runs.h"
+
+#include <filesystem>
+
+#include "agency/tool_specs.h"
+#include "core/json_writer.h"
+#include "gateway/gateway_client.h"
+
+namespace tandem {
+namespace {
+
+// One routed model call; a fresh client per call, so concurrent branches never share an event loop.
+agency::ModelTurn CallModel(const Snapshot& snap, const std::string& body, std::chrono::milliseconds timeout) {
+  agency::ModelTurn turn;
+  auto req = ParseChatRequest(body);
+  if (!req.ok()) {
+    turn.status = req.status();
+    return turn;
+  }
+  GatewayClient client(snap);
+  GatewayClient::Answer a = client.Chat(req.value(), timeout);
+  turn.status = a.status;
+  turn.body = std::move(a.body);
+  turn.model = a.model;
+  turn.cost_usd = a.cost_usd;
+  turn.row = std::move(a.row);
+  return turn;
+}
+
+std::string ResolveTier(const Snapshot& snap, const std::string& model) {
+  if (model == "slm" || model == "llm") return snap.policy->resolve(model);
+  return model;
+}
+
+std::string JsonText(const std::string& s) {
+  std::string out;
+  AppendJsonString(out, s);
+  return out;
+}
+
+}  // namespace
+
+agency::WorkflowEnv WorkflowEnvFor(const Snapshot& snap, const std::vector<std::string>& extra_tools) {
+  agency::WorkflowEnv env;
+  env.model_known = [&snap](const std::string& m) {
+    return snap.config.find(m) != nullptr || snap.config.routing.aliases.count(m) > 0;
+  };
+  env.tool_names = [extra_tools](const std::vector<std::string>& specs, std::string* error) {
+    agency::ToolSet set;
+    std::vector<std::string> all = specs;
+    all.insert(all.end(), extra_tools.begin(), extra_tools.end());
+    Status st = agency::AddTools(all, "", set);
+    if (!st.ok()) *error = st.message();
+    std::vector<std::string> names;
+    for (const auto& t : set.all()) names.push_back(t->spec().name);
+    return names;
+  };
+  return env;
+}
+
+Result<agency::Workflow> LoadWorkflowFor(const Snapshot& snap, const std::string& path,
+                                         const std::vector<std::string>& extra_tools) {
+  return agency::LoadWorkflow(path, WorkflowEnvFor(snap, extra_tools));
+}
+
+agency::WorkflowOutcome ExecuteWorkflowRun(const Snapshot& snap, agency::RunStore& store, const std::string& run_id,
+                                           const std::vector<std::string>& extra_tools,
+                                           const std::function<void(const agency::StepRecord&)>& progress) {
+  agency::WorkflowOutcome out;
+  out.status = "failed";
+  auto run = store.GetRun(run_id);
+  if (!run.ok()) {
+    out.error = run.status().message();
+    return out;
+  }
+  if (run.value().kind != "workflow") {
+    out.error = "run " + run_id + " is an " + run.value().kind + " run, not a workflow";
+    return out;
+  }
+  // The spec holds {"file": path, "text": yaml}: the definition the run started with.
+  const std::string& spec = run.value().spec;
+  const size_t nl = spec.find('\n');
+  const std::string file = spec.substr(0, nl);
+  const std::string text = nl == std::string::npos ? "" : spec.substr(nl + 1);
+  auto wf = agency::ParseWorkflow(text, file, WorkflowEnvFor(snap, extra_tools));
+  if (!wf.ok()) {
+    out.error = wf.status().message();
+    store.UpdateRun(run_id, "failed", "", out.error);
+    return out;
+  }
+  agency::ToolSet tools;
+  std::vector<std::string> specs = wf.value().tools;
+  specs.insert(specs.end(), extra_tools.begin(), extra_tools.end());
+  Status added = agency::AddTools(specs, std::filesystem::path(file).parent_path().string(), tools);
+  if (!added.ok()) {
+    out.error = added.message();
+    store.UpdateRun(run_id, "failed", "", out.error);
+    return out;
+  }
+  agency::WorkflowRunOptions opt;
+  opt.model = [&snap](const std::string& body, std::chrono::milliseconds timeout) {
+    return CallModel(snap, body, timeout);
+  };
+  opt.resolve = [&snap](const std::string& m) { return ResolveTier(snap, m); };
+  opt.tools = &tools;
+  opt.progress = progress;
+  return agency::RunWorkflow(store, wf.value(), run_id, opt);
+}
+
+Result<AgentRunOutcome> ExecuteAgentRun(const Snapshot& snap, agency::RunStore* store, const AgentRunRequest& req) {
+  agency::ToolSet tools;
+  Status added = agency::AddTools(req.tools, "", tools);
+  if (!added.ok()) return added;
+  if (req.model != "auto" && !snap.config.find(req.model) && !snap.config.routing.aliases.count(req.model))
+    return Status(Code::kNotFound, "no model '" + req.model + "' is configured (auto, an alias or a model's name)");
+  AgentRunOutcome out;
+  out.run_id = agency::NewRunId();
+  if (store) {
+    agency::RunRecord run;
+    run.id = out.run_id;
+    run.kind = "agent";
+    run.name = "agent";
+    std::string spec;
+    JsonWriter w(spec);
+    w.begin_object().kv("model", req.model).key("tools").begin_array();
+    for (const auto& t : req.tools) w.value(t);
+    w.end_array().kv("max_steps", static_cast<int64_t>(req.options.max_steps));
+    w.kv("max_cost_usd", req.options.max_cost_usd).end_object();
+    run.spec = spec;
+    run.input = "{\"task\":" + JsonText(req.task) + "}";
+    run.status = "running";
+    Status st = store->CreateRun(run);
+    if (!st.ok()) return st;
+  }
+  int step_index = 0;
+  // Each model call is one step; its tool calls are recorded as its children when the loop reports them.
+  agency::ModelFn model = [&](const std::string& request, const std::string& tier) {
+    const std::string target = tier == "llm" ? snap.policy->resolve("llm") : req.model;
+    std::string body;
+    body.reserve(request.size() + target.size() + 16);
+    body.append("{\"model\":").append(JsonText(target)).append(",").append(request, 1, std::string::npos);
+    const int64_t start = SystemClock::Get().wall_us();
+    agency::ModelTurn turn = CallModel(snap, body, std::chrono::milliseconds(0));
+    ++step_index;
+    if (store) {
+      agency::StepRecord s;
+      s.run_id = out.run_id;
+      s.key = "step " + std::to_string(step_index);
+      s.kind = "model";
+      s.status = turn.status.ok() ? "ok" : "error";
+      s.input = tier == "llm" ? "(escalated to the LLM)" : "";
+      s.output = turn.status.ok() ? turn.body : "null";
+      s.model = turn.model;
+      s.tier = turn.row.tier;
+      s.reasons = (tier == "llm" ? "escalated: the small model produced no valid call; " : "") + turn.row.reasons;
+      s.prompt_tokens = turn.row.prompt_tokens;
+      s.completion_tokens = turn.row.completion_tokens;
+      s.cost_usd = turn.cost_usd;
+      s.start_us = start;
+      s.ms = turn.row.total_us / 1000;
+      s.attempts = turn.row.attempts;
+      s.error = turn.status.ok() ? "" : turn.status.message();
+      LedgerRecord row = turn.row;
+      row.request_id = out.run_id + "/" + s.key;
+      store->PutStep(s, &row);
+    }
+    return turn;
+  };
+  agency::AgentOptions opt = req.options;
+  auto previous = opt.on_step;
+  opt.on_step = [&](const agency::AgentStep& st) {
+    if (previous) previous(st);
+    if (!store) return;
+    for (size_t i = 0; i < st.calls.size(); ++i) {
+      agency::StepRecord c;
+      c.run_id = out.run_id;
+      c.parent = "step " + std::to_string(st.index);
+      c.key = c.parent + ".call " + std::to_string(i);
+      c.kind = "tool";
+      c.model = st.calls[i].name;
+      c.input = st.calls[i].arguments;
+      const bool has = i < st.results.size();
+      c.status = has && st.results[i].is_error ? "error" : "ok";
+      c.output = has ? JsonText(st.results[i].content) : "null";
+      c.error = has && st.results[i].is_error ? st.results[i].content : "";
+      c.start_us = SystemClock::Get().wall_us();
+      store->PutStep(c);
+    }
+  };
+  out.result = agency::RunAgent(req.task, tools, model, opt);
+  if (store) {
+    std::string output = out.result.status == agency::AgentStatus::kDone ? JsonText(out.result.answer) : "null";
+    store->UpdateRun(out.run_id, agency::AgentStatusName(out.result.status), output,
+                     out.result.status == agency::AgentStatus::kDone ? "" : out.result.reason);
+  }
+  return out;
+}
+
+}  // namespace tandem

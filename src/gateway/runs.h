@@ -1,0 +1,48 @@
+// Runs of both agency patterns against the gateway's configuration, recorded in the run store — shared by the
+// CLI (`tandem run`, `tandem agent`) and the HTTP API (`POST /v1/workflows/{name}/runs`, `POST /v1/agent/runs`).
+//
+// Every model call of a step goes through GatewayClient, so it is routed, failed over and priced exactly like a
+// request to /v1/chat/completions, and its ledger row (request id "<run id>/<step key>") is committed with the
+// step. Workflow tools come from the workflow's `tools:` specs (paths relative to its file) plus `extra_tools`.
+// Functions block until the run stops (done, failed, waiting for approval); call them off the network threads.
+// Thread-safe given a thread-safe RunStore; each call uses its own event loop.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "agency/lm_agent.h"
+#include "agency/run_store.h"
+#include "agency/workflow.h"
+#include "agency/workflow_runner.h"
+#include "gateway/runtime.h"
+
+namespace tandem {
+
+// What the validator checks a workflow's model and tool names against, for this configuration.
+agency::WorkflowEnv WorkflowEnvFor(const Snapshot& snap, const std::vector<std::string>& extra_tools);
+
+// Loads and validates a workflow file (errors: "file:line: ...").
+Result<agency::Workflow> LoadWorkflowFor(const Snapshot& snap, const std::string& path,
+                                         const std::vector<std::string>& extra_tools);
+
+// Runs (or resumes) a recorded workflow run; the workflow is the one recorded with the run.
+agency::WorkflowOutcome ExecuteWorkflowRun(const Snapshot& snap, agency::RunStore& store, const std::string& run_id,
+                                           const std::vector<std::string>& extra_tools,
+                                           const std::function<void(const agency::StepRecord&)>& progress = {});
+
+struct AgentRunRequest {
+  std::string task;
+  std::vector<std::string> tools;  // tool specs
+  std::string model = "auto";
+  agency::AgentOptions options;
+};
+struct AgentRunOutcome {
+  std::string run_id;
+  agency::AgentResult result;
+};
+// Runs an agent, recording the run, each step (the model call with its route decision) and each tool call.
+Result<AgentRunOutcome> ExecuteAgentRun(const Snapshot& snap, agency::RunStore* store, const AgentRunRequest& req);
+
+}  // namespace tandem
