@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS runs (
   status TEXT NOT NULL,
   output TEXT NOT NULL,
   error TEXT NOT NULL,
+  owner TEXT NOT NULL,
   created_us INTEGER NOT NULL,
   updated_us INTEGER NOT NULL
 );
@@ -85,10 +86,11 @@ RunRecord ReadRun(sqlite3_stmt* s) {
   r.error = Text(s, 7);
   r.created_us = sqlite3_column_int64(s, 8);
   r.updated_us = sqlite3_column_int64(s, 9);
+  r.owner = Text(s, 10);
   return r;
 }
 
-constexpr char kRunColumns[] = "id, kind, name, spec, input, status, output, error, created_us, updated_us";
+constexpr char kRunColumns[] = "id, kind, name, spec, input, status, output, error, created_us, updated_us, owner";
 
 }  // namespace
 
@@ -117,8 +119,8 @@ Status RunStore::CreateRun(const RunRecord& run) {
   std::lock_guard<std::mutex> lock(mu_);
   return db_->transact({}, [&](sqlite3* db) -> Status {
     Stmt s(db,
-           "INSERT INTO runs (id, kind, name, spec, input, status, output, error, created_us, updated_us)"
-           " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?9)");
+           "INSERT INTO runs (id, kind, name, spec, input, status, output, error, created_us, updated_us, owner)"
+           " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?9,?10)");
     if (!s.ok()) return Err(db, "runs insert");
     s.text(1, run.id);
     s.text(2, run.kind);
@@ -129,6 +131,7 @@ Status RunStore::CreateRun(const RunRecord& run) {
     s.text(7, run.output);
     s.text(8, run.error);
     s.i64(9, run.created_us ? run.created_us : NowUs());
+    s.text(10, run.owner.empty() ? "cli" : run.owner);
     if (sqlite3_step(s.get()) != SQLITE_DONE) return Err(db, "cannot record run " + run.id);
     return Status::Ok();
   });

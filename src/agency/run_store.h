@@ -29,6 +29,7 @@ struct RunRecord {
   std::string status;  // running | waiting_approval | done | failed | rejected | max_steps | max_cost | repeated_call | model_error
   std::string output;  // JSON
   std::string error;
+  std::string owner;  // who runs it: "server" (resumed by the server after a restart) or "cli"
   int64_t created_us = 0, updated_us = 0;
 };
 

@@ -498,7 +498,7 @@ class Runner {
 }  // namespace
 
 Result<std::string> StartWorkflowRun(RunStore& store, const Workflow& wf, const std::string& workflow_text,
-                                     const std::string& inputs_json) {
+                                     const std::string& inputs_json, const std::string& owner) {
   simdjson::dom::parser parser;
   simdjson::dom::element given;
   if (parser.parse(inputs_json).get(given) || !given.is_object())
@@ -545,6 +545,7 @@ Result<std::string> StartWorkflowRun(RunStore& store, const Workflow& wf, const 
   run.spec = wf.file + "\n" + workflow_text;  // the definition it started with, and where it came from
   run.input = inputs;
   run.status = "running";
+  run.owner = owner;
   Status st = store.CreateRun(run);
   if (!st.ok()) return st;
   return run.id;

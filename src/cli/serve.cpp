@@ -64,8 +64,13 @@ int ServeCommand(const std::string& path) {
     std::fprintf(stderr, "tandem: %s\n", ledger.status().message().c_str());
     return 1;
   }
+  auto runs = agency::RunStore::Open(ledger_path);
+  if (!runs.ok()) {
+    std::fprintf(stderr, "tandem: %s\n", runs.status().message().c_str());
+    return 1;
+  }
   Runtime rt(snap.value(), std::move(ledger.value()), clock);
-  Api api(rt);
+  Api api(rt, std::move(runs.value()));
   HttpServer::Options opt;
   opt.host = server.host;
   opt.port = server.port;

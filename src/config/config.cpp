@@ -452,7 +452,22 @@ Config ParseOrThrow(const std::string& text, const std::string& path, const EnvL
     throw ConfigError{e.mark.line + 1, "YAML syntax error: " + e.msg};
   }
   if (!root.IsMap()) throw ConfigError{1, "the config must be a YAML mapping"};
-  CheckKeys(root, "(top level)", {"server", "ledger", "auth", "models", "routing"});
+  CheckKeys(root, "(top level)", {"server", "ledger", "auth", "models", "routing", "agency"});
+  if (const YAML::Node a = root["agency"]) {
+    CheckKeys(a, "agency", {"workflows", "tools", "run_workers"});
+    if (a["workflows"]) c.agency.workflows_dir = Resolve(path, Str(a["workflows"], "agency.workflows"));
+    if (a["tools"]) {
+      for (std::string spec : StrList(a["tools"], "agency.tools")) {
+        // A spec's argument may be a path (files=DIR, sql=DB): relative to this file.
+        const size_t eq = spec.find('=');
+        const std::string kind = spec.substr(0, eq);
+        if (eq != std::string::npos && (kind == "files" || kind == "sql" || kind == "sql-rw"))
+          spec = kind + "=" + Resolve(path, spec.substr(eq + 1));
+        c.agency.tools.push_back(spec);
+      }
+    }
+    if (a["run_workers"]) c.agency.run_workers = static_cast<int>(Int(a["run_workers"], "agency.run_workers", 1, 64));
+  }
   if (root["server"]) ParseServer(root["server"], c);
   if (root["ledger"]) {
     CheckKeys(root["ledger"], "ledger", {"path"});

@@ -91,8 +91,17 @@ struct ClientKey {
   std::string key;
 };
 
+// Agents and workflows served over HTTP (agency.*): where named workflows live, which tools runs may use, and how
+// many runs execute at once (off the network threads).
+struct AgencyConfig {
+  std::string workflows_dir;       // resolved; "" = no workflows over HTTP
+  std::vector<std::string> tools;  // tool specs (agency/tool_specs.h); paths resolved against the config file
+  int run_workers = 2;
+};
+
 struct Config {
   std::string path;
+  AgencyConfig agency;
   ServerConfig server;
   std::string ledger_path = "tandem-ledger.db";
   std::vector<ClientKey> keys;  // empty: no authentication

@@ -77,6 +77,10 @@ asio::awaitable<void> Api::handle(const HttpRequestIn& in, Responder& out) {
     co_await chat_.handle(in, out);
     co_return;
   }
+  if (runs_ && RunApi::Routes(path)) {
+    co_await runs_->handle(in, out);
+    co_return;
+  }
   if (in.method != "GET" && in.method != "HEAD") {
     co_await SendError(out, Status(Code::kNotFound, "no route for " + in.method + " " + path));
     co_return;

@@ -1,5 +1,6 @@
 #include "gateway/runs.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "agency/tool_specs.h"
@@ -108,9 +109,21 @@ agency::WorkflowOutcome ExecuteWorkflowRun(const Snapshot& snap, agency::RunStor
 }
 
 Result<AgentRunOutcome> ExecuteAgentRun(const Snapshot& snap, agency::RunStore* store, const AgentRunRequest& req) {
-  agency::ToolSet tools;
-  Status added = agency::AddTools(req.tools, "", tools);
+  agency::ToolSet all, tools;
+  Status added = agency::AddTools(req.tools, "", all);
   if (!added.ok()) return added;
+  if (req.only.empty()) tools = all;
+  for (const auto& name : req.only) {
+    const auto& list = all.all();
+    auto it = std::find_if(list.begin(), list.end(), [&](const auto& t) { return t->spec().name == name; });
+    if (it == list.end()) {
+      std::string names;
+      for (const auto& t : list) names += (names.empty() ? "" : ", ") + t->spec().name;
+      return Status(Code::kInvalidArgument, "tool '" + name + "' is not available here (available: " +
+                                                (names.empty() ? "none; see agency.tools" : names) + ")");
+    }
+    tools.Add(*it);
+  }
   if (req.model != "auto" && !snap.config.find(req.model) && !snap.config.routing.aliases.count(req.model))
     return Status(Code::kNotFound, "no model '" + req.model + "' is configured (auto, an alias or a model's name)");
   AgentRunOutcome out;
@@ -129,9 +142,11 @@ Result<AgentRunOutcome> ExecuteAgentRun(const Snapshot& snap, agency::RunStore* 
     run.spec = spec;
     run.input = "{\"task\":" + JsonText(req.task) + "}";
     run.status = "running";
+    run.owner = req.owner;
     Status st = store->CreateRun(run);
     if (!st.ok()) return st;
   }
+  if (req.on_start) req.on_start(out.run_id);
   int step_index = 0;
   // Each model call is one step; its tool calls are recorded as its children when the loop reports them.
   agency::ModelFn model = [&](const std::string& request, const std::string& tier) {

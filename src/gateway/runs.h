@@ -36,6 +36,9 @@ struct AgentRunRequest {
   std::string task;
   std::vector<std::string> tools;  // tool specs
   std::string model = "auto";
+  std::vector<std::string> only;  // when set, just these tools (by name) of the specs' tools
+  std::string owner = "cli";
+  std::function<void(const std::string& run_id)> on_start;  // once the run is recorded
   agency::AgentOptions options;
 };
 struct AgentRunOutcome {
