@@ -1,9 +1,6 @@
 // http_get and http_post: to allow-listed hosts only.
 #include <simdjson.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
 #include <algorithm>
 
 #include "agency/builtin_tools.h"
@@ -62,17 +59,9 @@ class HttpTool final : public Tool {
     call.timeouts.connect_ms = static_cast<int>(timeout.count());
     call.timeouts.first_token_ms = static_cast<int>(timeout.count());
     call.timeouts.total_ms = static_cast<int>(timeout.count());
-    asio::io_context io;
-    Status status;
     HttpResult result;
     std::string out_body;
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-      CancelState cancel;
-      int64_t wait_us = 0;
-      status = co_await HttpRequestCollect(*target, call, cancel, result, out_body, wait_us);
-    }, asio::detached);
-    io.run();
-    ClearConnectionPool();  // this thread's io_context is gone: so are its connections
+    Status status = HttpRequestBlocking(*target, call, result, out_body);
     if (!status.ok()) return ToolResult{"HTTP " + method_ + " " + std::string(url) + " failed: " + status.message(), true};
     const std::string& text = result.status >= 400 ? result.error_body : out_body;
     std::string out;

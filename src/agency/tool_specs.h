@@ -1,6 +1,7 @@
 // Tool specs: the short strings that name a run's tools on the command line, in a workflow's `tools:` list and
-// in an agent request — "calculator", "clock", "files=DIR", "sql=DB", "sql-rw=DB", "http=HOST;HOST".
-// MakeTools() builds them; unknown or incomplete specs are an error that lists the accepted forms. Pure.
+// in an agent request — "calculator", "clock", "files=DIR", "sql=DB", "sql-rw=DB", "http=HOST;HOST", and the tools
+// of an MCP server: "mcp=<command line>" (stdio) or "mcp-http=<url>" (Streamable HTTP), connected and listed
+// here ("mcp@2025-06-18=..." pins the protocol revision instead of negotiating it). AddTools() builds them; unknown or incomplete specs are an error that lists the accepted forms.
 #pragma once
 
 #include <string>

@@ -75,6 +75,8 @@ int ApproveCommand(const std::string& config, const std::string& ledger, const s
 // The step tree of a run of either pattern; format "text", "json" or "otel" (OpenTelemetry JSON).
 int TraceCommand(const std::string& config, const std::string& ledger, const std::string& run_id,
                  const std::string& format);
+// Lists the tools of `specs` (agency/tool_specs.h), or calls one with JSON arguments.
+int ToolsCommand(const std::string& specs, const std::string& call, const std::string& args);
 int RunsCommand(const std::string& config, const std::string& ledger, const std::string& status);
 int ReportCommand(const std::string& config_path, const std::string& ledger_override,
                   const std::string& since);

@@ -143,6 +143,13 @@ int main(int argc, char** argv) {
   runs->add_option("--ledger", run_ledger, "Ledger file");
   runs->add_option("--status", runs_status, "Only runs with this status (e.g. waiting_approval)");
 
+  std::string tool_specs, tool_call, tool_args;
+  auto* tools_cmd = app.add_subcommand("tools", "List the tools of built-in specs or an MCP server, or call one");
+  tools_cmd->add_option("--tools", tool_specs, "Tool specs, e.g. calculator,\"mcp=python server.py\",mcp-http=URL")
+      ->required();
+  tools_cmd->add_option("--call", tool_call, "Call this tool");
+  tools_cmd->add_option("--args", tool_args, "Its arguments (a JSON object)");
+
   std::string gguf_path, text;
   bool special = false, bos = false, jsonl = false;
   auto* info = app.add_subcommand("gguf-info", "Print a GGUF file's metadata and tensor types");
@@ -219,6 +226,7 @@ int main(int argc, char** argv) {
   if (*eval) return tandem::EvalCommand(data, routers, weak, strong, plot, bins);
   if (*agent) return tandem::AgentCommand(ag);
   if (*run) return tandem::RunCommand(rn);
+  if (*tools_cmd) return tandem::ToolsCommand(tool_specs, tool_call, tool_args);
   if ((*approve || *trace || *runs) && run_config.empty() && run_ledger.empty()) {
     std::fprintf(stderr, "give -c <config> or --ledger <file>\n");
     return 2;

@@ -1,8 +1,12 @@
 #include "providers/http_client.h"
 
+#include <cctype>
 #include "core/coarse_timer.h"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
@@ -134,7 +138,9 @@ asio::awaitable<Status> Exchange(Stream& stream, Conn& conn, const HttpTarget& t
 
   http::request<http::string_body> req{call.method == "GET" ? http::verb::get : http::verb::post, call.path,
                                        11};
-  req.set(http::field::host, t.host);
+  // RFC 9110: the port goes in Host unless it is the scheme's default.
+  const bool default_port = t.port == (t.tls ? "443" : "80");
+  req.set(http::field::host, default_port ? t.host : t.host + ":" + t.port);
   req.set(http::field::user_agent, "tandem/0.1");
   for (const auto& [k, v] : call.headers) req.set(k, v);
   if (call.method != "GET") {
@@ -157,6 +163,11 @@ asio::awaitable<Status> Exchange(Stream& stream, Conn& conn, const HttpTarget& t
   result.status = parser.get().result_int();
   if (auto it = parser.get().find(http::field::retry_after); it != parser.get().end()) {
     result.retry_after = std::string(it->value());
+  }
+  for (const auto& field : parser.get()) {
+    std::string name(field.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    result.headers.emplace_back(std::move(name), std::string(field.value()));
   }
   bool ok_status = result.status >= 200 && result.status < 300;
   char chunk[16384];
@@ -282,5 +293,19 @@ asio::awaitable<Status> HttpRequestCollect(const HttpTarget& target, const HttpC
 }
 
 void ClearConnectionPool() { Pool().clear(); }
+
+Status HttpRequestBlocking(const HttpTarget& target, const HttpCall& call, HttpResult& result, std::string& body) {
+  asio::io_context io;
+  Status status(Code::kInternal, "not run");
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    CancelState cancel;
+    int64_t wait_us = 0;
+    status = co_await HttpRequestCollect(target, call, cancel, result, body, wait_us);
+    io.stop();  // a kept-alive connection would keep the loop running
+  }, asio::detached);
+  io.run();
+  ClearConnectionPool();
+  return status;
+}
 
 }  // namespace tandem

@@ -51,6 +51,12 @@ struct HttpResult {
   int status = 0;
   std::string retry_after;  // Retry-After header, if any
   std::string error_body;   // the body of a >= 400 answer (at most 64 KiB)
+  std::vector<std::pair<std::string, std::string>> headers;  // every response header, names in lower case
+  std::string header(std::string_view name) const {
+    for (const auto& [k, v] : headers)
+      if (k == name) return v;
+    return "";
+  }
 };
 
 // Called with each piece of the body of a 2xx answer, in order. A non-OK Status aborts the call.
@@ -69,5 +75,9 @@ asio::awaitable<Status> HttpRequestCollect(const HttpTarget& target, const HttpC
 
 // Drops this thread's pooled connections (tests, reload).
 void ClearConnectionPool();
+
+// HttpRequestCollect from a thread that has no event loop of its own (tools, the CLI): runs the call on a
+// private loop, then drops the connections that belonged to it (and the rest of this thread's pool). Blocks.
+Status HttpRequestBlocking(const HttpTarget& target, const HttpCall& call, HttpResult& result, std::string& body);
 
 }  // namespace tandem
