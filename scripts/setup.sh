@@ -22,7 +22,7 @@ done
 
 packages=(build-essential cmake ninja-build pkg-config libboost-dev libssl-dev libsqlite3-dev sqlite3
           libsimdjson-dev libyaml-cpp-dev libre2-dev libcli11-dev libgtest-dev libbenchmark-dev python3-venv
-          unzip curl openssl)
+          unzip curl openssl nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -35,10 +35,19 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 
 # Python venv for the end-to-end tests (the official openai client) and the benchmarks.
-if [[ ! -x .venv/bin/python ]] || ! .venv/bin/python -c "import openai, pytest, numpy, gguf" 2>/dev/null; then
+# The official MCP Python SDK (its servers are the MCP client's test peers).
+if [[ ! -x .venv/bin/python ]] || ! .venv/bin/python -c "import openai, pytest, numpy, gguf, mcp" 2>/dev/null; then
   echo "setup: creating .venv"
   python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check -r tests/e2e/requirements.txt
+fi
+
+# The reference MCP filesystem server from npm, a second real MCP server for the tests.
+mcp_fs=build/npm/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js
+if [[ ! -f $mcp_fs ]]; then
+  echo "setup: installing @modelcontextprotocol/server-filesystem (npm) into build/npm"
+  mkdir -p build/npm
+  npm install -s --no-audit --no-fund --prefix build/npm @modelcontextprotocol/server-filesystem@2026.8.31 >/dev/null
 fi
 
 if [[ $with_models -eq 1 ]]; then

@@ -75,7 +75,10 @@ class StdioTransport final : public McpTransport {
       close(out[0]);
       return Status(Code::kUnavailable, "mcp: cannot start '" + argv[0] + "': " + std::strerror(rc));
     }
-    auto t = std::unique_ptr<StdioTransport>(new StdioTransport(pid, in[1], out[0], argv[0]));
+    std::string name;
+    for (const auto& a : argv) name += (name.empty() ? "" : " ") + a;
+    if (name.size() > 120) name = name.substr(0, 117) + "...";
+    auto t = std::unique_ptr<StdioTransport>(new StdioTransport(pid, in[1], out[0], name));
     t->reader_ = std::thread([p = t.get()] { p->Read(); });
     return t;
   }
