@@ -317,7 +317,7 @@ class Runner {
     r.model = turn.model;
     r.tier = row.tier;
     std::string why = row.reasons;
-    if (target != model) why = "the step asks for " + model + ": " + target;
+    if (target != model) why = "the step asks for " + model + "; " + why;
     r.reasons = r.reasons.empty() ? why : r.reasons + "; " + why;
     r.prompt_tokens = row.prompt_tokens;
     r.completion_tokens = row.completion_tokens;

@@ -64,19 +64,14 @@ GatewayClient::Answer GatewayClient::Chat(const ChatRequest& req, std::chrono::m
   row.ts_us = clock.wall_us();
   row.request_id = NewRequestId();
   row.requested_model = req.model;
-  std::string target = req.model;
-  bool local_only = false;
-  if (target == "auto" || snap_.config.routing.aliases.count(target)) {
-    Features f = ComputeFeatures(req, *snap_.pii, "");
-    Decision d = snap_.policy->decide(req, f);
-    target = d.model;
-    local_only = d.local_only;
-    row.reasons = d.reasons_joined();
-    row.rule = d.rule;
-    for (const auto& k : f.pii) row.pii += (row.pii.empty() ? "" : ",") + k;
-  } else {
-    row.reasons = "model requested by name";
-  }
+  // Every request is decided, a named one too: the privacy policy may keep it local whatever it asked for.
+  Features f = ComputeFeatures(req, *snap_.pii, "");
+  Decision d = snap_.policy->decide(req, f);
+  const std::string target = d.model;
+  const bool local_only = d.local_only;
+  row.reasons = d.reasons_joined();
+  row.rule = d.rule;
+  for (const auto& k : f.pii) row.pii += (row.pii.empty() ? "" : ",") + k;
   row.local_only = local_only;
   a.model = target;
   std::vector<std::string> notes;

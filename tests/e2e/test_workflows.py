@@ -55,7 +55,7 @@ def test_ticket_enrichment_runs_pauses_for_approval_and_resumes(stack):
     steps = steps_of(stack.ledger, run_id)
     assert steps["classify"]["status"] == "ok" and steps["sign_off"]["status"] == "waiting"
     assert steps["playbook"]["model"] == "read_file"
-    assert steps["reply"]["reasons"] == "the step asks for slm: local-slm"
+    assert steps["reply"]["reasons"] == "the step asks for slm; requested model local-slm"
     assert steps["summary"]["reasons"].startswith("default: slm")  # routed like any request
     calls_before = len(prompts(stack.slm, stack.cloud))
     assert calls_before == 3  # classify, reply, summary
@@ -264,3 +264,52 @@ def test_a_killed_server_resumes_its_workflow_runs_on_restart(stack, tmp_path):
         http("GET", stack.url + f"/v1/runs/{run['id']}")))
     assert final["output"].startswith("slm says: fifth step after")
     check_no_step_ran_twice(stack, done)
+
+
+def test_personal_data_in_a_step_never_reaches_the_cloud(stack, tmp_path):
+    wf = tmp_path / "pii.yaml"
+    wf.write_text("""name: pii
+inputs: {email: string}
+steps:
+  - id: draft
+    model: llm
+    prompt: "Write to {{ inputs.email }} about their refund"
+""")
+    r = tandem(stack, "run", str(wf), "-i", "email=jane.doe@example.com")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert stack.cloud.stats()["requests"] == 0 and stack.slm.stats()["requests"] == 1
+    run_id = run_id_of(r.stdout)
+    step = steps_of(stack.ledger, run_id)["draft"]
+    assert step["model"] == "local-slm" and "privacy local_only: personal data (email)" in step["reasons"], step
+    row = stack.rows(f"request_id = '{run_id}/draft'")[0]
+    assert row["pii"] == "email" and row["local_only"] == 1
+    # An agent's steps are held to the same policy.
+    r = tandem(stack, "agent", "Email jane.doe@example.com the total of 6*7", "--tools", "calculator", "-m", "cloud-gpt")
+    assert stack.cloud.stats()["requests"] == 0, r.stdout
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLE.parent.glob("*.yaml")))
+def test_every_example_workflow_validates(stack, example):
+    r = tandem(stack, "run", str(EXAMPLE.parent / example), "--check")
+    assert r.returncode == 0, r.stderr
+
+
+def test_document_extraction_recomputes_line_totals_with_a_tool(stack):
+    r = tandem(stack, "run", str(EXAMPLE.parent / "document-extraction.yaml"), "-i",
+               "document=Invoice from Acme GmbH to Initech, 2026-11-02: 3 x widget at 20 EUR")
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = json.loads(r.stdout.split("output: ", 1)[1])
+    # The fake fills numbers with 1: one item, 1 x 1, recomputed by the calculator.
+    assert out["line_totals"] == [1] and len(out["items"]) == 1
+    assert r.stdout.count(" tool ") == 1 and r.stdout.count(" loop ") == 1
+
+
+def test_compliance_check_asks_a_person_when_it_finds_something(stack):
+    r = tandem(stack, "run", str(EXAMPLE.parent / "compliance-check.yaml"), "-i", "document=Refund of 900 EUR approved")
+    # The fake answers booleans with true: personal data "found", so a person must look.
+    assert r.returncode == 4, r.stdout + r.stderr
+    run_id = run_id_of(r.stdout)
+    assert tandem(stack, "approve", run_id, "--reject", "--note", "needs a manager").returncode == 0
+    r = tandem(stack, "run", "--resume", run_id)
+    assert r.returncode == 3 and "rejected: needs a manager" in r.stdout, r.stdout
+    assert steps_of(stack.ledger, run_id)["personal_data"]["model"] == "local-slm"
