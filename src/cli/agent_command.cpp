@@ -24,6 +24,7 @@ int AgentCommand(const AgentArgs& a) {
   req.model = a.model;
   req.options.max_steps = a.max_steps;
   req.options.max_cost_usd = a.max_cost_usd;
+  req.answer_pattern = a.answer_pattern;
   auto run = ExecuteAgentRun(*snap, store.value().get(), req);
   if (!run.ok()) {
     std::fprintf(stderr, "%s\n", run.status().message().c_str());

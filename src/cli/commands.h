@@ -58,7 +58,7 @@ struct EvalToolsArgs {
 int EvalToolsCommand(const EvalToolsArgs& args);
 // LM Agency: the model plans and calls tools (agency/lm_agent.h), every step routed. Exit 0 done, 3 stopped.
 struct AgentArgs {
-  std::string config, ledger, task, tools = "calculator,clock", model = "auto";
+  std::string config, ledger, task, tools = "calculator,clock", model = "auto", answer_pattern;
   int max_steps = 8;
   double max_cost_usd = 0;
 };

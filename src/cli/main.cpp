@@ -110,6 +110,8 @@ int main(int argc, char** argv) {
   agent->add_option("--max-cost-usd", ag.max_cost_usd, "Stop once the run has cost this much (0 = no cap)");
 
   agent->add_option("--ledger", ag.ledger, "Record the run here instead of the config's ledger");
+  agent->add_option("--answer-pattern", ag.answer_pattern,
+                    "A final answer must contain a match of this regular expression (RE2), else the agent goes on");
 
   tandem::RunArgs rn;
   auto* run = app.add_subcommand("run", "Run a workflow (Code Agency): declared steps, each model call routed");

@@ -274,6 +274,8 @@ asio::awaitable<void> RunApi::AgentRun(const HttpRequestIn& in, Responder& out) 
   }
   double cap = 0;
   if (!doc["max_cost_usd"].get(cap)) req->options.max_cost_usd = cap;
+  std::string_view pattern;
+  if (!doc["answer_pattern"].get(pattern)) req->answer_pattern = std::string(pattern);
   bool wait = true;
   if (!doc["wait"].get(wait)) {
   }

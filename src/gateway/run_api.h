@@ -1,6 +1,7 @@
 // RunApi: agents and workflows over HTTP.
 //
-//   POST /v1/agent/runs                 {"task", "tools": [names], "model", "max_steps", "max_cost_usd", "wait"}
+//   POST /v1/agent/runs                 {"task", "tools": [names], "model", "max_steps", "max_cost_usd",
+//                                        "answer_pattern" (RE2 the final answer must match), "wait"}
 //   GET  /v1/workflows                  the workflows in agency.workflows (name, description, inputs)
 //   POST /v1/workflows/{name}/runs      {"inputs": {...}, "wait"}
 //   GET  /v1/runs[?status=...]          recent runs

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <filesystem>
 
+#include <re2/re2.h>
+
 #include "agency/tool_specs.h"
 #include "core/json_writer.h"
 #include "gateway/gateway_client.h"
@@ -126,6 +128,17 @@ Result<AgentRunOutcome> ExecuteAgentRun(const Snapshot& snap, agency::RunStore* 
   }
   if (req.model != "auto" && !snap.config.find(req.model) && !snap.config.routing.aliases.count(req.model))
     return Status(Code::kNotFound, "no model '" + req.model + "' is configured (auto, an alias or a model's name)");
+  agency::AgentOptions opt = req.options;
+  std::shared_ptr<re2::RE2> pattern;
+  if (!req.answer_pattern.empty()) {
+    pattern = std::make_shared<re2::RE2>(req.answer_pattern, re2::RE2::Quiet);
+    if (!pattern->ok())
+      return Status(Code::kInvalidArgument, "answer pattern '" + req.answer_pattern + "': " + pattern->error());
+    opt.final_check = [pattern](const std::string& answer) -> std::string {
+      if (re2::RE2::PartialMatch(answer, *pattern)) return "";
+      return "the answer must match the pattern " + pattern->pattern();
+    };
+  }
   AgentRunOutcome out;
   out.run_id = agency::NewRunId();
   if (store) {
@@ -181,7 +194,6 @@ Result<AgentRunOutcome> ExecuteAgentRun(const Snapshot& snap, agency::RunStore* 
     }
     return turn;
   };
-  agency::AgentOptions opt = req.options;
   auto previous = opt.on_step;
   opt.on_step = [&](const agency::AgentStep& st) {
     if (previous) previous(st);

@@ -64,3 +64,15 @@ def test_caps_stop_the_agent_with_a_clear_status(request, tmp_path):
     assert r.returncode == 3 and "status: max_cost" in r.stdout, r.stdout
     r, _, _ = run(request, tmp_path, "--tools", "calculator,teleporter")
     assert r.returncode == 2 and "unknown or incomplete tool 'teleporter'" in r.stderr
+
+
+def test_a_final_answer_check_sends_the_model_back_to_work(request, tmp_path):
+    r, slm, _ = run(request, tmp_path, "--tools", "calculator,clock", "--answer-pattern", "42")
+    assert r.returncode == 0 and "answer: slm says: tool said 42" in r.stdout, r.stdout
+    r, slm, _ = run(request, tmp_path, "--tools", "calculator,clock", "--answer-pattern", "^[0-9]+$", "--max-steps", "3")
+    assert r.returncode == 3 and "status: max_steps" in r.stdout, r.stdout
+    # The objection went back to the model as the result of its final answer.
+    last = json.loads(slm["bodies"][-1])["messages"][-1]
+    assert last["role"] == "tool" and "the answer must match the pattern ^[0-9]+$" in last["content"], last
+    r, _, _ = run(request, tmp_path, "--answer-pattern", "(")
+    assert r.returncode == 2 and "answer pattern '('" in r.stderr

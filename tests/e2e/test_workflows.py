@@ -313,3 +313,32 @@ def test_compliance_check_asks_a_person_when_it_finds_something(stack):
     r = tandem(stack, "run", "--resume", run_id)
     assert r.returncode == 3 and "rejected: needs a manager" in r.stdout, r.stdout
     assert steps_of(stack.ledger, run_id)["personal_data"]["model"] == "local-slm"
+
+
+def test_a_step_that_times_out_is_retried_then_handled(stack, tmp_path):
+    wf = tmp_path / "slow.yaml"
+    wf.write_text("""name: slow
+tools: [calculator]
+steps:
+  - id: slow
+    prompt: "take your time"
+    model: slm
+    timeout_ms: 300
+    retry: {attempts: 2, backoff_ms: 10}
+    on_error: skip
+  - id: after
+    tool: calculator
+    args: {expression: "1 + 1"}
+""")
+    stack.slm.control(latency_ms=3000)
+    start = time.time()
+    r = tandem(stack, "run", str(wf))
+    elapsed = time.time() - start
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert elapsed < 2.5, elapsed  # two attempts of 300 ms, not two of 3 s
+    db = sqlite3.connect(stack.ledger)
+    status, error, attempts = db.execute("SELECT status, error, attempts FROM run_steps WHERE key = 'slow'").fetchone()
+    db.close()
+    assert status == "skipped" and "did not answer within 300 ms" in error, error
+    assert stack.cloud.stats()["requests"] == 0  # a timed-out step does not fail over behind its back
+    assert r.stdout.rstrip().endswith("output: 2")
