@@ -371,7 +371,7 @@ Result<Workflow> ParseWorkflow(const std::string& text, const std::string& file,
       WorkflowInput input;
       input.name = it->first.Scalar();
       const std::string where = "inputs." + input.name;
-      const YAML::Node& d = it->second;
+      const YAML::Node d = it->second;  // a copy: the iterator's pair is a temporary
       if (d.IsScalar()) {
         input.type = d.Scalar();
       } else if (d.IsMap()) {
