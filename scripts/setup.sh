@@ -22,11 +22,16 @@ done
 
 packages=(build-essential cmake ninja-build pkg-config libboost-dev libssl-dev libsqlite3-dev sqlite3
           libsimdjson-dev libyaml-cpp-dev libre2-dev libcli11-dev libgtest-dev libbenchmark-dev python3-venv
-          unzip curl openssl nodejs npm)
+          unzip curl openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
+# Node.js and npm (for the npm MCP server the tests use), unless some Node.js with npm is there already (a
+# nodesource build bundles npm and conflicts with Debian's npm package).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
 if [[ ${#missing[@]} -gt 0 ]]; then
   echo "setup: installing ${missing[*]}"
   SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
