@@ -2,7 +2,12 @@
 
 #include <sqlite3.h>
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <random>
 
@@ -20,6 +25,8 @@ CREATE TABLE IF NOT EXISTS runs (
   output TEXT NOT NULL,
   error TEXT NOT NULL,
   owner TEXT NOT NULL,
+  lease TEXT NOT NULL DEFAULT '',
+  lease_until_us INTEGER NOT NULL DEFAULT 0,
   created_us INTEGER NOT NULL,
   updated_us INTEGER NOT NULL
 );
@@ -101,6 +108,58 @@ std::string NewRunId() {
   char buf[24];
   std::snprintf(buf, sizeof buf, "run_%016llx", (unsigned long long)rng());
   return buf;
+}
+
+RunStore::RunStore(std::unique_ptr<SqliteStore> db) : db_(std::move(db)) {
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  holder_ = std::string(host) + ":" + std::to_string(getpid());
+}
+
+Status RunStore::Claim(const std::string& run_id, int ttl_s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (running_.count(run_id)) return Status(Code::kUnavailable, "run " + run_id + " is already running in this process");
+  Status st = db_->transact({}, [&](sqlite3* db) -> Status {
+    Stmt q(db, "SELECT lease, lease_until_us FROM runs WHERE id = ?1");
+    q.text(1, run_id);
+    if (sqlite3_step(q.get()) != SQLITE_ROW) return Status(Code::kNotFound, "no run '" + run_id + "' in the ledger");
+    const std::string lease = Text(q.get(), 0);
+    const int64_t until = sqlite3_column_int64(q.get(), 1);
+    const int64_t now = NowUs();
+    bool free = lease.empty() || lease == holder_ || until < now;
+    if (!free) {
+      // Held by a process on this host that no longer exists (killed): the claim is void.
+      const size_t colon = lease.rfind(':');
+      const std::string host = holder_.substr(0, holder_.rfind(':'));
+      if (colon != std::string::npos && lease.substr(0, colon) == host) {
+        const pid_t pid = static_cast<pid_t>(std::strtol(lease.c_str() + colon + 1, nullptr, 10));
+        free = pid > 0 && kill(pid, 0) != 0 && errno == ESRCH;
+      }
+    }
+    if (!free)
+      return Status(Code::kUnavailable, "run " + run_id + " is being run by " + lease + " (its claim lasts " +
+                                            std::to_string((until - now) / 1000000) + " s more)");
+    Stmt u(db, "UPDATE runs SET lease = ?2, lease_until_us = ?3 WHERE id = ?1");
+    u.text(1, run_id);
+    u.text(2, holder_);
+    u.i64(3, now + int64_t{ttl_s} * 1000000);
+    if (sqlite3_step(u.get()) != SQLITE_DONE) return Err(db, "cannot claim run " + run_id);
+    return Status::Ok();
+  });
+  if (st.ok()) running_.insert(run_id);
+  return st;
+}
+
+void RunStore::Release(const std::string& run_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  running_.erase(run_id);
+  db_->transact({}, [&](sqlite3* db) -> Status {
+    Stmt u(db, "UPDATE runs SET lease = '', lease_until_us = 0 WHERE id = ?1 AND lease = ?2");
+    u.text(1, run_id);
+    u.text(2, holder_);
+    sqlite3_step(u.get());
+    return Status::Ok();
+  });
 }
 
 Result<std::unique_ptr<RunStore>> RunStore::Open(const std::string& path) {
@@ -211,9 +270,10 @@ Status RunStore::PutStep(const StepRecord& st, const LedgerRecord* ledger_row) {
     s.i64(16, st.attempts);
     s.text(17, st.error);
     if (sqlite3_step(s.get()) != SQLITE_DONE) return Err(db, "cannot record step " + st.key);
-    Stmt touch(db, "UPDATE runs SET updated_us = ?2 WHERE id = ?1");
+    Stmt touch(db, "UPDATE runs SET updated_us = ?2, lease_until_us = MAX(lease_until_us, ?2 + 600000000) WHERE id = ?1 AND lease = ?3");
     touch.text(1, st.run_id);
     touch.i64(2, NowUs());
+    touch.text(3, holder_);
     sqlite3_step(touch.get());
     return Status::Ok();
   });

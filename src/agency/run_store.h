@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -61,14 +62,21 @@ class RunStore {
   Result<RunRecord> GetRun(const std::string& id) const;
   // Runs with this status ("" = all), newest first.
   Result<std::vector<RunRecord>> ListRuns(const std::string& status, int limit = 100) const;
+  // Claims the right to execute a run, so two processes never run it at once: succeeds when the run is free,
+  // already ours, or held by a process that is gone (same host, pid no longer alive) or whose claim expired
+  // (`ttl_s` after its last step). kUnavailable names the holder otherwise. Release() gives it up.
+  Status Claim(const std::string& run_id, int ttl_s = 600);
+  void Release(const std::string& run_id);
   // Records (or replaces) a step; `ledger_row`, when given, is committed in the same transaction.
   Status PutStep(const StepRecord& step, const LedgerRecord* ledger_row = nullptr);
   Result<std::vector<StepRecord>> Steps(const std::string& run_id) const;
 
  private:
-  explicit RunStore(std::unique_ptr<SqliteStore> db) : db_(std::move(db)) {}
+  explicit RunStore(std::unique_ptr<SqliteStore> db);
   std::unique_ptr<SqliteStore> db_;
   mutable std::mutex mu_;
+  std::string holder_;              // "host:pid" of this process
+  std::set<std::string> running_;   // runs this store's process is executing now
 };
 
 // A fresh run id: "run_" + 16 hex digits.

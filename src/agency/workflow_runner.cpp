@@ -79,6 +79,11 @@ class Runner {
       cost_ += s.cost_usd;
       recorded_[s.key] = std::move(s);
     }
+    if (Status claimed = store_.Claim(run_id_); !claimed.ok()) {  // never two runners on one run
+      out.status = "busy";
+      out.error = claimed.message();
+      return out;
+    }
     store_.UpdateRun(run_id_, "running", "", "");
     Scope scope;
     scope.Set("inputs", run.value().input);
@@ -114,6 +119,7 @@ class Runner {
         break;
     }
     store_.UpdateRun(run_id_, out.status, out.output, out.error);
+    store_.Release(run_id_);
     return out;
   }
 

@@ -9,7 +9,8 @@
 // their arguments against the tool's schema. A failure is retried (`retry.attempts`, the wait doubling from
 // `backoff_ms`), then handled by `on_error`: fail the run, skip the step (output null), escalate (the same step
 // on the LLM), or run the fallback step. An approval step with no decision records itself as waiting and the run
-// returns `waiting_approval`; DecideApproval() records the decision, and the next RunWorkflow() goes on (or,
+// returns `waiting_approval`; a run another live process is executing is left alone (`busy`, RunStore::Claim).
+// DecideApproval() records the decision, and the next RunWorkflow() goes on (or,
 // rejected, treats it as the step's failure). Loops run their body once per item; parallel branches run on their
 // own threads. Thread-safe as far as the callbacks are (the model callback is called concurrently for branches).
 #pragma once
@@ -37,7 +38,7 @@ struct WorkflowRunOptions {
 };
 
 struct WorkflowOutcome {
-  std::string status;  // done | failed | waiting_approval | rejected
+  std::string status;  // done | failed | waiting_approval | rejected | busy (another process is running it)
   std::string output;  // JSON
   std::string error;
   double cost_usd = 0;  // of the whole run so far, resumed parts included

@@ -7,6 +7,11 @@
 #include <filesystem>
 #include <mutex>
 
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <ctime>
+
 #include "agency/builtin_tools.h"
 #include "agency/template.h"
 #include "agency/trace.h"
@@ -380,6 +385,44 @@ steps:
   o = RunWorkflow(*store_, wf, rejected, opt_);
   EXPECT_EQ(o.status, "rejected");
   EXPECT_NE(o.error.find("too rude"), std::string::npos);
+}
+
+TEST_F(Runs, OneRunIsNeverExecutedByTwoProcessesAtOnce) {
+  const char* yaml = "name: one\nsteps:\n  - {id: a, prompt: a}\n";
+  model_.answer = [](const std::string& p, int) -> std::string { return p; };
+  Workflow wf = Parse(yaml);
+  const std::string id = Start(wf, yaml, "{}");
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  auto hold = [&](const std::string& lease, int64_t seconds) {
+    const std::string sql = "UPDATE runs SET lease = '" + lease + "', lease_until_us = " +
+                            std::to_string((int64_t)std::time(nullptr) * 1000000 + seconds * 1000000) +
+                            " WHERE id = '" + id + "'";
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  };
+  hold("elsewhere:4242", 60);  // another machine holds it
+  WorkflowOutcome o = RunWorkflow(*store_, wf, id, opt_);
+  EXPECT_EQ(o.status, "busy");
+  EXPECT_NE(o.error.find("is being run by elsewhere:4242"), std::string::npos) << o.error;
+  EXPECT_EQ(model_.calls["a"], 0);
+  EXPECT_EQ(store_->GetRun(id).value().status, "running");  // untouched
+  hold("elsewhere:4242", -1);  // its claim expired
+  EXPECT_EQ(RunWorkflow(*store_, wf, id, opt_).status, "done");
+  // A claim by a process of this host that is gone (SIGKILLed) is void at once.
+  const std::string id2 = Start(wf, yaml, "{}");
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  const std::string sql = std::string("UPDATE runs SET lease = '") + host + ":999999999', lease_until_us = " +
+                          std::to_string((int64_t)std::time(nullptr) * 1000000 + 60000000) + " WHERE id = '" + id2 + "'";
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  EXPECT_EQ(RunWorkflow(*store_, wf, id2, opt_).status, "done");
+  // In one process, a second runner of a run in progress is refused.
+  const std::string id3 = Start(wf, yaml, "{}");
+  ASSERT_TRUE(store_->Claim(id3).ok());
+  EXPECT_EQ(RunWorkflow(*store_, wf, id3, opt_).status, "busy");
+  store_->Release(id3);
+  EXPECT_EQ(RunWorkflow(*store_, wf, id3, opt_).status, "done");
+  sqlite3_close(db);
 }
 
 TEST_F(Runs, TraceShowsTheTreeAndExportsOpenTelemetry) {
