@@ -121,6 +121,7 @@ Status RunStore::Claim(const std::string& run_id, int ttl_s) {
   if (running_.count(run_id)) return Status(Code::kUnavailable, "run " + run_id + " is already running in this process");
   Status st = db_->transact({}, [&](sqlite3* db) -> Status {
     Stmt q(db, "SELECT lease, lease_until_us FROM runs WHERE id = ?1");
+    if (!q.ok()) return Err(db, "runs query");
     q.text(1, run_id);
     if (sqlite3_step(q.get()) != SQLITE_ROW) return Status(Code::kNotFound, "no run '" + run_id + "' in the ledger");
     const std::string lease = Text(q.get(), 0);
@@ -171,6 +172,11 @@ Result<std::unique_ptr<RunStore>> RunStore::Open(const std::string& path) {
     sqlite3_free(msg);
     return Status(Code::kInternal, "cannot create the run tables in " + path + ": " + m);
   }
+  // Files made before a column existed get it (the error for a column already there is expected).
+  for (const char* column : {"owner TEXT NOT NULL DEFAULT 'cli'", "lease TEXT NOT NULL DEFAULT ''",
+                             "lease_until_us INTEGER NOT NULL DEFAULT 0"})
+    sqlite3_exec(db.value()->handle(), (std::string("ALTER TABLE runs ADD COLUMN ") + column).c_str(), nullptr,
+                 nullptr, nullptr);
   return std::unique_ptr<RunStore>(new RunStore(std::move(db.value())));
 }
 
