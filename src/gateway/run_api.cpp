@@ -86,7 +86,11 @@ RunApi::RunApi(Runtime& rt, std::unique_ptr<agency::RunStore> store) : rt_(rt), 
   auto running = store_->ListRuns("running", 1000);
   if (running.ok()) {
     for (const auto& r : running.value()) {
-      if (r.kind != "workflow" || r.owner != "server") continue;
+      if (r.owner != "server") continue;
+      if (r.kind == "agent") {  // agent runs are not durable: say what happened to them
+        store_->UpdateRun(r.id, "interrupted", "", "the server stopped during the run");
+        continue;
+      }
       std::fprintf(stderr, "tandem: resuming workflow run %s (%s)\n", r.id.c_str(), r.name.c_str());
       StartWorkflow(r.id, nullptr);
     }

@@ -13,7 +13,7 @@
 // (the default) the answer comes when the run stops — done, failed, or waiting for an approval — else 202 at
 // once with the run's id. Agent runs may use only the tools named in agency.tools. Workflow runs the server
 // started and did not finish (a crash, a restart) are resumed when it starts again, without redoing finished
-// steps. Client keys are checked as for chat completions. Thread-safe.
+// steps; agent runs it was executing are marked `interrupted` (they are traced, not durable). Client keys are checked as for chat completions. Thread-safe.
 #pragma once
 
 #include <condition_variable>
