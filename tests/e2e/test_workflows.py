@@ -143,7 +143,7 @@ def ok_steps(ledger, run_id=None):
 
 
 def check_no_step_ran_twice(stack, done_before_kill):
-    asked = prompts(stack.slm, stack.cloud)
+    asked = [p for p in prompts(stack.slm, stack.cloud) if " step" in p]  # the chain's prompts only
     firsts = [p.split(" after")[0].split(" step")[0] for p in asked]
     for word in ("first", "second", "third", "fourth", "fifth"):
         n = firsts.count(word)
@@ -254,6 +254,8 @@ def test_a_killed_server_resumes_its_workflow_runs_on_restart(stack, tmp_path):
     code, run = http("POST", stack.url + "/v1/workflows/chain/runs", {"wait": False})
     assert code == 202 and run["status"] == "running"
     wait_for(lambda: len(ok_steps(stack.ledger, run["id"])) >= 2)
+    code, agent = http("POST", stack.url + "/v1/agent/runs", {"task": "hi", "tools": [], "wait": False})
+    assert code == 202 and agent["status"] == "running"
     stack.proc.send_signal(signal.SIGKILL)
     stack.proc.wait()
     done = ok_steps(stack.ledger, run["id"])
@@ -264,6 +266,9 @@ def test_a_killed_server_resumes_its_workflow_runs_on_restart(stack, tmp_path):
         http("GET", stack.url + f"/v1/runs/{run['id']}")))
     assert final["output"].startswith("slm says: fifth step after")
     check_no_step_ran_twice(stack, done)
+    # The agent run it was executing is not durable, and says so.
+    code, lost = http("GET", stack.url + f"/v1/runs/{agent['id']}")
+    assert code == 200 and lost["status"] == "interrupted" and "server stopped" in lost["error"]
 
 
 def test_personal_data_in_a_step_never_reaches_the_cloud(stack, tmp_path):
