@@ -1,17 +1,20 @@
 #include "cli/commands.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "agency/tool_specs.h"
 #include "config/config.h"
 #include "core/clock.h"
 #include "core/json_writer.h"
 #include "eval/plot.h"
 #include "eval/run_eval.h"
 #include "gateway/gateway_client.h"
+#include "gateway/runs.h"
 #include "gateway/runtime.h"
 #include "ledger/journal.h"
 #include "ledger/report.h"
@@ -34,7 +37,40 @@ int CheckConfigCommand(const std::string& path) {
     std::printf("  %-24s %s/%s%s%s\n", m.name.c_str(), TierName(m.tier), LocalityName(m.locality),
                 m.unavailable.empty() ? "" : "  UNAVAILABLE: ", m.unavailable.c_str());
   }
-  return 0;
+  // agency: the tools agents may use (MCP servers are started and listed), and every workflow served.
+  int bad = 0;
+  if (!config.agency.tools.empty()) {
+    agency::ToolSet tools;
+    Status st = agency::AddTools(config.agency.tools, "", tools);
+    if (!st.ok()) {
+      std::fprintf(stderr, "%s: agency.tools: %s\n", path.c_str(), st.message().c_str());
+      ++bad;
+    } else {
+      std::printf("  agent tools: %zu\n", tools.all().size());
+    }
+  }
+  if (!config.agency.workflows_dir.empty()) {
+    std::error_code ec;
+    std::vector<std::filesystem::path> files;
+    for (const auto& e : std::filesystem::directory_iterator(config.agency.workflows_dir, ec))
+      if (e.path().extension() == ".yaml" || e.path().extension() == ".yml") files.push_back(e.path());
+    if (ec) {
+      std::fprintf(stderr, "%s: agency.workflows: %s: %s\n", path.c_str(), config.agency.workflows_dir.c_str(),
+                   ec.message().c_str());
+      ++bad;
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      auto wf = LoadWorkflowFor(*snap, f.string(), config.agency.tools);
+      if (wf.ok()) {
+        std::printf("  workflow %-24s %zu steps\n", wf.value().name.c_str(), wf.value().steps.size());
+      } else {
+        std::fprintf(stderr, "%s\n", wf.status().message().c_str());
+        ++bad;
+      }
+    }
+  }
+  return bad ? 1 : 0;
 }
 
 int RouteExplainCommand(const std::string& path, const std::string& prompt, const std::string& model,

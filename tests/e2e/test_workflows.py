@@ -347,3 +347,17 @@ steps:
     assert status == "skipped" and "did not answer within 300 ms" in error, error
     assert stack.cloud.stats()["requests"] == 0  # a timed-out step does not fail over behind its back
     assert r.stdout.rstrip().endswith("output: 2")
+
+
+def test_check_config_validates_the_served_workflows(stack, tmp_path):
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    shutil.copy(EXAMPLE, flows / "ok.yaml")
+    (flows / "bad.yaml").write_text("name: bad\nsteps:\n  - id: x\n    tool: teleport\n")
+    text = stack.config_path.read_text() + f"agency:\n  workflows: {flows}\n  tools: [calculator]\n"
+    stack.config_path.write_text(text)
+    r = subprocess.run([stack.tandem_bin, "check-config", str(stack.config_path)], capture_output=True, text=True,
+                       env=stack.env)
+    assert r.returncode == 1
+    assert "workflow ticket-enrichment" in r.stdout and "agent tools: 1" in r.stdout
+    assert f"{flows / 'bad.yaml'}:4: step 'x'.tool: no tool 'teleport'" in r.stderr
