@@ -1,5 +1,6 @@
 #include "agency/workflow.h"
 
+#include <simdjson.h>
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
@@ -340,9 +341,12 @@ Result<std::string> YamlToJson(const YAML::Node& n, const Scope* scope) {
   if (n.Tag() != "!") {  // plain scalars may be numbers, booleans or null
     if (s == "true" || s == "false" || s == "null") return s;
     if (s == "~") return std::string("null");
-    char* end = nullptr;
-    std::strtod(s.c_str(), &end);
-    if (!s.empty() && end && !*end && s.find_first_not_of("0123456789+-.eE") == std::string::npos) return s;
+    // A number only when it is one in JSON too ("007", "+1" and ".5" stay text).
+    simdjson::dom::parser parser;
+    simdjson::dom::element e;
+    if (!s.empty() && s.find_first_not_of("0123456789+-.eE") == std::string::npos && !parser.parse(s).get(e) &&
+        e.is_number())
+      return s;
   }
   if (scope) return Value(s, *scope);
   AppendJsonString(out, s);

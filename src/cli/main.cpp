@@ -1,11 +1,14 @@
 // tandem: the command line. Subcommands: serve, check-config, route, report, eval, train, calibrate, eval-tools, agent,
 // gguf-info, tokenize, generate, chat, bench-engine.
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
+  // A peer that goes away (an MCP server's stdin, an upstream) is an error to report, not a signal that kills us.
+  signal(SIGPIPE, SIG_IGN);
   CLI::App app{"Tandem: one OpenAI-compatible endpoint that routes between a local SLM and a cloud LLM"};
   app.require_subcommand(1);
   std::string config = "tandem.yaml";

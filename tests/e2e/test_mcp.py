@@ -85,6 +85,9 @@ def test_unreachable_or_broken_servers_are_clear_errors(request, tmp_path):
     dead.write_text("import sys\nsys.stdin.readline()\n")  # reads one request, exits without answering
     r = tools(request, f"mcp={sys.executable} {dead}")
     assert r.returncode == 2 and f"mcp: server '{sys.executable} {dead}' has exited" in r.stderr, r.stderr
+    # A server that is gone before the first request: writing to it is an error, not a SIGPIPE.
+    r = tools(request, f"mcp={sys.executable} -c pass")
+    assert r.returncode == 2 and "mcp: server" in r.stderr and "-c pass" in r.stderr, (r.returncode, r.stderr)
 
 
 @pytest.mark.skipif(not FS_SERVER.exists(), reason="npm server-filesystem not installed (scripts/setup.sh)")

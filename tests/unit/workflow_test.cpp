@@ -12,6 +12,8 @@
 
 #include <ctime>
 
+#include <yaml-cpp/yaml.h>
+
 #include "agency/builtin_tools.h"
 #include "agency/template.h"
 #include "agency/trace.h"
@@ -85,6 +87,17 @@ steps:
     approval: ok?
     output_schema: {type: object}
 )";
+
+TEST(Workflow, YamlValuesBecomeJsonOfTheRightType) {
+  auto json = [](const char* yaml) { return YamlToJson(YAML::Load(yaml)).value(); };
+  EXPECT_EQ(json("{a: 1, b: 2.5, c: true, d: null, e: text, f: '7'}"),
+            R"({"a":1,"b":2.5,"c":true,"d":null,"e":"text","f":"7"})");
+  EXPECT_EQ(json("[007, +1, .5, -3, 1e3]"), R"(["007","+1",".5",-3,1e3])");  // only JSON numbers are numbers
+  Scope s;
+  s.Set("inputs", R"({"n":3,"t":"x"})");
+  EXPECT_EQ(YamlToJson(YAML::Load("{whole: '{{ inputs.n }}', text: 'n={{ inputs.n }}'}"), &s).value(),
+            R"({"whole":3,"text":"n=3"})");
+}
 
 TEST(Workflow, ValidationListsEveryProblemWithFileAndLine) {
   WorkflowEnv env;
