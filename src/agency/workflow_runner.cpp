@@ -28,7 +28,7 @@ std::string JsonString(std::string_view s) {
 
 bool Finished(const std::string& status) { return status == "ok" || status == "skipped" || status == "approved"; }
 
-enum class Flow { kOk, kWaiting, kFailed, kRejected };
+enum class Flow { kOk, kWaiting, kFailed, kRejected, kStopped };
 
 struct Outcome {
   Flow flow = Flow::kOk;
@@ -117,6 +117,10 @@ class Runner {
         out.status = "rejected";
         out.error = o.error;
         break;
+      case Flow::kStopped:  // still running as far as the store knows: the next start resumes it
+        out.status = "running";
+        out.error = o.error;
+        break;
     }
     store_.UpdateRun(run_id_, out.status, out.output, out.error);
     store_.Release(run_id_);
@@ -159,7 +163,10 @@ class Runner {
       std::lock_guard<std::mutex> lock(mu_);
       if (!store_error_.empty()) return {Flow::kFailed, "cannot checkpoint: " + store_error_};
       auto it = recorded_.find(key);
-      if (it != recorded_.end() && Finished(it->second.status)) {  // done before: read it, do not run it again
+      const bool finished = it != recorded_.end() && Finished(it->second.status);
+      if (!finished && opt_.stop && opt_.stop->load())
+        return {Flow::kStopped, "stopped before step " + key + " (shutting down); it resumes from there"};
+      if (finished) {  // done before: read it, do not run it again
         *output = it->second.output.empty() ? "null" : it->second.output;
         scope.Set("steps." + s.id, StepValue(*output, it->second.status, it->second.model));
         const std::string prefix = key.substr(0, key.size() - s.id.size());

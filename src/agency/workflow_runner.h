@@ -15,6 +15,7 @@
 // own threads. Thread-safe as far as the callbacks are (the model callback is called concurrently for branches).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <string>
@@ -35,10 +36,14 @@ struct WorkflowRunOptions {
   std::function<void(const StepRecord&)> progress;  // each recorded step, as it is recorded
   std::function<void(std::chrono::milliseconds)> sleep;  // retry backoff (default: sleep the thread)
   std::chrono::milliseconds default_tool_timeout{30000};
+  // Set (by a shutting-down server) to stop before the next step; the run stays `running`, to be resumed.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct WorkflowOutcome {
-  std::string status;  // done | failed | waiting_approval | rejected | busy (another process is running it)
+  // done | failed | waiting_approval | rejected | busy (another process is running it) | running (stopped by
+  // WorkflowRunOptions::stop before a step; resumable)
+  std::string status;
   std::string output;  // JSON
   std::string error;
   double cost_usd = 0;  // of the whole run so far, resumed parts included

@@ -98,9 +98,11 @@ RunApi::RunApi(Runtime& rt, std::unique_ptr<agency::RunStore> store) : rt_(rt), 
 }
 
 RunApi::~RunApi() {
+  stop_runs_ = true;
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
+    jobs_.clear();  // queued runs stay `running` in the store: the next start resumes them
   }
   cv_.notify_all();
   for (auto& t : workers_) t.join();
@@ -131,7 +133,7 @@ void RunApi::Work() {
 void RunApi::StartWorkflow(const std::string& run_id, std::function<void()> done) {
   std::shared_ptr<const Snapshot> snap = rt_.snapshot();
   Enqueue([this, snap, run_id, done = std::move(done)] {
-    agency::WorkflowOutcome o = ExecuteWorkflowRun(*snap, *store_, run_id, snap->config.agency.tools);
+    agency::WorkflowOutcome o = ExecuteWorkflowRun(*snap, *store_, run_id, snap->config.agency.tools, {}, &stop_runs_);
     if (o.status == "failed") std::fprintf(stderr, "tandem: workflow run %s failed: %s\n", run_id.c_str(), o.error.c_str());
     if (done) done();
   });

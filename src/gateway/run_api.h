@@ -16,6 +16,7 @@
 // steps; agent runs it was executing are marked `interrupted` (they are traced, not durable). Client keys are checked as for chat completions. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -33,7 +34,9 @@ namespace tandem {
 class RunApi {
  public:
   RunApi(Runtime& rt, std::unique_ptr<agency::RunStore> store);
-  ~RunApi();  // finishes the runs in progress, then stops
+  // Stops: workflow runs stop before their next step and queued ones are left for the next start (both stay
+  // `running` in the store and resume then); agent runs in progress finish.
+  ~RunApi();
 
   // Whether `path` is one of the run routes (then handle() answers it).
   static bool Routes(const std::string& path);
@@ -57,6 +60,7 @@ class RunApi {
   std::condition_variable cv_;
   std::deque<Job> jobs_;
   bool stopping_ = false;
+  std::atomic<bool> stop_runs_{false};
   std::vector<std::thread> workers_;
 };
 

@@ -68,7 +68,8 @@ Result<agency::Workflow> LoadWorkflowFor(const Snapshot& snap, const std::string
 
 agency::WorkflowOutcome ExecuteWorkflowRun(const Snapshot& snap, agency::RunStore& store, const std::string& run_id,
                                            const std::vector<std::string>& extra_tools,
-                                           const std::function<void(const agency::StepRecord&)>& progress) {
+                                           const std::function<void(const agency::StepRecord&)>& progress,
+                                           const std::atomic<bool>* stop) {
   agency::WorkflowOutcome out;
   out.status = "failed";
   auto run = store.GetRun(run_id);
@@ -107,6 +108,7 @@ agency::WorkflowOutcome ExecuteWorkflowRun(const Snapshot& snap, agency::RunStor
   opt.resolve = [&snap](const std::string& m) { return ResolveTier(snap, m); };
   opt.tools = &tools;
   opt.progress = progress;
+  opt.stop = stop;
   return agency::RunWorkflow(store, wf.value(), run_id, opt);
 }
 

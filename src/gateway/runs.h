@@ -8,6 +8,7 @@
 // Thread-safe given a thread-safe RunStore; each call uses its own event loop.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -28,9 +29,11 @@ Result<agency::Workflow> LoadWorkflowFor(const Snapshot& snap, const std::string
                                          const std::vector<std::string>& extra_tools);
 
 // Runs (or resumes) a recorded workflow run; the workflow is the one recorded with the run.
+// `stop`, when set, makes the run stop before its next step (it stays `running`, to be resumed).
 agency::WorkflowOutcome ExecuteWorkflowRun(const Snapshot& snap, agency::RunStore& store, const std::string& run_id,
                                            const std::vector<std::string>& extra_tools,
-                                           const std::function<void(const agency::StepRecord&)>& progress = {});
+                                           const std::function<void(const agency::StepRecord&)>& progress = {},
+                                           const std::atomic<bool>* stop = nullptr);
 
 struct AgentRunRequest {
   std::string task;

@@ -361,3 +361,25 @@ def test_check_config_validates_the_served_workflows(stack, tmp_path):
     assert r.returncode == 1
     assert "workflow ticket-enrichment" in r.stdout and "agent tools: 1" in r.stdout
     assert f"{flows / 'bad.yaml'}:4: step 'x'.tool: no tool 'teleport'" in r.stderr
+
+
+def test_sigterm_stops_workflow_runs_between_steps_and_the_next_start_finishes_them(stack, tmp_path):
+    serve_with_workflows(stack, tmp_path)
+    stack.slm.control(latency_ms=400)
+    code, run = http("POST", stack.url + "/v1/workflows/chain/runs", {"wait": False})
+    assert code == 202
+    wait_for(lambda: len(ok_steps(stack.ledger, run["id"])) >= 1)
+    start = time.time()
+    stack.proc.send_signal(signal.SIGTERM)
+    stack.proc.wait(timeout=15)
+    assert time.time() - start < 5  # the step in flight finishes; the rest wait for the next start
+    done = ok_steps(stack.ledger, run["id"])
+    assert len(done) < 5
+    stack.slm.control(latency_ms=0)
+    stack.proc, stack.port = _start([stack.tandem_bin, "serve", "-c", str(stack.config_path)], env=stack.env)
+    stack.url = f"http://127.0.0.1:{stack.port}"
+    final = wait_for(lambda: (lambda r: r[1] if r[1]["status"] == "done" else None)(
+        http("GET", stack.url + f"/v1/runs/{run['id']}")))
+    assert final["output"].startswith("slm says: fifth step after")
+    asked = [p for p in prompts(stack.slm, stack.cloud) if " step" in p]
+    assert len(asked) == 5  # a graceful stop repeats nothing

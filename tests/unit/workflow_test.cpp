@@ -310,6 +310,28 @@ steps:
   EXPECT_EQ(model_.calls["d c"], 1);
 }
 
+TEST_F(Runs, AStopFlagEndsTheRunBetweenStepsForALaterResume) {
+  const char* yaml = "name: three\nsteps:\n  - {id: a, prompt: a}\n  - {id: b, prompt: b}\n  - {id: c, prompt: c}\n";
+  std::atomic<bool> stop{false};
+  model_.answer = [&](const std::string& p, int) -> std::string {
+    if (p == "a") stop = true;  // a shutdown begins while step a runs
+    return p;
+  };
+  opt_.stop = &stop;
+  Workflow wf = Parse(yaml);
+  const std::string id = Start(wf, yaml, "{}");
+  WorkflowOutcome o = RunWorkflow(*store_, wf, id, opt_);
+  EXPECT_EQ(o.status, "running");
+  EXPECT_NE(o.error.find("stopped before step b"), std::string::npos) << o.error;
+  EXPECT_EQ(store_->GetRun(id).value().status, "running");
+  EXPECT_EQ(model_.calls["b"], 0);
+  stop = false;
+  o = RunWorkflow(*store_, wf, id, opt_);
+  EXPECT_EQ(o.status, "done");
+  EXPECT_EQ(model_.calls["a"], 1);
+  EXPECT_EQ(model_.calls["c"], 1);
+}
+
 TEST_F(Runs, RetriesBackOffThenOnErrorDecides) {
   const char* yaml = R"(name: errors
 steps:
