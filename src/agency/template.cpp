@@ -235,7 +235,38 @@ class Expr {
   std::vector<std::string>* collect_;
 };
 
-// Calls f(path_text, begin, end) for each {{ ... }}; a status for an unclosed one.
+// One `{{ path }}` or `{{ path | default(<literal>) }}`: the fallback (JSON) stands in for a missing or null value.
+struct Placeholder {
+  std::string path;
+  bool has_default = false;
+  std::string fallback;
+};
+
+Result<Placeholder> ParsePlaceholder(std::string_view inner) {
+  Placeholder p;
+  const size_t bar = inner.find('|');
+  p.path = Trim(inner.substr(0, bar));
+  std::vector<std::string> segs;
+  if (!Segments(p.path, segs)) return Status(Code::kInvalidArgument, "bad path '{{ " + p.path + " }}'");
+  if (bar == std::string_view::npos) return p;
+  const std::string filter = Trim(inner.substr(bar + 1));
+  if (filter.rfind("default(", 0) != 0 || filter.back() != ')')
+    return Status(Code::kInvalidArgument, "unknown filter '" + filter + "' (default(<value>) is the one filter)");
+  const std::string arg = Trim(std::string_view(filter).substr(8, filter.size() - 9));
+  p.has_default = true;
+  if (arg.size() >= 2 && (arg[0] == '\'' || arg[0] == '"') && arg.back() == arg[0]) {
+    p.fallback = JsonString(std::string_view(arg).substr(1, arg.size() - 2));
+    return p;
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element e;
+  if (parser.parse(arg).get(e) || e.is_object() || e.is_array())
+    return Status(Code::kInvalidArgument, "default(" + arg + "): expected a quoted text, a number, true, false or null");
+  p.fallback = arg;
+  return p;
+}
+
+// Calls f(placeholder, begin, end) for each {{ ... }}; a status for an unclosed or malformed one.
 template <class F>
 Status ForEachPlaceholder(std::string_view t, F&& f) {
   size_t i = 0;
@@ -243,14 +274,21 @@ Status ForEachPlaceholder(std::string_view t, F&& f) {
     const size_t end = t.find("}}", i + 2);
     if (end == std::string_view::npos)
       return Status(Code::kInvalidArgument, "unclosed '{{' in '" + std::string(t.substr(i, 40)) + "'");
-    std::string path = Trim(t.substr(i + 2, end - i - 2));
-    std::vector<std::string> segs;
-    if (!Segments(path, segs)) return Status(Code::kInvalidArgument, "bad path '{{ " + path + " }}'");
-    Status st = f(path, i, end + 2);
+    auto p = ParsePlaceholder(t.substr(i + 2, end - i - 2));
+    if (!p.ok()) return p.status();
+    Status st = f(p.value(), i, end + 2);
     if (!st.ok()) return st;
     i = end + 2;
   }
   return Status::Ok();
+}
+
+// The JSON a placeholder stands for.
+Result<std::string> Resolve(const Placeholder& p, const Scope& scope) {
+  auto v = scope.Lookup(p.path);
+  if (p.has_default && ((!v.ok() && v.status().code() == Code::kNotFound) || (v.ok() && v.value() == "null")))
+    return p.fallback;
+  return v;
 }
 
 }  // namespace
@@ -326,10 +364,10 @@ bool Truthy(std::string_view json) {
 Result<std::string> Render(std::string_view tmpl, const Scope& scope) {
   std::string out;
   size_t copied = 0;
-  Status st = ForEachPlaceholder(tmpl, [&](const std::string& path, size_t b, size_t e) -> Status {
+  Status st = ForEachPlaceholder(tmpl, [&](const Placeholder& p, size_t b, size_t e) -> Status {
     out.append(tmpl.substr(copied, b - copied));
     copied = e;
-    auto v = scope.Lookup(path);
+    auto v = Resolve(p, scope);
     if (!v.ok()) return v.status();
     simdjson::dom::parser parser;
     element el;
@@ -345,8 +383,11 @@ Result<std::string> Render(std::string_view tmpl, const Scope& scope) {
 Result<std::string> Value(std::string_view tmpl, const Scope& scope) {
   const std::string t = Trim(tmpl);
   if (t.size() > 4 && t.rfind("{{", 0) == 0 && t.find("{{", 2) == std::string::npos &&
-      t.compare(t.size() - 2, 2, "}}") == 0)
-    return scope.Lookup(Trim(std::string_view(t).substr(2, t.size() - 4)));
+      t.compare(t.size() - 2, 2, "}}") == 0) {
+    auto p = ParsePlaceholder(std::string_view(t).substr(2, t.size() - 4));
+    if (!p.ok()) return p.status();
+    return Resolve(p.value(), scope);
+  }
   auto text = Render(tmpl, scope);
   if (!text.ok()) return text;
   return JsonString(text.value());
@@ -365,8 +406,8 @@ Result<std::vector<std::string>> Paths(std::string_view text, bool is_expression
     if (!v.ok()) return v.status();
     return paths;
   }
-  Status st = ForEachPlaceholder(text, [&](const std::string& path, size_t, size_t) {
-    paths.push_back(path);
+  Status st = ForEachPlaceholder(text, [&](const Placeholder& p, size_t, size_t) {
+    paths.push_back(p.path);
     return Status::Ok();
   });
   if (!st.ok()) return st;

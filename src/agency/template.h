@@ -5,7 +5,7 @@
 // `inputs.ticket`, `steps.classify.output.priority`, `item.name`, `steps.extract.output.items[0]`.
 //
 // Render() replaces each `{{ path }}` in a text: a JSON string is inserted as its characters, any other value as
-// JSON. Value() returns the JSON of a whole-scalar template (`"{{ steps.x.output }}"` keeps its type, for tool
+// JSON; `{{ path | default('text') }}` (or a number, true, false, null) stands in when the value is missing or null. Value() returns the JSON of a whole-scalar template (`"{{ steps.x.output }}"` keeps its type, for tool
 // arguments). Condition() evaluates
 //   expr := or;  or := and ('or' and)*;  and := not ('and' not)*;  not := 'not' not | cmp
 //   cmp  := operand [('==' | '!=' | '<' | '<=' | '>' | '>=' | 'in' | 'contains') operand]

@@ -125,7 +125,7 @@ class Checker {
         const std::string id = s["id"].Scalar();
         if (!all_ids_.insert(id).second) Problem(s["id"], "step id '" + id + "' is used twice");
       }
-      if (s["steps"]) CollectIds(s["steps"]);
+      if (s["steps"]) CollectIds(s["steps"]);  // for_each and repeat bodies
       if (s["parallel"]) CollectIds(s["parallel"]);
     }
   }
@@ -164,14 +164,16 @@ class Checker {
       Problem(n, where + ": every step needs an id");
     }
     int kinds = 0;
-    for (const char* k : {"prompt", "tool", "approval", "for_each", "parallel"}) kinds += n[k] ? 1 : 0;
+    for (const char* k : {"prompt", "tool", "approval", "for_each", "parallel", "repeat"}) kinds += n[k] ? 1 : 0;
     if (kinds != 1) {
-      Problem(n, where + ": a step has exactly one of prompt (a model step), tool, approval, for_each or parallel");
+      Problem(n, where + ": a step has exactly one of prompt (a model step), tool, approval, for_each, parallel or "
+                         "repeat");
       return s;
     }
     Keys(n, where,
          {"id", "if", "model", "system", "prompt", "output_schema", "max_tokens", "temperature", "tool", "args",
-          "approval", "for_each", "as", "steps", "parallel", "retry", "timeout_ms", "on_error", "fallback"});
+          "approval", "for_each", "as", "steps", "parallel", "repeat", "retry", "timeout_ms", "on_error",
+          "fallback"});
     if (n["if"] && Text(n["if"], where + ".if", &s.when)) References(n["if"], where + ".if", s.when, true, visible);
 
     if (n["prompt"]) {
@@ -229,6 +231,25 @@ class Checker {
         inner.insert("index");
         s.body = Steps(n["steps"], where + ".steps", inner, nullptr);
       }
+    } else if (n["repeat"]) {
+      s.kind = StepKind::kRepeat;
+      const YAML::Node r = n["repeat"];
+      if (!r.IsMap() || !r["max"] || !r["until"]) {
+        Problem(r, where + ".repeat: expected {max: <iterations>, until: <condition>}");
+      } else {
+        Keys(r, where + ".repeat", {"max", "until"});
+        Int(r["max"], where + ".repeat.max", 1, 100, &s.max_iterations);
+        Text(r["until"], where + ".repeat.until", &s.until);
+      }
+      if (!n["steps"]) {
+        Problem(n, where + ": a repeat step needs steps (the body it repeats)");
+      } else {
+        std::set<std::string> inner = visible, after;
+        inner.insert("previous");
+        inner.insert("iteration");
+        s.body = Steps(n["steps"], where + ".steps", inner, &after);
+        if (!s.until.empty() && r.IsMap()) References(r["until"], where + ".repeat.until", s.until, true, after);
+      }
     } else {
       s.kind = StepKind::kParallel;
       if (!n["parallel"].IsSequence() || n["parallel"].size() < 2) {
@@ -238,7 +259,8 @@ class Checker {
           s.branches.push_back(Step(n["parallel"][i], where + ".parallel[" + std::to_string(i) + "]", visible, false));
       }
     }
-    if (n["steps"] && s.kind != StepKind::kLoop) Problem(n["steps"], where + ": steps belong to a for_each step");
+    if (n["steps"] && s.kind != StepKind::kLoop && s.kind != StepKind::kRepeat)
+      Problem(n["steps"], where + ": steps belong to a for_each or repeat step");
     if (n["as"] && s.kind != StepKind::kLoop) Problem(n["as"], where + ": as belongs to a for_each step");
     if (n["args"] && s.kind != StepKind::kTool) Problem(n["args"], where + ": args belong to a tool step");
     for (const char* k : {"model", "system", "output_schema", "max_tokens", "temperature"})
@@ -307,6 +329,8 @@ const char* StepKindName(StepKind k) {
       return "loop";
     case StepKind::kParallel:
       return "parallel";
+    case StepKind::kRepeat:
+      return "repeat";
   }
   return "?";
 }

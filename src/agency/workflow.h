@@ -24,6 +24,9 @@
 //       steps: [...]
 //     - id: both                                    # branches run concurrently
 //       parallel: [{id: a, ...}, {id: b, ...}]
+//     - id: refine                                  # evaluator-optimizer: repeat the body until a condition
+//       repeat: {max: 3, until: "steps.review.output.ok"}
+//       steps: [...]                                # `previous` holds the last iteration's outputs by id
 //   output: {priority: "{{ steps.classify.output.priority }}"}
 //
 // ParseWorkflow() validates the whole file before anything runs and reports every problem as "file:line: what";
@@ -44,7 +47,7 @@ class Node;
 
 namespace tandem::agency {
 
-enum class StepKind { kModel, kTool, kApproval, kLoop, kParallel };
+enum class StepKind { kModel, kTool, kApproval, kLoop, kParallel, kRepeat };
 enum class OnError { kFail, kSkip, kEscalate, kFallback };
 const char* StepKindName(StepKind k);
 
@@ -62,9 +65,11 @@ struct WorkflowStep {
   std::shared_ptr<const YAML::Node> args;  // a mapping whose string values are templates
   // approval
   std::string message;
-  // loop
+  // loop (for_each) and repeat; both run `body`
   std::string for_each, as = "item";
   std::vector<WorkflowStep> body;
+  std::string until;       // repeat: stop once this condition holds after an iteration
+  int max_iterations = 0;  // repeat: at most this many iterations
   // parallel
   std::vector<WorkflowStep> branches;
   // failure handling

@@ -203,6 +203,9 @@ class Runner {
       case StepKind::kLoop:
         o = Loop(s, key, parent, scope, output);
         break;
+      case StepKind::kRepeat:
+        o = Repeat(s, key, parent, scope, output);
+        break;
       case StepKind::kParallel:
         o = Parallel(s, key, parent, scope, output);
         break;
@@ -420,17 +423,7 @@ class Runner {
       std::string last = "null";
       Outcome o = Steps(s.body, prefix, key, iteration, &last);
       if (o.flow != Flow::kOk) return o;
-      std::string value = last;
-      if (s.body.size() > 1) {  // several body steps: an object of their outputs
-        value = "{";
-        for (size_t b = 0; b < s.body.size(); ++b) {
-          auto v = iteration.Lookup("steps." + s.body[b].id + ".output");
-          if (b) value += ",";
-          AppendJsonString(value, s.body[b].id);
-          value += ":" + (v.ok() ? v.value() : std::string("null"));
-        }
-        value += "}";
-      }
+      const std::string value = BodyValue(s, iteration, last, false);
       all += (index ? "," : "") + value;
       ++index;
     }
@@ -448,6 +441,60 @@ class Runner {
     Record(r, nullptr);
     *output = all;
     scope.Set("steps." + s.id, StepValue(all, "ok", ""));
+    return {};
+  }
+
+  // The body's outputs in `scope`: the last step's output when there is one step, else an object by step id.
+  static std::string BodyValue(const WorkflowStep& s, const Scope& scope, const std::string& last, bool as_object) {
+    if (s.body.size() == 1 && !as_object) return last;
+    std::string value = "{";
+    for (size_t b = 0; b < s.body.size(); ++b) {
+      auto v = scope.Lookup("steps." + s.body[b].id + ".output");
+      if (b) value += ",";
+      AppendJsonString(value, s.body[b].id);
+      value.push_back(':');
+      value.append(v.ok() ? v.value() : std::string("null"));
+    }
+    value.push_back('}');
+    return value;
+  }
+
+  // Evaluator-optimizer: the body again and again, until the condition holds or the iterations run out.
+  Outcome Repeat(const WorkflowStep& s, const std::string& key, const std::string& parent, Scope& scope,
+                 std::string* output) {
+    const int64_t start = NowUs();
+    std::string previous = "{}", last = "null", why;
+    Scope iteration = scope;
+    int i = 0;
+    for (; i < s.max_iterations; ++i) {
+      iteration = scope;
+      iteration.Set("previous", previous);
+      iteration.Set("iteration", std::to_string(i));
+      Outcome o = Steps(s.body, key + "[" + std::to_string(i) + "].", key, iteration, &last);
+      if (o.flow != Flow::kOk) return o;
+      previous = BodyValue(s, iteration, last, true);
+      auto done = Condition(s.until, iteration);
+      if (!done.ok()) return {Flow::kFailed, "step " + key + ": until: " + done.status().message()};
+      if (done.value()) {
+        why.append("until held after iteration ").append(std::to_string(i + 1)).append(": ").append(s.until);
+        break;
+      }
+    }
+    if (why.empty())
+      why.append("stopped after ").append(std::to_string(s.max_iterations)).append(" iterations; until never held: ").append(s.until);
+    const std::string value = BodyValue(s, iteration, last, false);
+    StepRecord r;
+    r.key = key;
+    r.parent = parent;
+    r.kind = "repeat";
+    r.status = "ok";
+    r.output = value;
+    r.start_us = start;
+    r.ms = (NowUs() - start) / 1000;
+    r.reasons = why;
+    Record(r, nullptr);
+    *output = value;
+    scope.Set("steps." + s.id, StepValue(value, "ok", ""));
     return {};
   }
 

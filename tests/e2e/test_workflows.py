@@ -383,3 +383,15 @@ def test_sigterm_stops_workflow_runs_between_steps_and_the_next_start_finishes_t
     assert final["output"].startswith("slm says: fifth step after")
     asked = [p for p in prompts(stack.slm, stack.cloud) if " step" in p]
     assert len(asked) == 5  # a graceful stop repeats nothing
+
+
+def test_draft_and_review_loops_between_the_tiers(stack):
+    r = tandem(stack, "run", str(EXAMPLE.parent / "draft-and-review.yaml"), "-i", "request=Explain the refund policy")
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = json.loads(r.stdout.split("output: ", 1)[1])
+    assert out["review"]["approved"] is True  # the fake approves at once: one round
+    run_id = run_id_of(r.stdout)
+    steps = steps_of(stack.ledger, run_id)
+    assert steps["refine[0].draft"]["model"] == "local-slm" and steps["refine[0].review"]["model"] == "cloud-gpt"
+    assert "refine[1].draft" not in steps
+    assert "none yet" in [p for p in prompts(stack.slm) if p.startswith("Write a short")][0]

@@ -41,6 +41,12 @@ TEST(Template, RendersPathsAndKeepsTypesForWholeValues) {
   ASSERT_FALSE(no_field.ok());
   EXPECT_NE(no_field.status().message().find("has no 'nope'"), std::string::npos);
   EXPECT_FALSE(Render("{{ inputs.ticket", s).ok());
+  // default(): for a missing or null value, never for one that is there.
+  s.Set("previous", "{}");
+  EXPECT_EQ(Render("{{ previous.review.note | default('none') }}", s).value(), "none");
+  EXPECT_EQ(Value("{{ previous.n | default(3) }}", s).value(), "3");
+  EXPECT_EQ(Render("{{ inputs.ticket | default('x') }}", s).value(), "charged twice");
+  EXPECT_FALSE(Render("{{ inputs.ticket | upper }}", s).ok());
 }
 
 TEST(Template, ConditionsCompareCombineAndTestTruth) {
@@ -330,6 +336,48 @@ TEST_F(Runs, AStopFlagEndsTheRunBetweenStepsForALaterResume) {
   EXPECT_EQ(o.status, "done");
   EXPECT_EQ(model_.calls["a"], 1);
   EXPECT_EQ(model_.calls["c"], 1);
+}
+
+TEST_F(Runs, RepeatRevisesUntilTheReviewerApproves) {
+  const char* yaml = R"(name: refine
+steps:
+  - id: loop
+    repeat: {max: 4, until: steps.review.output.ok}
+    steps:
+      - id: draft
+        prompt: "draft after {{ previous.review.note | default('nothing') }} #{{ iteration }}"
+      - id: review
+        prompt: "review {{ steps.draft.output }}"
+        output_schema: {type: object, properties: {ok: {type: boolean}, note: {type: string}}, required: [ok, note]}
+output: "{{ steps.loop.output.draft }}"
+)";
+  int reviews = 0;
+  model_.answer = [&](const std::string& p, int) -> std::string {
+    if (p.rfind("review", 0) == 0) return ++reviews < 3 ? R"({"ok":false,"note":"shorter"})" : R"({"ok":true,"note":"fine"})";
+    return "v" + p.substr(p.size() - 1);
+  };
+  Workflow wf = Parse(yaml);
+  const std::string id = Start(wf, yaml, "{}");
+  WorkflowOutcome o = RunWorkflow(*store_, wf, id, opt_);
+  ASSERT_EQ(o.status, "done") << o.error;
+  EXPECT_EQ(o.output, "\"v2\"");  // approved in the third round
+  EXPECT_EQ(model_.calls["draft after nothing #0"], 1);
+  EXPECT_EQ(model_.calls["draft after shorter #1"], 1);  // the feedback of round 1 went into round 2
+  auto steps = StepsOf(id);
+  EXPECT_EQ(steps["loop[2].review"].parent, "loop");
+  EXPECT_EQ(steps.count("loop[3].draft"), 0u);
+  EXPECT_NE(steps["loop"].reasons.find("until held after iteration 3"), std::string::npos);
+  // The cap holds when the reviewer never approves.
+  reviews = -100;
+  const std::string capped = Start(wf, yaml, "{}");
+  o = RunWorkflow(*store_, wf, capped, opt_);
+  ASSERT_EQ(o.status, "done");
+  EXPECT_NE(StepsOf(capped)["loop"].reasons.find("stopped after 4 iterations"), std::string::npos);
+  // `until` may only read the body's steps (and what the repeat step sees).
+  auto bad = ParseWorkflow("name: x\nsteps:\n  - id: l\n    repeat: {max: 2, until: steps.nope.output}\n    steps: [{id: a, prompt: a}]\n", "x.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("x.yaml:4: step 'l'.repeat.until: 'steps.nope.output' names no step"), std::string::npos)
+      << bad.status().message();
 }
 
 TEST_F(Runs, RetriesBackOffThenOnErrorDecides) {
