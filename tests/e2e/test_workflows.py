@@ -217,6 +217,10 @@ def test_workflows_and_approvals_over_http(stack, tmp_path):
     assert run["output"]["priority"] == "high"
     code, trace = http("GET", stack.url + f"/v1/runs/{run['id']}/trace")
     assert code == 200 and len(trace["resourceSpans"][0]["scopeSpans"][0]["spans"]) == len(run["steps"]) + 1
+    text = urllib.request.urlopen(stack.url + f"/v1/runs/{run['id']}/trace?format=text", timeout=10).read().decode()
+    assert text.startswith(f"workflow ticket-enrichment {run['id']}: done") and "why: approved by bob" in text
+    code, listed = http("GET", stack.url + "/v1/runs?status=done")
+    assert code == 200 and run["id"] in [r["id"] for r in listed["data"]]
     # Bad requests get clear errors.
     assert http("POST", stack.url + "/v1/workflows/nope/runs", {})[0] == 404
     assert http("POST", stack.url + "/v1/workflows/..%2Fetc/runs", {})[0] == 404
