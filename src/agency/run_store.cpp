@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS runs (
   output TEXT NOT NULL,
   error TEXT NOT NULL,
   owner TEXT NOT NULL,
+  key_id TEXT NOT NULL DEFAULT '',
   lease TEXT NOT NULL DEFAULT '',
   lease_until_us INTEGER NOT NULL DEFAULT 0,
   created_us INTEGER NOT NULL,
@@ -94,10 +95,12 @@ RunRecord ReadRun(sqlite3_stmt* s) {
   r.created_us = sqlite3_column_int64(s, 8);
   r.updated_us = sqlite3_column_int64(s, 9);
   r.owner = Text(s, 10);
+  r.key_id = Text(s, 11);
   return r;
 }
 
-constexpr char kRunColumns[] = "id, kind, name, spec, input, status, output, error, created_us, updated_us, owner";
+constexpr char kRunColumns[] =
+    "id, kind, name, spec, input, status, output, error, created_us, updated_us, owner, key_id";
 
 }  // namespace
 
@@ -173,7 +176,8 @@ Result<std::unique_ptr<RunStore>> RunStore::Open(const std::string& path) {
     return Status(Code::kInternal, "cannot create the run tables in " + path + ": " + m);
   }
   // Files made before a column existed get it (the error for a column already there is expected).
-  for (const char* column : {"owner TEXT NOT NULL DEFAULT 'cli'", "lease TEXT NOT NULL DEFAULT ''",
+  for (const char* column : {"owner TEXT NOT NULL DEFAULT 'cli'", "key_id TEXT NOT NULL DEFAULT ''",
+                             "lease TEXT NOT NULL DEFAULT ''",
                              "lease_until_us INTEGER NOT NULL DEFAULT 0"})
     sqlite3_exec(db.value()->handle(), (std::string("ALTER TABLE runs ADD COLUMN ") + column).c_str(), nullptr,
                  nullptr, nullptr);
@@ -184,8 +188,8 @@ Status RunStore::CreateRun(const RunRecord& run) {
   std::lock_guard<std::mutex> lock(mu_);
   return db_->transact({}, [&](sqlite3* db) -> Status {
     Stmt s(db,
-           "INSERT INTO runs (id, kind, name, spec, input, status, output, error, created_us, updated_us, owner)"
-           " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?9,?10)");
+           "INSERT INTO runs (id, kind, name, spec, input, status, output, error, created_us, updated_us, owner, key_id)"
+           " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?9,?10,?11)");
     if (!s.ok()) return Err(db, "runs insert");
     s.text(1, run.id);
     s.text(2, run.kind);
@@ -197,6 +201,7 @@ Status RunStore::CreateRun(const RunRecord& run) {
     s.text(8, run.error);
     s.i64(9, run.created_us ? run.created_us : NowUs());
     s.text(10, run.owner.empty() ? "cli" : run.owner);
+    s.text(11, run.key_id);
     if (sqlite3_step(s.get()) != SQLITE_DONE) return Err(db, "cannot record run " + run.id);
     return Status::Ok();
   });

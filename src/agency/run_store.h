@@ -31,6 +31,7 @@ struct RunRecord {
   std::string output;  // JSON
   std::string error;
   std::string owner;  // who runs it: "server" (resumed by the server after a restart) or "cli"
+  std::string key_id;  // the client key that started it over HTTP ("" otherwise); its model calls carry it
   int64_t created_us = 0, updated_us = 0;
 };
 

@@ -558,7 +558,8 @@ class Runner {
 }  // namespace
 
 Result<std::string> StartWorkflowRun(RunStore& store, const Workflow& wf, const std::string& workflow_text,
-                                     const std::string& inputs_json, const std::string& owner) {
+                                     const std::string& inputs_json, const std::string& owner,
+                                     const std::string& key_id) {
   simdjson::dom::parser parser;
   simdjson::dom::element given;
   if (parser.parse(inputs_json).get(given) || !given.is_object())
@@ -606,6 +607,7 @@ Result<std::string> StartWorkflowRun(RunStore& store, const Workflow& wf, const 
   run.input = inputs;
   run.status = "running";
   run.owner = owner;
+  run.key_id = key_id;
   Status st = store.CreateRun(run);
   if (!st.ok()) return st;
   return run.id;

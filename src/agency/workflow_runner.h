@@ -51,7 +51,8 @@ struct WorkflowOutcome {
 
 // Validates `inputs_json` (an object) against the workflow's inputs and records a new run; returns its id.
 Result<std::string> StartWorkflowRun(RunStore& store, const Workflow& wf, const std::string& workflow_text,
-                                     const std::string& inputs_json, const std::string& owner = "cli");
+                                     const std::string& inputs_json, const std::string& owner = "cli",
+                                     const std::string& key_id = "");
 WorkflowOutcome RunWorkflow(RunStore& store, const Workflow& wf, const std::string& run_id,
                             const WorkflowRunOptions& opt);
 // Records the decision on a waiting approval step (`step` is its key, its id, or "" for the one waiting); the

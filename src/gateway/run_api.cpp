@@ -171,7 +171,7 @@ asio::awaitable<void> RunApi::handle(const HttpRequestIn& in, Responder& out) {
   const bool post = in.method == "POST";
   if (path == "/v1/agent/runs") {
     if (!post) co_await SendError(out, Status(Code::kInvalidArgument, "use POST for " + path));
-    else co_await AgentRun(in, out);
+    else co_await AgentRun(in, out, auth.value());
     co_return;
   }
   if (path == "/v1/workflows") {
@@ -187,7 +187,7 @@ asio::awaitable<void> RunApi::handle(const HttpRequestIn& in, Responder& out) {
                                                           " (POST /v1/workflows/{name}/runs starts a run)"));
       co_return;
     }
-    co_await WorkflowRun(rest.substr(0, slash), in, out);
+    co_await WorkflowRun(rest.substr(0, slash), in, out, auth.value());
     co_return;
   }
   if (path == "/v1/runs") {
@@ -239,7 +239,7 @@ asio::awaitable<void> RunApi::handle(const HttpRequestIn& in, Responder& out) {
   }
 }
 
-asio::awaitable<void> RunApi::AgentRun(const HttpRequestIn& in, Responder& out) {
+asio::awaitable<void> RunApi::AgentRun(const HttpRequestIn& in, Responder& out, const std::string& key_id) {
   std::shared_ptr<const Snapshot> snap = rt_.snapshot();
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
@@ -256,6 +256,7 @@ asio::awaitable<void> RunApi::AgentRun(const HttpRequestIn& in, Responder& out) 
   req->task = std::string(task);
   req->tools = snap->config.agency.tools;
   req->owner = "server";
+  req->key_id = key_id;
   std::string_view model;
   if (!doc["model"].get(model)) req->model = std::string(model);
   simdjson::dom::array names;
@@ -311,7 +312,8 @@ asio::awaitable<void> RunApi::AgentRun(const HttpRequestIn& in, Responder& out) 
   co_await Reply(out, started->first, wait ? 200 : 202);
 }
 
-asio::awaitable<void> RunApi::WorkflowRun(const std::string& name, const HttpRequestIn& in, Responder& out) {
+asio::awaitable<void> RunApi::WorkflowRun(const std::string& name, const HttpRequestIn& in, Responder& out,
+                                          const std::string& key_id) {
   std::shared_ptr<const Snapshot> snap = rt_.snapshot();
   auto path = WorkflowPath(snap->config, name);
   if (!path.ok()) {
@@ -337,7 +339,7 @@ asio::awaitable<void> RunApi::WorkflowRun(const std::string& name, const HttpReq
   std::ifstream f(path.value(), std::ios::binary);
   std::stringstream text;
   text << f.rdbuf();
-  auto id = agency::StartWorkflowRun(*store_, wf.value(), text.str(), inputs_json, "server");
+  auto id = agency::StartWorkflowRun(*store_, wf.value(), text.str(), inputs_json, "server", key_id);
   if (!id.ok()) {
     co_await SendError(out, id.status());
     co_return;

@@ -49,8 +49,9 @@ class RunApi {
   // Runs (or resumes) a workflow run on a worker; `done` is called when it stops.
   void StartWorkflow(const std::string& run_id, std::function<void()> done);
   asio::awaitable<void> Reply(Responder& out, const std::string& run_id, int status);
-  asio::awaitable<void> AgentRun(const HttpRequestIn& in, Responder& out);
-  asio::awaitable<void> WorkflowRun(const std::string& name, const HttpRequestIn& in, Responder& out);
+  asio::awaitable<void> AgentRun(const HttpRequestIn& in, Responder& out, const std::string& key_id);
+  asio::awaitable<void> WorkflowRun(const std::string& name, const HttpRequestIn& in, Responder& out,
+                                    const std::string& key_id);
   asio::awaitable<void> Approve(const std::string& run_id, const HttpRequestIn& in, Responder& out);
   asio::awaitable<void> ListWorkflows(Responder& out);
 

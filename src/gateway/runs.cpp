@@ -13,7 +13,8 @@ namespace tandem {
 namespace {
 
 // One routed model call; a fresh client per call, so concurrent branches never share an event loop.
-agency::ModelTurn CallModel(const Snapshot& snap, const std::string& body, std::chrono::milliseconds timeout) {
+agency::ModelTurn CallModel(const Snapshot& snap, const std::string& body, std::chrono::milliseconds timeout,
+                            const std::string& key_id) {
   agency::ModelTurn turn;
   auto req = ParseChatRequest(body);
   if (!req.ok()) {
@@ -27,6 +28,7 @@ agency::ModelTurn CallModel(const Snapshot& snap, const std::string& body, std::
   turn.model = a.model;
   turn.cost_usd = a.cost_usd;
   turn.row = std::move(a.row);
+  turn.row.key_id = key_id;
   return turn;
 }
 
@@ -102,8 +104,9 @@ agency::WorkflowOutcome ExecuteWorkflowRun(const Snapshot& snap, agency::RunStor
     return out;
   }
   agency::WorkflowRunOptions opt;
-  opt.model = [&snap](const std::string& body, std::chrono::milliseconds timeout) {
-    return CallModel(snap, body, timeout);
+  const std::string key_id = run.value().key_id;
+  opt.model = [&snap, key_id](const std::string& body, std::chrono::milliseconds timeout) {
+    return CallModel(snap, body, timeout, key_id);
   };
   opt.resolve = [&snap](const std::string& m) { return ResolveTier(snap, m); };
   opt.tools = &tools;
@@ -158,6 +161,7 @@ Result<AgentRunOutcome> ExecuteAgentRun(const Snapshot& snap, agency::RunStore* 
     run.input = "{\"task\":" + JsonText(req.task) + "}";
     run.status = "running";
     run.owner = req.owner;
+    run.key_id = req.key_id;
     Status st = store->CreateRun(run);
     if (!st.ok()) return st;
   }
@@ -170,7 +174,7 @@ Result<AgentRunOutcome> ExecuteAgentRun(const Snapshot& snap, agency::RunStore* 
     body.reserve(request.size() + target.size() + 16);
     body.append("{\"model\":").append(JsonText(target)).append(",").append(request, 1, std::string::npos);
     const int64_t start = SystemClock::Get().wall_us();
-    agency::ModelTurn turn = CallModel(snap, body, std::chrono::milliseconds(0));
+    agency::ModelTurn turn = CallModel(snap, body, std::chrono::milliseconds(0), req.key_id);
     ++step_index;
     if (store) {
       agency::StepRecord s;

@@ -41,6 +41,7 @@ struct AgentRunRequest {
   std::string model = "auto";
   std::vector<std::string> only;  // when set, just these tools (by name) of the specs' tools
   std::string owner = "cli";
+  std::string key_id;          // the client key that asked (its model calls carry it in the ledger)
   std::string answer_pattern;  // when set, a final answer must contain a match of this RE2 pattern
   std::function<void(const std::string& run_id)> on_start;  // once the run is recorded
   agency::AgentOptions options;

@@ -399,3 +399,16 @@ def test_draft_and_review_loops_between_the_tiers(stack):
     assert steps["refine[0].draft"]["model"] == "local-slm" and steps["refine[0].review"]["model"] == "cloud-gpt"
     assert "refine[1].draft" not in steps
     assert "none yet" in [p for p in prompts(stack.slm) if p.startswith("Write a short")][0]
+
+
+def test_runs_over_http_need_a_key_and_its_calls_carry_it(make_stack, tmp_path):
+    stack = make_stack(keys={"team-a": "tk-team-a"})
+    serve_with_workflows(stack, tmp_path)
+    code, err = http("POST", stack.url + "/v1/workflows/chain/runs", {})
+    assert code == 401
+    req = urllib.request.Request(stack.url + "/v1/workflows/chain/runs", data=b"{}", method="POST",
+                                 headers={"content-type": "application/json", "authorization": "Bearer tk-team-a"})
+    run = json.loads(urllib.request.urlopen(req, timeout=30).read())
+    assert run["status"] == "done"
+    rows = stack.rows(f"request_id LIKE '{run['id']}/%'")
+    assert len(rows) == 5 and {r["key_id"] for r in rows} == {"team-a"}
