@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
+#include <thread>
 
 #include <re2/re2.h>
 
@@ -12,17 +14,19 @@
 namespace tandem {
 namespace {
 
-// One routed model call; a fresh client per call, so concurrent branches never share an event loop.
+// One routed model call. `client` is reused when the caller owns one on this thread (its upstream connections
+// stay pooled); otherwise a fresh one serves the call, so concurrent branches never share an event loop.
 agency::ModelTurn CallModel(const Snapshot& snap, const std::string& body, std::chrono::milliseconds timeout,
-                            const std::string& key_id) {
+                            const std::string& key_id, GatewayClient* client = nullptr) {
   agency::ModelTurn turn;
   auto req = ParseChatRequest(body);
   if (!req.ok()) {
     turn.status = req.status();
     return turn;
   }
-  GatewayClient client(snap);
-  GatewayClient::Answer a = client.Chat(req.value(), timeout);
+  std::optional<GatewayClient> fresh;
+  if (!client) client = &fresh.emplace(snap);
+  GatewayClient::Answer a = client->Chat(req.value(), timeout);
   turn.status = a.status;
   turn.body = std::move(a.body);
   turn.model = a.model;
@@ -105,8 +109,11 @@ agency::WorkflowOutcome ExecuteWorkflowRun(const Snapshot& snap, agency::RunStor
   }
   agency::WorkflowRunOptions opt;
   const std::string key_id = run.value().key_id;
-  opt.model = [&snap, key_id](const std::string& body, std::chrono::milliseconds timeout) {
-    return CallModel(snap, body, timeout, key_id);
+  // Steps on this thread share one client (and its pooled connections); parallel branches make their own.
+  GatewayClient mine(snap);
+  const std::thread::id owner = std::this_thread::get_id();
+  opt.model = [&snap, &mine, owner, key_id](const std::string& body, std::chrono::milliseconds timeout) {
+    return CallModel(snap, body, timeout, key_id, std::this_thread::get_id() == owner ? &mine : nullptr);
   };
   opt.resolve = [&snap](const std::string& m) { return ResolveTier(snap, m); };
   opt.tools = &tools;
@@ -167,6 +174,7 @@ Result<AgentRunOutcome> ExecuteAgentRun(const Snapshot& snap, agency::RunStore* 
   }
   if (req.on_start) req.on_start(out.run_id);
   int step_index = 0;
+  GatewayClient client(snap);  // the loop calls the model from this thread only
   // Each model call is one step; its tool calls are recorded as its children when the loop reports them.
   agency::ModelFn model = [&](const std::string& request, const std::string& tier) {
     const std::string target = tier == "llm" ? snap.policy->resolve("llm") : req.model;
@@ -174,7 +182,7 @@ Result<AgentRunOutcome> ExecuteAgentRun(const Snapshot& snap, agency::RunStore* 
     body.reserve(request.size() + target.size() + 16);
     body.append("{\"model\":").append(JsonText(target)).append(",").append(request, 1, std::string::npos);
     const int64_t start = SystemClock::Get().wall_us();
-    agency::ModelTurn turn = CallModel(snap, body, std::chrono::milliseconds(0), req.key_id);
+    agency::ModelTurn turn = CallModel(snap, body, std::chrono::milliseconds(0), req.key_id, &client);
     ++step_index;
     if (store) {
       agency::StepRecord s;
