@@ -293,12 +293,6 @@ class McpTool final : public Tool {
   ToolSpec spec_;
 };
 
-std::string JsonText(std::string_view s) {
-  std::string out;
-  AppendJsonString(out, s);
-  return out;
-}
-
 }  // namespace
 
 Result<McpOptions> McpOptionsFromSpec(const std::string& kind, const std::string& arg) {
@@ -337,7 +331,7 @@ McpClient::~McpClient() = default;
 
 std::string McpClient::Meta() const {
   std::string m = "{\"io.modelcontextprotocol/protocolVersion\":";
-  m += JsonText(version_);
+  m += JsonString(version_);
   m += ",\"io.modelcontextprotocol/clientCapabilities\":{},"
        "\"io.modelcontextprotocol/clientInfo\":{\"name\":\"tandem\",\"version\":\"0.1.0\"}}";
   return m;
@@ -359,7 +353,7 @@ Result<std::string> McpClient::Request(const std::string& method, const std::str
   } else if (!version_.empty()) {
     headers.emplace_back("mcp-protocol-version", version_);
   }
-  std::string msg = "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(id) + ",\"method\":" + JsonText(method) +
+  std::string msg = "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(id) + ",\"method\":" + JsonString(method) +
                     ",\"params\":" + params + "}";
   auto reply = transport_->Call(id, msg, headers, timeout);
   if (!reply.ok()) return reply.status();
@@ -439,7 +433,7 @@ Result<std::vector<std::shared_ptr<Tool>>> McpClient::ListTools() {
   std::vector<std::shared_ptr<Tool>> tools;
   std::string cursor;
   for (int page = 0; page < 100; ++page) {
-    auto r = Request("tools/list", cursor.empty() ? "{}" : "{\"cursor\":" + JsonText(cursor) + "}",
+    auto r = Request("tools/list", cursor.empty() ? "{}" : "{\"cursor\":" + JsonString(cursor) + "}",
                      std::chrono::milliseconds(15000));
     if (!r.ok()) return r.status();
     simdjson::dom::parser parser;
@@ -466,7 +460,7 @@ Result<std::vector<std::shared_ptr<Tool>>> McpClient::ListTools() {
 
 Result<ToolResult> McpClient::CallTool(const std::string& name, std::string_view args_json,
                                        std::chrono::milliseconds timeout) {
-  const std::string params = "{\"name\":" + JsonText(name) + ",\"arguments\":" +
+  const std::string params = "{\"name\":" + JsonString(name) + ",\"arguments\":" +
                              std::string(args_json.empty() ? "{}" : args_json) + "}";
   auto r = Request("tools/call", params, timeout, name);
   if (!r.ok()) {

@@ -11,6 +11,9 @@
 #include <cstdio>
 #include <random>
 
+#include "core/clock.h"
+#include "ledger/sqlite_util.h"
+
 namespace tandem::agency {
 namespace {
 
@@ -55,47 +58,22 @@ CREATE TABLE IF NOT EXISTS run_steps (
 );
 )sql";
 
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-Status Err(sqlite3* db, const std::string& what) { return Status(Code::kInternal, what + ": " + sqlite3_errmsg(db)); }
-
-std::string Text(sqlite3_stmt* s, int col) {
-  const unsigned char* t = sqlite3_column_text(s, col);
-  return t ? reinterpret_cast<const char*>(t) : "";
-}
-
-// A prepared statement that finalizes itself.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) { ok_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) == SQLITE_OK; }
-  ~Stmt() { sqlite3_finalize(s_); }
-  bool ok() const { return ok_; }
-  sqlite3_stmt* get() const { return s_; }
-  void text(int i, const std::string& v) { sqlite3_bind_text(s_, i, v.data(), (int)v.size(), SQLITE_TRANSIENT); }
-  void i64(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
-
- private:
-  sqlite3_stmt* s_ = nullptr;
-  bool ok_ = false;
-};
+int64_t NowUs() { return SystemClock::Get().wall_us(); }
 
 RunRecord ReadRun(sqlite3_stmt* s) {
   RunRecord r;
-  r.id = Text(s, 0);
-  r.kind = Text(s, 1);
-  r.name = Text(s, 2);
-  r.spec = Text(s, 3);
-  r.input = Text(s, 4);
-  r.status = Text(s, 5);
-  r.output = Text(s, 6);
-  r.error = Text(s, 7);
+  r.id = ColumnText(s, 0);
+  r.kind = ColumnText(s, 1);
+  r.name = ColumnText(s, 2);
+  r.spec = ColumnText(s, 3);
+  r.input = ColumnText(s, 4);
+  r.status = ColumnText(s, 5);
+  r.output = ColumnText(s, 6);
+  r.error = ColumnText(s, 7);
   r.created_us = sqlite3_column_int64(s, 8);
   r.updated_us = sqlite3_column_int64(s, 9);
-  r.owner = Text(s, 10);
-  r.key_id = Text(s, 11);
+  r.owner = ColumnText(s, 10);
+  r.key_id = ColumnText(s, 11);
   return r;
 }
 
@@ -123,11 +101,11 @@ Status RunStore::Claim(const std::string& run_id, int ttl_s) {
   std::lock_guard<std::mutex> lock(mu_);
   if (running_.count(run_id)) return Status(Code::kUnavailable, "run " + run_id + " is already running in this process");
   Status st = db_->transact({}, [&](sqlite3* db) -> Status {
-    Stmt q(db, "SELECT lease, lease_until_us FROM runs WHERE id = ?1");
-    if (!q.ok()) return Err(db, "runs query");
+    SqliteStmt q(db, "SELECT lease, lease_until_us FROM runs WHERE id = ?1");
+    if (!q.ok()) return SqliteError(db, "runs query");
     q.text(1, run_id);
     if (sqlite3_step(q.get()) != SQLITE_ROW) return Status(Code::kNotFound, "no run '" + run_id + "' in the ledger");
-    const std::string lease = Text(q.get(), 0);
+    const std::string lease = ColumnText(q.get(), 0);
     const int64_t until = sqlite3_column_int64(q.get(), 1);
     const int64_t now = NowUs();
     bool free = lease.empty() || lease == holder_ || until < now;
@@ -143,11 +121,11 @@ Status RunStore::Claim(const std::string& run_id, int ttl_s) {
     if (!free)
       return Status(Code::kUnavailable, "run " + run_id + " is being run by " + lease + " (its claim lasts " +
                                             std::to_string((until - now) / 1000000) + " s more)");
-    Stmt u(db, "UPDATE runs SET lease = ?2, lease_until_us = ?3 WHERE id = ?1");
+    SqliteStmt u(db, "UPDATE runs SET lease = ?2, lease_until_us = ?3 WHERE id = ?1");
     u.text(1, run_id);
     u.text(2, holder_);
     u.i64(3, now + int64_t{ttl_s} * 1000000);
-    if (sqlite3_step(u.get()) != SQLITE_DONE) return Err(db, "cannot claim run " + run_id);
+    if (sqlite3_step(u.get()) != SQLITE_DONE) return SqliteError(db, "cannot claim run " + run_id);
     return Status::Ok();
   });
   if (st.ok()) running_.insert(run_id);
@@ -158,7 +136,7 @@ void RunStore::Release(const std::string& run_id) {
   std::lock_guard<std::mutex> lock(mu_);
   running_.erase(run_id);
   db_->transact({}, [&](sqlite3* db) -> Status {
-    Stmt u(db, "UPDATE runs SET lease = '', lease_until_us = 0 WHERE id = ?1 AND lease = ?2");
+    SqliteStmt u(db, "UPDATE runs SET lease = '', lease_until_us = 0 WHERE id = ?1 AND lease = ?2");
     u.text(1, run_id);
     u.text(2, holder_);
     sqlite3_step(u.get());
@@ -187,10 +165,10 @@ Result<std::unique_ptr<RunStore>> RunStore::Open(const std::string& path) {
 Status RunStore::CreateRun(const RunRecord& run) {
   std::lock_guard<std::mutex> lock(mu_);
   return db_->transact({}, [&](sqlite3* db) -> Status {
-    Stmt s(db,
+    SqliteStmt s(db,
            "INSERT INTO runs (id, kind, name, spec, input, status, output, error, created_us, updated_us, owner, key_id)"
            " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?9,?10,?11)");
-    if (!s.ok()) return Err(db, "runs insert");
+    if (!s.ok()) return SqliteError(db, "runs insert");
     s.text(1, run.id);
     s.text(2, run.kind);
     s.text(3, run.name);
@@ -202,7 +180,7 @@ Status RunStore::CreateRun(const RunRecord& run) {
     s.i64(9, run.created_us ? run.created_us : NowUs());
     s.text(10, run.owner.empty() ? "cli" : run.owner);
     s.text(11, run.key_id);
-    if (sqlite3_step(s.get()) != SQLITE_DONE) return Err(db, "cannot record run " + run.id);
+    if (sqlite3_step(s.get()) != SQLITE_DONE) return SqliteError(db, "cannot record run " + run.id);
     return Status::Ok();
   });
 }
@@ -211,14 +189,14 @@ Status RunStore::UpdateRun(const std::string& id, const std::string& status, con
                            const std::string& error) {
   std::lock_guard<std::mutex> lock(mu_);
   return db_->transact({}, [&](sqlite3* db) -> Status {
-    Stmt s(db, "UPDATE runs SET status = ?2, output = ?3, error = ?4, updated_us = ?5 WHERE id = ?1");
-    if (!s.ok()) return Err(db, "runs update");
+    SqliteStmt s(db, "UPDATE runs SET status = ?2, output = ?3, error = ?4, updated_us = ?5 WHERE id = ?1");
+    if (!s.ok()) return SqliteError(db, "runs update");
     s.text(1, id);
     s.text(2, status);
     s.text(3, output);
     s.text(4, error);
     s.i64(5, NowUs());
-    if (sqlite3_step(s.get()) != SQLITE_DONE) return Err(db, "cannot update run " + id);
+    if (sqlite3_step(s.get()) != SQLITE_DONE) return SqliteError(db, "cannot update run " + id);
     if (sqlite3_changes(db) == 0) return Status(Code::kNotFound, "no run " + id);
     return Status::Ok();
   });
@@ -227,13 +205,13 @@ Status RunStore::UpdateRun(const std::string& id, const std::string& status, con
 Result<RunRecord> RunStore::GetRun(const std::string& id) const {
   std::lock_guard<std::mutex> lock(mu_);
   sqlite3* db = db_->handle();
-  Stmt s(db, (std::string("SELECT ") + kRunColumns + " FROM runs WHERE id = ?1").c_str());
-  if (!s.ok()) return Err(db, "runs query");
+  SqliteStmt s(db, (std::string("SELECT ") + kRunColumns + " FROM runs WHERE id = ?1").c_str());
+  if (!s.ok()) return SqliteError(db, "runs query");
   s.text(1, id);
   const int rc = sqlite3_step(s.get());
   if (rc == SQLITE_ROW) return ReadRun(s.get());
   if (rc == SQLITE_DONE) return Status(Code::kNotFound, "no run '" + id + "' in the ledger");
-  return Err(db, "runs query");
+  return SqliteError(db, "runs query");
 }
 
 Result<std::vector<RunRecord>> RunStore::ListRuns(const std::string& status, int limit) const {
@@ -242,13 +220,13 @@ Result<std::vector<RunRecord>> RunStore::ListRuns(const std::string& status, int
   std::string q = std::string("SELECT ") + kRunColumns + " FROM runs";
   if (!status.empty()) q += " WHERE status = ?1";
   q += " ORDER BY created_us DESC LIMIT " + std::to_string(limit);
-  Stmt s(db, q.c_str());
-  if (!s.ok()) return Err(db, "runs query");
+  SqliteStmt s(db, q.c_str());
+  if (!s.ok()) return SqliteError(db, "runs query");
   if (!status.empty()) s.text(1, status);
   std::vector<RunRecord> out;
   int rc;
   while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(ReadRun(s.get()));
-  if (rc != SQLITE_DONE) return Err(db, "runs query");
+  if (rc != SQLITE_DONE) return SqliteError(db, "runs query");
   return out;
 }
 
@@ -257,12 +235,12 @@ Status RunStore::PutStep(const StepRecord& st, const LedgerRecord* ledger_row) {
   std::vector<LedgerRecord> rows;
   if (ledger_row) rows.push_back(*ledger_row);
   return db_->transact(rows, [&](sqlite3* db) -> Status {
-    Stmt s(db,
+    SqliteStmt s(db,
            "INSERT OR REPLACE INTO run_steps (run_id, key, parent, kind, status, input, output, model, tier, reasons,"
            " prompt_tokens, completion_tokens, cost_usd, start_us, ms, attempts, error, seq)"
            " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
            " (SELECT COALESCE(MAX(seq), 0) + 1 FROM run_steps WHERE run_id = ?1))");
-    if (!s.ok()) return Err(db, "run_steps insert");
+    if (!s.ok()) return SqliteError(db, "run_steps insert");
     s.text(1, st.run_id);
     s.text(2, st.key);
     s.text(3, st.parent);
@@ -275,13 +253,13 @@ Status RunStore::PutStep(const StepRecord& st, const LedgerRecord* ledger_row) {
     s.text(10, st.reasons);
     s.i64(11, st.prompt_tokens);
     s.i64(12, st.completion_tokens);
-    sqlite3_bind_double(s.get(), 13, st.cost_usd);
+    s.real(13, st.cost_usd);
     s.i64(14, st.start_us);
     s.i64(15, st.ms);
     s.i64(16, st.attempts);
     s.text(17, st.error);
-    if (sqlite3_step(s.get()) != SQLITE_DONE) return Err(db, "cannot record step " + st.key);
-    Stmt touch(db, "UPDATE runs SET updated_us = ?2, lease_until_us = MAX(lease_until_us, ?2 + 600000000) WHERE id = ?1 AND lease = ?3");
+    if (sqlite3_step(s.get()) != SQLITE_DONE) return SqliteError(db, "cannot record step " + st.key);
+    SqliteStmt touch(db, "UPDATE runs SET updated_us = ?2, lease_until_us = MAX(lease_until_us, ?2 + 600000000) WHERE id = ?1 AND lease = ?3");
     touch.text(1, st.run_id);
     touch.i64(2, NowUs());
     touch.text(3, holder_);
@@ -293,38 +271,38 @@ Status RunStore::PutStep(const StepRecord& st, const LedgerRecord* ledger_row) {
 Result<std::vector<StepRecord>> RunStore::Steps(const std::string& run_id) const {
   std::lock_guard<std::mutex> lock(mu_);
   sqlite3* db = db_->handle();
-  Stmt s(db,
+  SqliteStmt s(db,
          "SELECT run_id, key, parent, kind, status, input, output, model, tier, reasons, prompt_tokens,"
          " completion_tokens, cost_usd, start_us, ms, attempts, error, seq FROM run_steps WHERE run_id = ?1"
          " ORDER BY seq");
-  if (!s.ok()) return Err(db, "run_steps query");
+  if (!s.ok()) return SqliteError(db, "run_steps query");
   s.text(1, run_id);
   std::vector<StepRecord> out;
   int rc;
   while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
     sqlite3_stmt* q = s.get();
     StepRecord r;
-    r.run_id = Text(q, 0);
-    r.key = Text(q, 1);
-    r.parent = Text(q, 2);
-    r.kind = Text(q, 3);
-    r.status = Text(q, 4);
-    r.input = Text(q, 5);
-    r.output = Text(q, 6);
-    r.model = Text(q, 7);
-    r.tier = Text(q, 8);
-    r.reasons = Text(q, 9);
+    r.run_id = ColumnText(q, 0);
+    r.key = ColumnText(q, 1);
+    r.parent = ColumnText(q, 2);
+    r.kind = ColumnText(q, 3);
+    r.status = ColumnText(q, 4);
+    r.input = ColumnText(q, 5);
+    r.output = ColumnText(q, 6);
+    r.model = ColumnText(q, 7);
+    r.tier = ColumnText(q, 8);
+    r.reasons = ColumnText(q, 9);
     r.prompt_tokens = sqlite3_column_int64(q, 10);
     r.completion_tokens = sqlite3_column_int64(q, 11);
     r.cost_usd = sqlite3_column_double(q, 12);
     r.start_us = sqlite3_column_int64(q, 13);
     r.ms = sqlite3_column_int64(q, 14);
     r.attempts = (int)sqlite3_column_int64(q, 15);
-    r.error = Text(q, 16);
+    r.error = ColumnText(q, 16);
     r.seq = sqlite3_column_int64(q, 17);
     out.push_back(std::move(r));
   }
-  if (rc != SQLITE_DONE) return Err(db, "run_steps query");
+  if (rc != SQLITE_DONE) return SqliteError(db, "run_steps query");
   return out;
 }
 

@@ -50,12 +50,6 @@ std::string Trim(std::string_view s) {
   return std::string(s.substr(b, e - b));
 }
 
-std::string JsonString(std::string_view s) {
-  std::string out;
-  AppendJsonString(out, s);
-  return out;
-}
-
 // The expression evaluator. With `collect`, paths are recorded (and read as null) instead of looked up.
 class Expr {
  public:

@@ -10,21 +10,13 @@
 
 #include "agency/json_schema.h"
 #include "agency/template.h"
+#include "core/clock.h"
 #include "core/json_writer.h"
 
 namespace tandem::agency {
 namespace {
 
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string JsonString(std::string_view s) {
-  std::string out;
-  AppendJsonString(out, s);
-  return out;
-}
+int64_t NowUs() { return SystemClock::Get().wall_us(); }
 
 bool Finished(const std::string& status) { return status == "ok" || status == "skipped" || status == "approved"; }
 

@@ -15,6 +15,8 @@ namespace tandem {
 
 // Appends `s` to `out` as a JSON string literal, quotes included.
 void AppendJsonString(std::string& out, std::string_view s);
+// `s` as a JSON string literal.
+std::string JsonString(std::string_view s);
 
 class JsonWriter {
  public:

@@ -41,12 +41,6 @@ std::string ResolveTier(const Snapshot& snap, const std::string& model) {
   return model;
 }
 
-std::string JsonText(const std::string& s) {
-  std::string out;
-  AppendJsonString(out, s);
-  return out;
-}
-
 }  // namespace
 
 agency::WorkflowEnv WorkflowEnvFor(const Snapshot& snap, const std::vector<std::string>& extra_tools) {
@@ -165,7 +159,7 @@ Result<AgentRunOutcome> ExecuteAgentRun(const Snapshot& snap, agency::RunStore* 
     w.end_array().kv("max_steps", static_cast<int64_t>(req.options.max_steps));
     w.kv("max_cost_usd", req.options.max_cost_usd).end_object();
     run.spec = spec;
-    run.input = "{\"task\":" + JsonText(req.task) + "}";
+    run.input = "{\"task\":" + JsonString(req.task) + "}";
     run.status = "running";
     run.owner = req.owner;
     run.key_id = req.key_id;
@@ -180,7 +174,7 @@ Result<AgentRunOutcome> ExecuteAgentRun(const Snapshot& snap, agency::RunStore* 
     const std::string target = tier == "llm" ? snap.policy->resolve("llm") : req.model;
     std::string body;
     body.reserve(request.size() + target.size() + 16);
-    body.append("{\"model\":").append(JsonText(target)).append(",").append(request, 1, std::string::npos);
+    body.append("{\"model\":").append(JsonString(target)).append(",").append(request, 1, std::string::npos);
     const int64_t start = SystemClock::Get().wall_us();
     agency::ModelTurn turn = CallModel(snap, body, std::chrono::milliseconds(0), req.key_id, &client);
     ++step_index;
@@ -222,7 +216,7 @@ Result<AgentRunOutcome> ExecuteAgentRun(const Snapshot& snap, agency::RunStore* 
       c.input = st.calls[i].arguments;
       const bool has = i < st.results.size();
       c.status = has && st.results[i].is_error ? "error" : "ok";
-      c.output = has ? JsonText(st.results[i].content) : "null";
+      c.output = has ? JsonString(st.results[i].content) : "null";
       c.error = has && st.results[i].is_error ? st.results[i].content : "";
       c.start_us = SystemClock::Get().wall_us();
       store->PutStep(c);
@@ -230,7 +224,7 @@ Result<AgentRunOutcome> ExecuteAgentRun(const Snapshot& snap, agency::RunStore* 
   };
   out.result = agency::RunAgent(req.task, tools, model, opt);
   if (store) {
-    std::string output = out.result.status == agency::AgentStatus::kDone ? JsonText(out.result.answer) : "null";
+    std::string output = out.result.status == agency::AgentStatus::kDone ? JsonString(out.result.answer) : "null";
     store->UpdateRun(out.run_id, agency::AgentStatusName(out.result.status), output,
                      out.result.status == agency::AgentStatus::kDone ? "" : out.result.reason);
   }

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include "ledger/sqlite_util.h"
+
 namespace tandem {
 namespace {
 
@@ -46,22 +48,13 @@ const char* kInsert =
     " http_status, status, error, pii, local_only, stream, attempts, escalation)"
     " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25)";
 
-Status Err(sqlite3* db, const std::string& what) {
-  return Status(Code::kInternal, what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
-}
-
-std::string Text(sqlite3_stmt* s, int col) {
-  const unsigned char* t = sqlite3_column_text(s, col);
-  return t ? reinterpret_cast<const char*>(t) : "";
-}
-
 }  // namespace
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, bool read_only) {
   std::unique_ptr<SqliteStore> s(new SqliteStore());
   int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   if (sqlite3_open_v2(path.c_str(), &s->db_, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
-    return Err(s->db_, "cannot open ledger " + path);
+    return SqliteError(s->db_, "cannot open ledger " + path);
   }
   sqlite3_busy_timeout(s->db_, 5000);
   if (!read_only) {
@@ -73,7 +66,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
       return Status(Code::kInternal, "cannot initialise ledger " + path + ": " + m);
     }
     if (sqlite3_prepare_v2(s->db_, kInsert, -1, &s->insert_, nullptr) != SQLITE_OK) {
-      return Err(s->db_, "cannot prepare ledger insert");
+      return SqliteError(s->db_, "cannot prepare ledger insert");
     }
   }
   return s;
@@ -87,7 +80,7 @@ SqliteStore::~SqliteStore() {
 Status SqliteStore::insert(const std::vector<LedgerRecord>& rows) { return transact(rows, nullptr); }
 
 Status SqliteStore::transact(const std::vector<LedgerRecord>& rows, const std::function<Status(sqlite3*)>& body) {
-  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return Err(db_, "ledger BEGIN");
+  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return SqliteError(db_, "ledger BEGIN");
   if (body) {
     Status st = body(db_);
     if (!st.ok()) {
@@ -127,13 +120,13 @@ Status SqliteStore::transact(const std::vector<LedgerRecord>& rows, const std::f
     sqlite3_bind_int(s, 24, r.attempts);
     text(25, r.escalation);
     if (sqlite3_step(s) != SQLITE_DONE) {
-      Status st = Err(db_, "ledger insert");
+      Status st = SqliteError(db_, "ledger insert");
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
       return st;
     }
   }
   if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
-    Status st = Err(db_, "ledger COMMIT");
+    Status st = SqliteError(db_, "ledger COMMIT");
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     return st;
   }
@@ -149,21 +142,21 @@ Result<std::vector<LedgerRecord>> SqliteStore::rows_since(int64_t since_us) cons
       "http_status,"
       " status, error, pii, local_only, stream, attempts, escalation FROM requests WHERE ts_us >= ?1 ORDER "
       "BY ts_us";
-  if (sqlite3_prepare_v2(db_, q, -1, &s, nullptr) != SQLITE_OK) return Err(db_, "ledger query");
+  if (sqlite3_prepare_v2(db_, q, -1, &s, nullptr) != SQLITE_OK) return SqliteError(db_, "ledger query");
   sqlite3_bind_int64(s, 1, since_us);
   std::vector<LedgerRecord> out;
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
     LedgerRecord r;
     r.ts_us = sqlite3_column_int64(s, 0);
-    r.request_id = Text(s, 1);
-    r.key_id = Text(s, 2);
-    r.requested_model = Text(s, 3);
-    r.model = Text(s, 4);
-    r.tier = Text(s, 5);
-    r.locality = Text(s, 6);
-    r.reasons = Text(s, 7);
-    r.rule = Text(s, 8);
+    r.request_id = ColumnText(s, 1);
+    r.key_id = ColumnText(s, 2);
+    r.requested_model = ColumnText(s, 3);
+    r.model = ColumnText(s, 4);
+    r.tier = ColumnText(s, 5);
+    r.locality = ColumnText(s, 6);
+    r.reasons = ColumnText(s, 7);
+    r.rule = ColumnText(s, 8);
     r.prompt_tokens = sqlite3_column_int64(s, 9);
     r.completion_tokens = sqlite3_column_int64(s, 10);
     r.usage_estimated = sqlite3_column_int(s, 11);
@@ -173,17 +166,17 @@ Result<std::vector<LedgerRecord>> SqliteStore::rows_since(int64_t since_us) cons
     r.total_us = sqlite3_column_int64(s, 15);
     r.overhead_us = sqlite3_column_int64(s, 16);
     r.http_status = sqlite3_column_int(s, 17);
-    r.status = Text(s, 18);
-    r.error = Text(s, 19);
-    r.pii = Text(s, 20);
+    r.status = ColumnText(s, 18);
+    r.error = ColumnText(s, 19);
+    r.pii = ColumnText(s, 20);
     r.local_only = sqlite3_column_int(s, 21);
     r.stream = sqlite3_column_int(s, 22);
     r.attempts = sqlite3_column_int(s, 23);
-    r.escalation = Text(s, 24);
+    r.escalation = ColumnText(s, 24);
     out.push_back(std::move(r));
   }
   sqlite3_finalize(s);
-  if (rc != SQLITE_DONE) return Err(db_, "ledger query");
+  if (rc != SQLITE_DONE) return SqliteError(db_, "ledger query");
   return out;
 }
 
