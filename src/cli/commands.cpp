@@ -61,9 +61,9 @@ int CheckConfigCommand(const std::string& path) {
     }
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {
-      auto wf = LoadWorkflowFor(*snap, f.string(), config.agency.tools);
+      auto wf = PrepareWorkflowFile(*snap, f.string(), config.agency.tools);
       if (wf.ok()) {
-        std::printf("  workflow %-24s %zu steps\n", wf.value().name.c_str(), wf.value().steps.size());
+        std::printf("  workflow %-24s %zu steps\n", wf.value().workflow.name.c_str(), wf.value().workflow.steps.size());
       } else {
         std::fprintf(stderr, "%s\n", wf.status().message().c_str());
         ++bad;

@@ -2,6 +2,7 @@
 // `tandem runs`, and `tandem trace <run id>` (the step tree, or OpenTelemetry JSON) for runs of both patterns.
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <simdjson.h>
@@ -94,18 +95,20 @@ int RunCommand(const RunArgs& a) {
   }
   const std::vector<std::string> extra = agency::SplitSpecs(a.tools);
   std::string run_id = a.resume;
+  std::optional<PreparedWorkflow> prepared;  // a new run's workflow, its tools built once for validation and run
   if (run_id.empty()) {
     if (a.workflow.empty()) {
       std::fprintf(stderr, "tandem run: give a workflow file, or --resume <run id>\n");
       return 2;
     }
-    auto wf = LoadWorkflowFor(*snap, a.workflow, extra);
+    auto wf = PrepareWorkflowFile(*snap, a.workflow, extra);
     if (!wf.ok()) {
       std::fprintf(stderr, "%s\n", wf.status().message().c_str());
       return 2;
     }
+    prepared.emplace(std::move(wf.value()));
     if (a.check) {
-      std::printf("%s: ok (%zu steps)\n", a.workflow.c_str(), wf.value().steps.size());
+      std::printf("%s: ok (%zu steps)\n", a.workflow.c_str(), prepared->workflow.steps.size());
       return 0;
     }
     auto inputs = Inputs(a.inputs, a.inputs_file);
@@ -113,16 +116,13 @@ int RunCommand(const RunArgs& a) {
       std::fprintf(stderr, "%s\n", inputs.status().message().c_str());
       return 2;
     }
-    std::ifstream in(a.workflow, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    auto started = agency::StartWorkflowRun(*store.value(), wf.value(), text.str(), inputs.value());
+    auto started = agency::StartWorkflowRun(*store.value(), prepared->workflow, prepared->text, inputs.value());
     if (!started.ok()) {
       std::fprintf(stderr, "%s\n", started.status().message().c_str());
       return 2;
     }
     run_id = started.value();
-    std::printf("run %s: workflow %s\n", run_id.c_str(), wf.value().name.c_str());
+    std::printf("run %s: workflow %s\n", run_id.c_str(), prepared->workflow.name.c_str());
   } else {
     auto run = store.value()->GetRun(run_id);
     if (!run.ok()) {
@@ -137,7 +137,8 @@ int RunCommand(const RunArgs& a) {
                 run.value().status.c_str());
   }
   std::fflush(stdout);
-  agency::WorkflowOutcome o = ExecuteWorkflowRun(*snap, *store.value(), run_id, extra, PrintStep);
+  agency::WorkflowOutcome o =
+      ExecuteWorkflowRun(*snap, *store.value(), run_id, extra, PrintStep, nullptr, prepared ? &*prepared : nullptr);
   return Finish(run_id, o);
 }
 

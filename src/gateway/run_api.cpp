@@ -11,7 +11,6 @@
 #include <simdjson.h>
 
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "agency/trace.h"
@@ -47,6 +46,15 @@ std::string QueryParam(const std::string& target, const std::string& name) {
     if (kv.substr(0, eq) == name) return eq == std::string::npos ? "" : kv.substr(eq + 1);
   }
   return "";
+}
+
+// An optional field of a request body: absent, `*out` keeps its default; of another type, an error naming it.
+template <class T>
+Status Optional(simdjson::dom::element doc, const char* key, const char* type, T* out) {
+  simdjson::dom::element v;
+  if (doc[key].get(v)) return Status::Ok();
+  if (v.get(*out)) return Status(Code::kInvalidArgument, std::string("'") + key + "' must be " + type);
+  return Status::Ok();
 }
 
 // A waiter for a run on a worker thread: the worker's done() wakes the request's coroutine on its own loop.
@@ -133,10 +141,15 @@ void RunApi::Work() {
 void RunApi::StartWorkflow(const std::string& run_id, std::function<void()> done) {
   std::shared_ptr<const Snapshot> snap = rt_.snapshot();
   Enqueue([this, snap, run_id, done = std::move(done)] {
-    agency::WorkflowOutcome o = ExecuteWorkflowRun(*snap, *store_, run_id, snap->config.agency.tools, {}, &stop_runs_);
-    if (o.status == "failed") std::fprintf(stderr, "tandem: workflow run %s failed: %s\n", run_id.c_str(), o.error.c_str());
+    Execute(*snap, run_id, nullptr);
     if (done) done();
   });
+}
+
+void RunApi::Execute(const Snapshot& snap, const std::string& run_id, const PreparedWorkflow* prepared) {
+  agency::WorkflowOutcome o =
+      ExecuteWorkflowRun(snap, *store_, run_id, snap.config.agency.tools, {}, &stop_runs_, prepared);
+  if (o.status == "failed") std::fprintf(stderr, "tandem: workflow run %s failed: %s\n", run_id.c_str(), o.error.c_str());
 }
 
 bool RunApi::Routes(const std::string& path) {
@@ -257,8 +270,27 @@ asio::awaitable<void> RunApi::AgentRun(const HttpRequestIn& in, Responder& out, 
   req->tools = snap->config.agency.tools;
   req->owner = "server";
   req->key_id = key_id;
-  std::string_view model;
-  if (!doc["model"].get(model)) req->model = std::string(model);
+  std::string_view model = "auto", pattern;
+  int64_t steps = req->options.max_steps;
+  double cap = 0;
+  bool wait = true;
+  for (Status st : {Optional(doc, "model", "a model name", &model), Optional(doc, "max_steps", "an integer", &steps),
+                    Optional(doc, "max_cost_usd", "a number", &cap),
+                    Optional(doc, "answer_pattern", "a regular expression", &pattern),
+                    Optional(doc, "wait", "true or false", &wait)}) {
+    if (!st.ok()) {
+      co_await SendError(out, st);
+      co_return;
+    }
+  }
+  if (steps < 1 || steps > 100) {
+    co_await SendError(out, Status(Code::kInvalidArgument, "'max_steps' must be in [1, 100]"));
+    co_return;
+  }
+  req->model = std::string(model);
+  req->options.max_steps = static_cast<int>(steps);
+  req->options.max_cost_usd = cap;
+  req->answer_pattern = std::string(pattern);
   simdjson::dom::array names;
   if (!doc["tools"].get(names)) {
     for (simdjson::dom::element n : names) {
@@ -270,21 +302,6 @@ asio::awaitable<void> RunApi::AgentRun(const HttpRequestIn& in, Responder& out, 
       req->only.emplace_back(name);
     }
     if (req->only.empty()) req->tools.clear();  // [] = no tools at all
-  }
-  int64_t steps = 0;
-  if (!doc["max_steps"].get(steps)) {
-    if (steps < 1 || steps > 100) {
-      co_await SendError(out, Status(Code::kInvalidArgument, "'max_steps' must be in [1, 100]"));
-      co_return;
-    }
-    req->options.max_steps = static_cast<int>(steps);
-  }
-  double cap = 0;
-  if (!doc["max_cost_usd"].get(cap)) req->options.max_cost_usd = cap;
-  std::string_view pattern;
-  if (!doc["answer_pattern"].get(pattern)) req->answer_pattern = std::string(pattern);
-  bool wait = true;
-  if (!doc["wait"].get(wait)) {
   }
   // The worker reports the run's id when the run is recorded (no wait) or when it stops (wait).
   auto started = std::make_shared<std::pair<std::string, Status>>();
@@ -329,31 +346,37 @@ asio::awaitable<void> RunApi::WorkflowRun(const std::string& name, const HttpReq
   std::string inputs_json = "{}";
   if (!doc["inputs"].get(inputs)) inputs_json = simdjson::minify(inputs);
   bool wait = true;
-  if (!doc["wait"].get(wait)) {
-  }
-  auto wf = LoadWorkflowFor(*snap, path.value(), snap->config.agency.tools);
-  if (!wf.ok()) {
-    co_await SendError(out, Status(Code::kInternal, "workflow " + name + " is invalid: " + wf.status().message()));
+  if (Status st = Optional(doc, "wait", "true or false", &wait); !st.ok()) {
+    co_await SendError(out, st);
     co_return;
   }
-  std::ifstream f(path.value(), std::ios::binary);
-  std::stringstream text;
-  text << f.rdbuf();
-  auto id = agency::StartWorkflowRun(*store_, wf.value(), text.str(), inputs_json, "server", key_id);
-  if (!id.ok()) {
-    co_await SendError(out, id.status());
-    co_return;
-  }
-  if (!wait) {
-    StartWorkflow(id.value(), nullptr);
-    co_await Reply(out, id.value(), 202);
-    co_return;
-  }
+  // Preparing builds the workflow's tools (MCP servers start): a worker does it, never a network thread. The
+  // worker reports the run's id once it is recorded (no wait) or once it stops (wait), or why it could not start.
+  auto started = std::make_shared<std::pair<std::string, Status>>();
   Wake wake = MakeWake(co_await asio::this_coro::executor);
-  StartWorkflow(id.value(), wake.done);
+  Enqueue([this, snap, file = path.value(), name, inputs_json, key_id, wait, started, done = wake.done] {
+    auto p = PrepareWorkflowFile(*snap, file, snap->config.agency.tools);
+    if (!p.ok()) {
+      started->second = Status(Code::kInternal, "workflow " + name + " is invalid: " + p.status().message());
+      return done();
+    }
+    auto id = agency::StartWorkflowRun(*store_, p->workflow, p->text, inputs_json, "server", key_id);
+    if (!id.ok()) {
+      started->second = id.status();
+      return done();
+    }
+    started->first = id.value();
+    if (!wait) done();
+    Execute(*snap, id.value(), &p.value());
+    if (wait) done();
+  });
   boost::system::error_code ec;
   co_await wake.timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  co_await Reply(out, id.value(), 200);
+  if (!started->second.ok()) {
+    co_await SendError(out, started->second);
+    co_return;
+  }
+  co_await Reply(out, started->first, wait ? 200 : 202);
 }
 
 asio::awaitable<void> RunApi::Approve(const std::string& run_id, const HttpRequestIn& in, Responder& out) {
@@ -365,15 +388,13 @@ asio::awaitable<void> RunApi::Approve(const std::string& run_id, const HttpReque
   }
   std::string_view step, by, note;
   bool approved = true, wait = true;
-  if (!doc["step"].get(step)) {
-  }
-  if (!doc["by"].get(by)) {
-  }
-  if (!doc["note"].get(note)) {
-  }
-  if (!doc["approved"].get(approved)) {
-  }
-  if (!doc["wait"].get(wait)) {
+  for (Status st : {Optional(doc, "step", "a step key", &step), Optional(doc, "by", "a text", &by),
+                    Optional(doc, "note", "a text", &note), Optional(doc, "approved", "true or false", &approved),
+                    Optional(doc, "wait", "true or false", &wait)}) {
+    if (!st.ok()) {
+      co_await SendError(out, st);
+      co_return;
+    }
   }
   auto run = store_->GetRun(run_id);
   if (!run.ok()) {
@@ -414,7 +435,7 @@ asio::awaitable<void> RunApi::ListWorkflows(Responder& out) {
       if (e.path().extension() == ".yaml" || e.path().extension() == ".yml") files.push_back(e.path());
   std::sort(files.begin(), files.end());
   for (const auto& p : files) {
-    auto wf = LoadWorkflowFor(*snap, p.string(), snap->config.agency.tools);
+    auto wf = CheckWorkflowFile(*snap, p.string());
     w.begin_object().kv("name", p.stem().string());
     if (!wf.ok()) {
       w.kv("valid", false).kv("error", wf.status().message()).end_object();

@@ -27,6 +27,7 @@
 
 #include "agency/run_store.h"
 #include "gateway/http_exchange.h"
+#include "gateway/runs.h"
 #include "gateway/runtime.h"
 
 namespace tandem {
@@ -48,6 +49,8 @@ class RunApi {
   void Work();
   // Runs (or resumes) a workflow run on a worker; `done` is called when it stops.
   void StartWorkflow(const std::string& run_id, std::function<void()> done);
+  // Runs a workflow run on the calling worker (logging a failure); `prepared` as ExecuteWorkflowRun takes it.
+  void Execute(const Snapshot& snap, const std::string& run_id, const PreparedWorkflow* prepared);
   asio::awaitable<void> Reply(Responder& out, const std::string& run_id, int status);
   asio::awaitable<void> AgentRun(const HttpRequestIn& in, Responder& out, const std::string& key_id);
   asio::awaitable<void> WorkflowRun(const std::string& name, const HttpRequestIn& in, Responder& out,

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include <re2/re2.h>
@@ -43,33 +45,68 @@ std::string ResolveTier(const Snapshot& snap, const std::string& model) {
 
 }  // namespace
 
-agency::WorkflowEnv WorkflowEnvFor(const Snapshot& snap, const std::vector<std::string>& extra_tools) {
+namespace {
+
+// The names checked against this configuration: configured models and aliases; tools when `tools` is given (it is
+// filled with the tools of the workflow's specs plus `extra_tools`, built once, as the validator asks for them).
+agency::WorkflowEnv EnvFor(const Snapshot& snap, const std::vector<std::string>& extra_tools, const std::string& dir,
+                           std::shared_ptr<agency::ToolSet> tools) {
   agency::WorkflowEnv env;
   env.model_known = [&snap](const std::string& m) {
     return snap.config.find(m) != nullptr || snap.config.routing.aliases.count(m) > 0;
   };
-  env.tool_names = [extra_tools](const std::vector<std::string>& specs, std::string* error) {
-    agency::ToolSet set;
+  if (!tools) return env;
+  env.tool_names = [extra_tools, dir, tools](const std::vector<std::string>& specs, std::string* error) {
     std::vector<std::string> all = specs;
     all.insert(all.end(), extra_tools.begin(), extra_tools.end());
-    Status st = agency::AddTools(all, "", set);
+    Status st = agency::AddTools(all, dir, *tools);
     if (!st.ok()) *error = st.message();
     std::vector<std::string> names;
-    for (const auto& t : set.all()) names.push_back(t->spec().name);
+    for (const auto& t : tools->all()) names.push_back(t->spec().name);
     return names;
   };
   return env;
 }
 
-Result<agency::Workflow> LoadWorkflowFor(const Snapshot& snap, const std::string& path,
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status(Code::kNotFound, path + ": cannot open the workflow");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+Result<PreparedWorkflow> PrepareWorkflow(const Snapshot& snap, const std::string& text, const std::string& file,
                                          const std::vector<std::string>& extra_tools) {
-  return agency::LoadWorkflow(path, WorkflowEnvFor(snap, extra_tools));
+  PreparedWorkflow p;
+  p.text = text;
+  p.tools = std::make_shared<agency::ToolSet>();
+  const std::string dir = std::filesystem::path(file).parent_path().string();
+  auto wf = agency::ParseWorkflow(text, file, EnvFor(snap, extra_tools, dir, p.tools));
+  if (!wf.ok()) return wf.status();
+  p.workflow = std::move(wf.value());
+  return p;
+}
+
+Result<PreparedWorkflow> PrepareWorkflowFile(const Snapshot& snap, const std::string& path,
+                                             const std::vector<std::string>& extra_tools) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  return PrepareWorkflow(snap, text.value(), path, extra_tools);
+}
+
+Result<agency::Workflow> CheckWorkflowFile(const Snapshot& snap, const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  return agency::ParseWorkflow(text.value(), path, EnvFor(snap, {}, "", nullptr));
 }
 
 agency::WorkflowOutcome ExecuteWorkflowRun(const Snapshot& snap, agency::RunStore& store, const std::string& run_id,
                                            const std::vector<std::string>& extra_tools,
                                            const std::function<void(const agency::StepRecord&)>& progress,
-                                           const std::atomic<bool>* stop) {
+                                           const std::atomic<bool>* stop, const PreparedWorkflow* prepared) {
   agency::WorkflowOutcome out;
   out.status = "failed";
   auto run = store.GetRun(run_id);
@@ -81,25 +118,19 @@ agency::WorkflowOutcome ExecuteWorkflowRun(const Snapshot& snap, agency::RunStor
     out.error = "run " + run_id + " is an " + run.value().kind + " run, not a workflow";
     return out;
   }
-  // The spec holds {"file": path, "text": yaml}: the definition the run started with.
-  const std::string& spec = run.value().spec;
-  const size_t nl = spec.find('\n');
-  const std::string file = spec.substr(0, nl);
-  const std::string text = nl == std::string::npos ? "" : spec.substr(nl + 1);
-  auto wf = agency::ParseWorkflow(text, file, WorkflowEnvFor(snap, extra_tools));
-  if (!wf.ok()) {
-    out.error = wf.status().message();
-    store.UpdateRun(run_id, "failed", "", out.error);
-    return out;
-  }
-  agency::ToolSet tools;
-  std::vector<std::string> specs = wf.value().tools;
-  specs.insert(specs.end(), extra_tools.begin(), extra_tools.end());
-  Status added = agency::AddTools(specs, std::filesystem::path(file).parent_path().string(), tools);
-  if (!added.ok()) {
-    out.error = added.message();
-    store.UpdateRun(run_id, "failed", "", out.error);
-    return out;
+  // The spec holds the workflow's file name, a newline, and its text: the definition the run started with.
+  std::optional<PreparedWorkflow> own;
+  if (!prepared) {
+    const std::string& spec = run.value().spec;
+    const size_t nl = spec.find('\n');
+    auto p = PrepareWorkflow(snap, nl == std::string::npos ? "" : spec.substr(nl + 1), spec.substr(0, nl),
+                             extra_tools);
+    if (!p.ok()) {
+      out.error = p.status().message();
+      store.UpdateRun(run_id, "failed", "", out.error);
+      return out;
+    }
+    prepared = &own.emplace(std::move(p.value()));
   }
   agency::WorkflowRunOptions opt;
   const std::string key_id = run.value().key_id;
@@ -110,10 +141,10 @@ agency::WorkflowOutcome ExecuteWorkflowRun(const Snapshot& snap, agency::RunStor
     return CallModel(snap, body, timeout, key_id, std::this_thread::get_id() == owner ? &mine : nullptr);
   };
   opt.resolve = [&snap](const std::string& m) { return ResolveTier(snap, m); };
-  opt.tools = &tools;
+  opt.tools = prepared->tools.get();
   opt.progress = progress;
   opt.stop = stop;
-  return agency::RunWorkflow(store, wf.value(), run_id, opt);
+  return agency::RunWorkflow(store, prepared->workflow, run_id, opt);
 }
 
 Result<AgentRunOutcome> ExecuteAgentRun(const Snapshot& snap, agency::RunStore* store, const AgentRunRequest& req) {

@@ -21,19 +21,29 @@
 
 namespace tandem {
 
-// What the validator checks a workflow's model and tool names against, for this configuration.
-agency::WorkflowEnv WorkflowEnvFor(const Snapshot& snap, const std::vector<std::string>& extra_tools);
-
-// Loads and validates a workflow file (errors: "file:line: ...").
-Result<agency::Workflow> LoadWorkflowFor(const Snapshot& snap, const std::string& path,
+// A workflow validated against this configuration (models, and the names of the tools it can use), with those
+// tools built once — MCP servers started — ready to run. Tool paths resolve against the workflow file's folder.
+struct PreparedWorkflow {
+  agency::Workflow workflow;
+  std::string text;  // the YAML it was parsed from
+  std::shared_ptr<agency::ToolSet> tools;
+};
+Result<PreparedWorkflow> PrepareWorkflow(const Snapshot& snap, const std::string& text, const std::string& file,
                                          const std::vector<std::string>& extra_tools);
+Result<PreparedWorkflow> PrepareWorkflowFile(const Snapshot& snap, const std::string& path,
+                                             const std::vector<std::string>& extra_tools);
+// Validates a workflow file without building its tools (a listing must not start MCP servers): everything but
+// the tool names is checked.
+Result<agency::Workflow> CheckWorkflowFile(const Snapshot& snap, const std::string& path);
 
-// Runs (or resumes) a recorded workflow run; the workflow is the one recorded with the run.
-// `stop`, when set, makes the run stop before its next step (it stays `running`, to be resumed).
+// Runs (or resumes) a recorded workflow run; the workflow is the one recorded with the run — `prepared` when the
+// caller has just prepared that same definition, else prepared here. `stop`, when set, makes the run stop
+// before its next step (it stays `running`, to be resumed).
 agency::WorkflowOutcome ExecuteWorkflowRun(const Snapshot& snap, agency::RunStore& store, const std::string& run_id,
                                            const std::vector<std::string>& extra_tools,
                                            const std::function<void(const agency::StepRecord&)>& progress = {},
-                                           const std::atomic<bool>* stop = nullptr);
+                                           const std::atomic<bool>* stop = nullptr,
+                                           const PreparedWorkflow* prepared = nullptr);
 
 struct AgentRunRequest {
   std::string task;

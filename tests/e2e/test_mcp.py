@@ -160,3 +160,22 @@ output: "{{{{ steps.note.output }}}}"
     finally:
         slm.stop()
         llm.stop()
+
+
+def test_a_workflow_run_starts_its_mcp_server_once(request, tmp_path):
+    starts = tmp_path / "starts"
+    wf = tmp_path / "once.yaml"
+    wf.write_text(f"""name: once
+tools: ["mcp=sh -c 'echo start >> {starts}; exec {sys.executable} {SERVER}'"]
+steps:
+  - {{id: a, tool: add, args: {{a: 1, b: 2}}}}
+  - {{id: b, tool: add, args: {{a: "{{{{ steps.a.output }}}}", b: 3}}}}
+""")
+    cfg = tmp_path / "tandem.yaml"
+    cfg.write_text(f"ledger: {{path: {tmp_path / 'l.db'}}}\nmodels:\n  - {{name: m, provider: openai, "
+                   f"base_url: 'http://127.0.0.1:9/v1', tier: slm}}\nrouting: {{default: slm}}\n")
+    r = subprocess.run([request.config.getoption("--tandem-bin"), "run", str(wf), "-c", str(cfg)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.rstrip().endswith("output: 6"), r.stdout + r.stderr
+    # Validated and run with one set of tools: the server started once, not once per check.
+    assert starts.read_text().count("start") == 1

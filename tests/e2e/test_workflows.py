@@ -227,6 +227,8 @@ def test_workflows_and_approvals_over_http(stack, tmp_path):
     code, err = http("POST", stack.url + "/v1/workflows/ticket-enrichment/runs", {"inputs": {}})
     assert code == 400 and "needs the input 'ticket'" in err["error"]["message"]
     assert http("GET", stack.url + "/v1/runs/run_nope")[0] == 404
+    code, err = http("POST", stack.url + "/v1/workflows/chain/runs", {"wait": "yes"})
+    assert code == 400 and "'wait' must be true or false" in err["error"]["message"]
 
 
 def test_agent_runs_over_http_use_only_allowed_tools(stack, tmp_path):
@@ -245,6 +247,8 @@ def test_agent_runs_over_http_use_only_allowed_tools(stack, tmp_path):
     code, err = http("POST", stack.url + "/v1/agent/runs", {"task": "x", "tools": ["read_file"]})
     assert code == 400 and "not available here" in err["error"]["message"]
     assert http("POST", stack.url + "/v1/agent/runs", {"tools": []})[0] == 400
+    code, err = http("POST", stack.url + "/v1/agent/runs", {"task": "x", "max_steps": "many"})
+    assert code == 400 and "'max_steps' must be an integer" in err["error"]["message"]
     code, queued = http("POST", stack.url + "/v1/agent/runs", {"task": "hi", "tools": [], "wait": False})
     assert code == 202 and queued["id"].startswith("run_")
     done = wait_for(lambda: (lambda r: r if r[1]["status"] == "done" else None)(
