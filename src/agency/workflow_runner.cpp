@@ -161,7 +161,7 @@ class Runner {
       if (finished) {  // done before: read it, do not run it again
         *output = it->second.output.empty() ? "null" : it->second.output;
         scope.Set("steps." + s.id, StepValue(*output, it->second.status, it->second.model));
-        const std::string prefix = key.substr(0, key.size() - s.id.size());
+        const std::string prefix = PrefixOf(key, s);
         for (const auto& b : s.branches) {  // a parallel step's branches are readable after it
           auto bt = recorded_.find(prefix + b.id);
           if (bt != recorded_.end())
@@ -420,20 +420,32 @@ class Runner {
       ++index;
     }
     all += "]";
+    return Finish(s, key, parent, start, items.value().substr(0, 2000), std::move(all),
+                  std::to_string(index) + " items", scope, output);
+  }
+
+  // Records a loop, repeat or parallel step that ran to its end, and makes its output readable.
+  Outcome Finish(const WorkflowStep& s, const std::string& key, const std::string& parent, int64_t start,
+                 std::string input, std::string value, std::string reasons, Scope& scope, std::string* output) {
     StepRecord r;
     r.key = key;
     r.parent = parent;
-    r.kind = "loop";
+    r.kind = StepKindName(s.kind);
     r.status = "ok";
-    r.input = items.value().substr(0, 2000);
-    r.output = all;
+    r.input = std::move(input);
+    r.output = value;
     r.start_us = start;
     r.ms = (NowUs() - start) / 1000;
-    r.reasons = std::to_string(index) + " items";
+    r.reasons = std::move(reasons);
     Record(r, nullptr);
-    *output = all;
-    scope.Set("steps." + s.id, StepValue(all, "ok", ""));
+    scope.Set("steps." + s.id, StepValue(value, "ok", ""));
+    *output = std::move(value);
     return {};
+  }
+
+  // The key prefix of a step's siblings: "each[2]." for "each[2].summarize", "" at the top.
+  static std::string PrefixOf(const std::string& key, const WorkflowStep& s) {
+    return key.substr(0, key.size() - s.id.size());
   }
 
   // The body's outputs in `scope`: the last step's output when there is one step, else an object by step id.
@@ -474,26 +486,13 @@ class Runner {
     }
     if (why.empty())
       why.append("stopped after ").append(std::to_string(s.max_iterations)).append(" iterations; until never held: ").append(s.until);
-    const std::string value = BodyValue(s, iteration, last, false);
-    StepRecord r;
-    r.key = key;
-    r.parent = parent;
-    r.kind = "repeat";
-    r.status = "ok";
-    r.output = value;
-    r.start_us = start;
-    r.ms = (NowUs() - start) / 1000;
-    r.reasons = why;
-    Record(r, nullptr);
-    *output = value;
-    scope.Set("steps." + s.id, StepValue(value, "ok", ""));
-    return {};
+    return Finish(s, key, parent, start, "", BodyValue(s, iteration, last, false), std::move(why), scope, output);
   }
 
   Outcome Parallel(const WorkflowStep& s, const std::string& key, const std::string& parent, Scope& scope,
                    std::string* output) {
     const int64_t start = NowUs();
-    const std::string prefix = key.substr(0, key.size() - s.id.size());
+    const std::string prefix = PrefixOf(key, s);
     struct Branch {
       Scope scope;
       std::string output = "null";
@@ -522,19 +521,8 @@ class Runner {
     }
     all += "}";
     if (worst.flow != Flow::kOk) return worst;
-    StepRecord r;
-    r.key = key;
-    r.parent = parent;
-    r.kind = "parallel";
-    r.status = "ok";
-    r.output = all;
-    r.start_us = start;
-    r.ms = (NowUs() - start) / 1000;
-    r.reasons = std::to_string(branches.size()) + " branches";
-    Record(r, nullptr);
-    *output = all;
-    scope.Set("steps." + s.id, StepValue(all, "ok", ""));
-    return {};
+    return Finish(s, key, parent, start, "", std::move(all), std::to_string(branches.size()) + " branches", scope,
+                  output);
   }
 
   RunStore& store_;

@@ -13,11 +13,8 @@ namespace tandem {
 int AgentCommand(const AgentArgs& a) {
   auto snap = LoadSnapshot(a.config);
   if (!snap) return 1;
-  auto store = agency::RunStore::Open(a.ledger.empty() ? snap->config.ledger_path : a.ledger);
-  if (!store.ok()) {
-    std::fprintf(stderr, "%s\n", store.status().message().c_str());
-    return 1;
-  }
+  auto store = OpenRunStore(a.config, a.ledger.empty() ? snap->config.ledger_path : a.ledger);
+  if (!store) return 1;
   AgentRunRequest req;
   req.task = a.task;
   req.tools = agency::SplitSpecs(a.tools);
@@ -25,7 +22,7 @@ int AgentCommand(const AgentArgs& a) {
   req.options.max_steps = a.max_steps;
   req.options.max_cost_usd = a.max_cost_usd;
   req.answer_pattern = a.answer_pattern;
-  auto run = ExecuteAgentRun(*snap, store.value().get(), req);
+  auto run = ExecuteAgentRun(*snap, store.get(), req);
   if (!run.ok()) {
     std::fprintf(stderr, "%s\n", run.status().message().c_str());
     return 2;

@@ -1,10 +1,14 @@
 // The `tandem` subcommands. Each returns the process exit code and prints its own errors.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace tandem {
+namespace agency {
+class RunStore;
+}
 
 struct GenerateArgs {
   std::string model, prompt, prompt_file, prompts_jsonl, json_schema;
@@ -70,6 +74,8 @@ struct RunArgs {
   bool check = false;               // validate only
 };
 int RunCommand(const RunArgs& args);
+// The run store in `ledger`, or in the config's ledger; prints the error and returns null.
+std::unique_ptr<agency::RunStore> OpenRunStore(const std::string& config, const std::string& ledger);
 int ApproveCommand(const std::string& config, const std::string& ledger, const std::string& run_id,
                    const std::string& step, bool reject, const std::string& by, const std::string& note);
 // The step tree of a run of either pattern; format "text", "json" or "otel" (OpenTelemetry JSON).

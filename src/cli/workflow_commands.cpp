@@ -17,16 +17,6 @@
 namespace tandem {
 namespace {
 
-Result<std::unique_ptr<agency::RunStore>> OpenStore(const std::string& config, const std::string& ledger) {
-  std::string path = ledger;
-  if (path.empty()) {
-    auto cfg = LoadConfig(config, [](const char*) -> const char* { return "unused"; });
-    if (!cfg.ok()) return cfg.status();
-    path = cfg.value().ledger_path;
-  }
-  return agency::RunStore::Open(path);
-}
-
 void PrintStep(const agency::StepRecord& s) {
   std::printf("  %-28s %-8s %-9s %-22s %6lld ms  $%.7f%s%s\n", s.key.c_str(), s.kind.c_str(), s.status.c_str(),
               s.model.c_str(), (long long)s.ms, s.cost_usd, s.error.empty() ? "" : "  ",
@@ -85,14 +75,29 @@ int Finish(const std::string& run_id, const agency::WorkflowOutcome& o) {
 
 }  // namespace
 
+std::unique_ptr<agency::RunStore> OpenRunStore(const std::string& config, const std::string& ledger) {
+  std::string path = ledger;
+  if (path.empty()) {
+    auto cfg = LoadConfig(config, [](const char*) -> const char* { return "unused"; });
+    if (!cfg.ok()) {
+      std::fprintf(stderr, "%s\n", cfg.status().message().c_str());
+      return nullptr;
+    }
+    path = cfg.value().ledger_path;
+  }
+  auto store = agency::RunStore::Open(path);
+  if (!store.ok()) {
+    std::fprintf(stderr, "%s\n", store.status().message().c_str());
+    return nullptr;
+  }
+  return std::move(store.value());
+}
+
 int RunCommand(const RunArgs& a) {
   auto snap = LoadSnapshot(a.config);
   if (!snap) return 1;
-  auto store = agency::RunStore::Open(a.ledger.empty() ? snap->config.ledger_path : a.ledger);
-  if (!store.ok()) {
-    std::fprintf(stderr, "%s\n", store.status().message().c_str());
-    return 1;
-  }
+  auto store = OpenRunStore(a.config, a.ledger.empty() ? snap->config.ledger_path : a.ledger);
+  if (!store) return 1;
   const std::vector<std::string> extra = agency::SplitSpecs(a.tools);
   std::string run_id = a.resume;
   std::optional<PreparedWorkflow> prepared;  // a new run's workflow, its tools built once for validation and run
@@ -116,7 +121,7 @@ int RunCommand(const RunArgs& a) {
       std::fprintf(stderr, "%s\n", inputs.status().message().c_str());
       return 2;
     }
-    auto started = agency::StartWorkflowRun(*store.value(), prepared->workflow, prepared->text, inputs.value());
+    auto started = agency::StartWorkflowRun(*store, prepared->workflow, prepared->text, inputs.value());
     if (!started.ok()) {
       std::fprintf(stderr, "%s\n", started.status().message().c_str());
       return 2;
@@ -124,7 +129,7 @@ int RunCommand(const RunArgs& a) {
     run_id = started.value();
     std::printf("run %s: workflow %s\n", run_id.c_str(), prepared->workflow.name.c_str());
   } else {
-    auto run = store.value()->GetRun(run_id);
+    auto run = store->GetRun(run_id);
     if (!run.ok()) {
       std::fprintf(stderr, "%s\n", run.status().message().c_str());
       return 2;
@@ -138,18 +143,15 @@ int RunCommand(const RunArgs& a) {
   }
   std::fflush(stdout);
   agency::WorkflowOutcome o =
-      ExecuteWorkflowRun(*snap, *store.value(), run_id, extra, PrintStep, nullptr, prepared ? &*prepared : nullptr);
+      ExecuteWorkflowRun(*snap, *store, run_id, extra, PrintStep, nullptr, prepared ? &*prepared : nullptr);
   return Finish(run_id, o);
 }
 
 int ApproveCommand(const std::string& config, const std::string& ledger, const std::string& run_id,
                    const std::string& step, bool reject, const std::string& by, const std::string& note) {
-  auto store = OpenStore(config, ledger);
-  if (!store.ok()) {
-    std::fprintf(stderr, "%s\n", store.status().message().c_str());
-    return 1;
-  }
-  Status st = agency::DecideApproval(*store.value(), run_id, step, !reject, by, note);
+  auto store = OpenRunStore(config, ledger);
+  if (!store) return 1;
+  Status st = agency::DecideApproval(*store, run_id, step, !reject, by, note);
   if (!st.ok()) {
     std::fprintf(stderr, "%s\n", st.message().c_str());
     return 2;
@@ -161,17 +163,14 @@ int ApproveCommand(const std::string& config, const std::string& ledger, const s
 
 int TraceCommand(const std::string& config, const std::string& ledger, const std::string& run_id,
                  const std::string& format) {
-  auto store = OpenStore(config, ledger);
-  if (!store.ok()) {
-    std::fprintf(stderr, "%s\n", store.status().message().c_str());
-    return 1;
-  }
-  auto run = store.value()->GetRun(run_id);
+  auto store = OpenRunStore(config, ledger);
+  if (!store) return 1;
+  auto run = store->GetRun(run_id);
   if (!run.ok()) {
     std::fprintf(stderr, "%s\n", run.status().message().c_str());
     return 2;
   }
-  auto steps = store.value()->Steps(run_id);
+  auto steps = store->Steps(run_id);
   if (!steps.ok()) {
     std::fprintf(stderr, "%s\n", steps.status().message().c_str());
     return 1;
@@ -183,12 +182,9 @@ int TraceCommand(const std::string& config, const std::string& ledger, const std
 }
 
 int RunsCommand(const std::string& config, const std::string& ledger, const std::string& status) {
-  auto store = OpenStore(config, ledger);
-  if (!store.ok()) {
-    std::fprintf(stderr, "%s\n", store.status().message().c_str());
-    return 1;
-  }
-  auto runs = store.value()->ListRuns(status, 50);
+  auto store = OpenRunStore(config, ledger);
+  if (!store) return 1;
+  auto runs = store->ListRuns(status, 50);
   if (!runs.ok()) {
     std::fprintf(stderr, "%s\n", runs.status().message().c_str());
     return 1;

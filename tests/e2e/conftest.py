@@ -108,6 +108,26 @@ routing:
 """
 
 
+# Two models behind two fakes, "slm" and "llm", for tests that run one command against them (agents, tools).
+TWO_FAKES_CONFIG = """
+server: {{listen: 127.0.0.1:0}}
+ledger: {{path: {ledger}}}
+models:
+  - name: slm
+    provider: openai
+    base_url: {slm}/v1
+    tier: slm
+    price: {{input: 0.1, output: 0.2}}
+  - name: llm
+    provider: openai
+    base_url: {llm}/v1
+    tier: llm
+    price: {{input: 2.5, output: 10}}
+routing:
+  default: slm
+"""
+
+
 class Stack:
     """Two fakes (the local SLM server and the cloud API) and a tandem in front of them."""
 

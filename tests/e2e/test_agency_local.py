@@ -2,7 +2,6 @@
 ticket enrichment as a declared workflow and as an agent. Both runs are traced in the ledger with a route
 decision for every model step; the workflow takes the same steps and calls, at the same cost, on every run."""
 import json
-import os
 import pathlib
 import sqlite3
 import subprocess
@@ -10,33 +9,12 @@ import subprocess
 import pytest
 
 from conftest import Fake
+from test_local_provider import CONFIG, SANITIZED, SMOLLM
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SMOLLM = ROOT / "models/SmolLM2-135M-Instruct.Q4_1.gguf"
-SANITIZED = "address" in os.environ.get("TANDEM_BUILD_PRESET", "")
 WORKFLOW = ROOT / "examples/workflows/ticket-enrichment.yaml"
 TICKET = "My invoice shows the same charge twice this month. Please refund one of them."
 
-CONFIG = """
-ledger: {{path: {ledger}}}
-models:
-  - name: smollm2
-    provider: local
-    gguf: {gguf}
-    threads: 2
-    context: 2048
-    tier: slm
-    price: {{input: 0.01, output: 0.02}}
-    timeouts: {{first_token_ms: 60000, total_ms: 120000}}
-  - name: cloud
-    provider: openai
-    base_url: {cloud}/v1
-    tier: llm
-    price: {{input: 2.5, output: 10}}
-routing:
-  default: slm
-  llm: cloud
-"""
 
 pytestmark = [
     pytest.mark.skipif(not SMOLLM.exists(), reason="SmolLM2 not downloaded (scripts/setup.sh --with-models)"),
@@ -58,7 +36,8 @@ def setup(request, tmp_path):
     cloud = Fake(request.config.getoption("--fake-bin"), "cloud")
     cfg = tmp_path / "tandem.yaml"
     ledger = tmp_path / "ledger.db"
-    cfg.write_text(CONFIG.format(ledger=ledger, gguf=SMOLLM, cloud=cloud.url))
+    cfg.write_text(CONFIG.format(ledger=ledger, gguf=SMOLLM, context=2048, cloud=cloud.url, first_token_ms=60000,
+                                 total_ms=120000, routing_extra=""))
 
     def tandem(*args):
         return subprocess.run([request.config.getoption("--tandem-bin"), *args, "-c", str(cfg)],
@@ -87,7 +66,7 @@ def test_ticket_enrichment_as_a_workflow_and_as_an_agent(setup):
     assert [round(sum(s["cost_usd"] for s in steps), 12) for steps in runs] == \
         [round(sum(s["cost_usd"] for s in runs[0]), 12)] * 2
     models = [s for s in runs[0] if s["kind"] == "model"]
-    assert len(models) == 3 and all(s["reasons"] and s["tier"] == "slm" and s["model"] == "smollm2" for s in models)
+    assert len(models) == 3 and all(s["reasons"] and s["tier"] == "slm" and s["model"] == "local" for s in models)
 
     # The same task as an agent: the model decides the path, every step is routed and recorded.
     task = (f"Enrich this support ticket from ACME: classify it (billing, bug, account or other), read the "

@@ -3,25 +3,8 @@ import json
 import re
 import subprocess
 
-from conftest import Fake
+from conftest import TWO_FAKES_CONFIG, Fake
 
-CONFIG = """
-server: {{listen: 127.0.0.1:0}}
-ledger: {{path: {ledger}}}
-models:
-  - name: slm
-    provider: openai
-    base_url: {slm}/v1
-    tier: slm
-    price: {{input: 0.1, output: 0.2}}
-  - name: llm
-    provider: openai
-    base_url: {llm}/v1
-    tier: llm
-    price: {{input: 2.5, output: 10}}
-routing:
-  default: slm
-"""
 
 TASK = "What is six times seven?"
 
@@ -35,7 +18,7 @@ def run(request, tmp_path, *extra):
     llm = Fake(fake_bin, "llm")
     try:
         cfg = tmp_path / "tandem.yaml"
-        cfg.write_text(CONFIG.format(ledger=tmp_path / "l.db", slm=slm.url, llm=llm.url))
+        cfg.write_text(TWO_FAKES_CONFIG.format(ledger=tmp_path / "l.db", slm=slm.url, llm=llm.url))
         r = subprocess.run([request.config.getoption("--tandem-bin"), "agent", TASK, "-c", str(cfg), *extra],
                            capture_output=True, text=True, timeout=60)
         return r, slm.stats(), llm.stats()

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import Fake
+from conftest import TWO_FAKES_CONFIG, Fake
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SERVER = ROOT / "tests/e2e/mcp_servers/ticket_server.py"
@@ -105,23 +105,6 @@ def test_the_npm_filesystem_server(request, tmp_path):
     assert r.returncode == 3 and "Access denied" in r.stdout, r.stdout
 
 
-AGENT_CONFIG = """
-server: {{listen: 127.0.0.1:0}}
-ledger: {{path: {ledger}}}
-models:
-  - name: slm
-    provider: openai
-    base_url: {slm}/v1
-    tier: slm
-    price: {{input: 0.1, output: 0.2}}
-  - name: llm
-    provider: openai
-    base_url: {llm}/v1
-    tier: llm
-    price: {{input: 2.5, output: 10}}
-routing:
-  default: slm
-"""
 
 
 def test_an_agent_and_a_workflow_call_an_mcp_servers_tools(request, tmp_path):
@@ -133,7 +116,7 @@ def test_an_agent_and_a_workflow_call_an_mcp_servers_tools(request, tmp_path):
     slm, llm = Fake(fake_bin, "slm", "--answers", str(answers)), Fake(fake_bin, "llm")
     try:
         cfg = tmp_path / "tandem.yaml"
-        cfg.write_text(AGENT_CONFIG.format(ledger=tmp_path / "l.db", slm=slm.url, llm=llm.url))
+        cfg.write_text(TWO_FAKES_CONFIG.format(ledger=tmp_path / "l.db", slm=slm.url, llm=llm.url))
         tandem = request.config.getoption("--tandem-bin")
         r = subprocess.run([tandem, "agent", task, "-c", str(cfg), "--tools", STDIO], capture_output=True, text=True,
                            timeout=60)
