@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "agency/builtin_tools.h"
+#include "agency/text_cursor.h"
 #include "core/json_writer.h"
 
 namespace tandem::agency {
@@ -13,9 +14,9 @@ namespace {
 
 // Recursive descent over: expr = term (('+'|'-') term)*; term = unary (('*'|'/'|'%') unary)*;
 // unary = '-' unary | power; power = atom ('^' unary)?; atom = number | name | name '(' args ')' | '(' expr ')'.
-class Parser {
+class Parser : public TextCursor {
  public:
-  explicit Parser(std::string_view s) : s_(s) {}
+  explicit Parser(std::string_view s) : TextCursor(s) {}
 
   Result<double> Run() {
     double v = Expr();
@@ -27,17 +28,6 @@ class Parser {
   }
 
  private:
-  void Skip() {
-    while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
-  }
-  bool Eat(char c) {
-    Skip();
-    if (i_ < s_.size() && s_[i_] == c) {
-      ++i_;
-      return true;
-    }
-    return false;
-  }
   void Error(const std::string& what) {
     if (error_.empty()) error_ = what + " at position " + std::to_string(i_ + 1);
   }
@@ -167,8 +157,6 @@ class Parser {
     return 0;
   }
 
-  std::string_view s_;
-  size_t i_ = 0;
   int depth_ = 0;
   std::string error_;
 };

@@ -258,6 +258,7 @@ class HttpTransport final : public McpTransport {
     call.path = target_.base_path.empty() ? "/" : target_.base_path;
     call.body = message;
     call.headers = headers;
+    call.keep_headers = true;  // the content type and Mcp-Session-Id matter
     call.headers.emplace_back("content-type", "application/json");
     call.headers.emplace_back("accept", "application/json, text/event-stream");
     {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "agency/text_cursor.h"
 #include "core/json_writer.h"
 
 namespace tandem::agency {
@@ -15,9 +16,9 @@ using simdjson::dom::element;
 // --- the text fallback -------------------------------------------------------------------------------------
 
 // Python-literal values as JSON: numbers, '...'/"..." strings, True/False/None, [..], (..), {..}.
-class PyParser {
+class PyParser : public TextCursor {
  public:
-  explicit PyParser(std::string_view s) : s_(s) {}
+  explicit PyParser(std::string_view s) : TextCursor(s) {}
   bool Calls(std::vector<ModelCall>* out) {
     Skip();
     bool bracket = Eat('[');
@@ -47,17 +48,6 @@ class PyParser {
   }
 
  private:
-  void Skip() {
-    while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
-  }
-  bool Eat(char c) {
-    Skip();
-    if (i_ < s_.size() && s_[i_] == c) {
-      ++i_;
-      return true;
-    }
-    return false;
-  }
   bool Name(std::string* out) {
     Skip();
     size_t start = i_;
@@ -136,8 +126,6 @@ class PyParser {
     --depth_;
     return ok;
   }
-  std::string_view s_;
-  size_t i_ = 0;
   int depth_ = 0;
 };
 

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "agency/text_cursor.h"
 #include "core/json_writer.h"
 
 namespace tandem::agency {
@@ -51,10 +52,10 @@ std::string Trim(std::string_view s) {
 }
 
 // The expression evaluator. With `collect`, paths are recorded (and read as null) instead of looked up.
-class Expr {
+class Expr : public TextCursor {
  public:
   Expr(std::string_view text, const Scope* scope, std::vector<std::string>* collect)
-      : s_(text), scope_(scope), collect_(collect) {}
+      : TextCursor(text), scope_(scope), collect_(collect) {}
 
   Result<std::string> Run() {
     auto v = Or();
@@ -68,9 +69,6 @@ class Expr {
   Status Error(const std::string& what) const {
     return Status(Code::kInvalidArgument, "in condition '" + std::string(s_) + "': " + what);
   }
-  void Skip() {
-    while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
-  }
   bool Word(std::string_view w) {
     Skip();
     if (s_.substr(i_, w.size()) != w) return false;
@@ -79,13 +77,6 @@ class Expr {
     i_ = end;
     return true;
   }
-  bool Sym(std::string_view w) {
-    Skip();
-    if (s_.substr(i_, w.size()) != w) return false;
-    i_ += w.size();
-    return true;
-  }
-
   Result<std::string> Or() {
     auto l = And();
     while (l.ok() && Word("or")) {
@@ -118,7 +109,7 @@ class Expr {
     static const char* kOps[] = {"==", "!=", "<=", ">=", "<", ">"};
     std::string op;
     for (const char* o : kOps)
-      if (Sym(o)) {
+      if (Eat(std::string_view(o))) {
         op = o;
         break;
       }
@@ -141,7 +132,7 @@ class Expr {
       ++i_;
       auto v = Or();
       if (!v.ok()) return v;
-      if (!Sym(")")) return Error("missing ')'");
+      if (!Eat(std::string_view(")"))) return Error("missing ')'");
       return v;
     }
     if (c == '\'' || c == '"') {
@@ -223,8 +214,6 @@ class Expr {
     return result(cmp >= 0);
   }
 
-  std::string_view s_;
-  size_t i_ = 0;
   const Scope* scope_;
   std::vector<std::string>* collect_;
 };

@@ -165,6 +165,7 @@ asio::awaitable<Status> Exchange(Stream& stream, Conn& conn, const HttpTarget& t
     result.retry_after = std::string(it->value());
   }
   for (const auto& field : parser.get()) {
+    if (!call.keep_headers) break;  // the serving path reads no other header: copy nothing
     std::string name(field.name_string());
     for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     result.headers.emplace_back(std::move(name), std::string(field.value()));

@@ -45,13 +45,14 @@ struct HttpCall {
   std::vector<std::pair<std::string, std::string>> headers;
   Timeouts timeouts;
   bool stream = false;  // the first-byte timeout also covers the first body bytes
+  bool keep_headers = false;  // copy every response header into HttpResult::headers (off on the serving path)
 };
 
 struct HttpResult {
   int status = 0;
   std::string retry_after;  // Retry-After header, if any
   std::string error_body;   // the body of a >= 400 answer (at most 64 KiB)
-  std::vector<std::pair<std::string, std::string>> headers;  // every response header, names in lower case
+  std::vector<std::pair<std::string, std::string>> headers;  // with HttpCall::keep_headers; names in lower case
   std::string header(std::string_view name) const {
     for (const auto& [k, v] : headers)
       if (k == name) return v;
