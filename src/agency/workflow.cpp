@@ -3,9 +3,7 @@
 #include <simdjson.h>
 #include <yaml-cpp/yaml.h>
 
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "agency/json_schema.h"
 #include "agency/template.h"
@@ -450,12 +448,5 @@ Result<Workflow> ParseWorkflow(const std::string& text, const std::string& file,
   return wf;
 }
 
-Result<Workflow> LoadWorkflow(const std::string& path, const WorkflowEnv& env) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status(Code::kNotFound, path + ": cannot open the workflow");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseWorkflow(ss.str(), path, env);
-}
 
 }  // namespace tandem::agency

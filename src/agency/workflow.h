@@ -103,7 +103,6 @@ struct WorkflowEnv {
 
 // `file` names the source in errors. Every problem found is listed, one "file:line: ..." per line.
 Result<Workflow> ParseWorkflow(const std::string& yaml_text, const std::string& file, const WorkflowEnv& env = {});
-Result<Workflow> LoadWorkflow(const std::string& path, const WorkflowEnv& env = {});
 
 // A YAML value as JSON. With `scope`, string scalars are templates rendered by agency/template.h's Value().
 class Scope;

@@ -1,9 +1,7 @@
 // Code Agency from the command line: `tandem run <workflow.yaml>` (and `--resume <run id>`), `tandem approve`,
 // `tandem runs`, and `tandem trace <run id>` (the step tree, or OpenTelemetry JSON) for runs of both patterns.
 #include <cstdio>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 #include <simdjson.h>
 
@@ -11,6 +9,7 @@
 #include "agency/tool_specs.h"
 #include "cli/commands.h"
 #include "core/json_writer.h"
+#include "core/read_file.h"
 #include "gateway/gateway_client.h"
 #include "gateway/runs.h"
 
@@ -30,13 +29,10 @@ Result<std::string> Inputs(const std::vector<std::string>& pairs, const std::str
   bool first = true;
   simdjson::dom::parser parser;
   if (!file.empty()) {
-    std::ifstream in(file);
-    if (!in) return Status(Code::kNotFound, file + ": cannot open");
-    std::stringstream ss;
-    ss << in.rdbuf();
+    auto text = ReadFile(file);
+    if (!text.ok()) return text.status();
     simdjson::dom::element doc;
-    const std::string text = ss.str();
-    if (parser.parse(text).get(doc) || !doc.is_object())
+    if (parser.parse(text.value()).get(doc) || !doc.is_object())
       return Status(Code::kInvalidArgument, file + ": expected a JSON object of inputs");
     simdjson::dom::object fields;
     if (doc.get_object().get(fields)) return Status(Code::kInvalidArgument, file + ": expected a JSON object");

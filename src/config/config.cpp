@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
+
+#include "core/read_file.h"
 
 namespace tandem {
 namespace {
@@ -527,11 +527,9 @@ Result<Config> ParseConfig(const std::string& yaml_text, const std::string& path
 }
 
 Result<Config> LoadConfig(const std::string& path, const EnvLookup& env) {
-  std::ifstream in(path);
-  if (!in) return Status(Code::kNotFound, path + ": cannot open the config file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseConfig(ss.str(), path, env);
+  auto text = ReadFile(path, "the config file");
+  if (!text.ok()) return text.status();
+  return ParseConfig(text.value(), path, env);
 }
 
 const std::vector<std::string>& AllPiiKinds() {

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/read_file.h"
 #include "eval/csv.h"
 
 namespace tandem::eval {
@@ -16,13 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status(Code::kNotFound, path + ": cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 int Column(const CsvRow& header, const std::string& name) {
   auto it = std::find(header.begin(), header.end(), name);

@@ -2,15 +2,14 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <thread>
 
 #include <re2/re2.h>
 
 #include "agency/tool_specs.h"
 #include "core/json_writer.h"
+#include "core/read_file.h"
 #include "gateway/gateway_client.h"
 
 namespace tandem {
@@ -68,14 +67,6 @@ agency::WorkflowEnv EnvFor(const Snapshot& snap, const std::vector<std::string>&
   return env;
 }
 
-Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status(Code::kNotFound, path + ": cannot open the workflow");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 }  // namespace
 
 Result<PreparedWorkflow> PrepareWorkflow(const Snapshot& snap, const std::string& text, const std::string& file,
@@ -92,13 +83,13 @@ Result<PreparedWorkflow> PrepareWorkflow(const Snapshot& snap, const std::string
 
 Result<PreparedWorkflow> PrepareWorkflowFile(const Snapshot& snap, const std::string& path,
                                              const std::vector<std::string>& extra_tools) {
-  auto text = ReadFile(path);
+  auto text = ReadFile(path, "the workflow");
   if (!text.ok()) return text.status();
   return PrepareWorkflow(snap, text.value(), path, extra_tools);
 }
 
 Result<agency::Workflow> CheckWorkflowFile(const Snapshot& snap, const std::string& path) {
-  auto text = ReadFile(path);
+  auto text = ReadFile(path, "the workflow");
   if (!text.ok()) return text.status();
   return agency::ParseWorkflow(text.value(), path, EnvFor(snap, {}, "", nullptr));
 }
