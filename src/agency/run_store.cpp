@@ -259,10 +259,14 @@ Status RunStore::PutStep(const StepRecord& st, const LedgerRecord* ledger_row) {
     s.i64(16, st.attempts);
     s.text(17, st.error);
     if (sqlite3_step(s.get()) != SQLITE_DONE) return SqliteError(db, "cannot record step " + st.key);
-    SqliteStmt touch(db, "UPDATE runs SET updated_us = ?2, lease_until_us = MAX(lease_until_us, ?2 + 600000000) WHERE id = ?1 AND lease = ?3");
+    // Each recorded step renews this process's claim.
+    SqliteStmt touch(db,
+                     "UPDATE runs SET updated_us = ?2, lease_until_us = MAX(lease_until_us, ?4) WHERE id = ?1 AND lease = ?3");
+    const int64_t now = NowUs();
     touch.text(1, st.run_id);
-    touch.i64(2, NowUs());
+    touch.i64(2, now);
     touch.text(3, holder_);
+    touch.i64(4, now + int64_t{kClaimSeconds} * 1000000);
     sqlite3_step(touch.get());
     return Status::Ok();
   });

@@ -66,7 +66,8 @@ class RunStore {
   // Claims the right to execute a run, so two processes never run it at once: succeeds when the run is free,
   // already ours, or held by a process that is gone (same host, pid no longer alive) or whose claim expired
   // (`ttl_s` after its last step). kUnavailable names the holder otherwise. Release() gives it up.
-  Status Claim(const std::string& run_id, int ttl_s = 600);
+  static constexpr int kClaimSeconds = 600;
+  Status Claim(const std::string& run_id, int ttl_s = kClaimSeconds);
   void Release(const std::string& run_id);
   // Records (or replaces) a step; `ledger_row`, when given, is committed in the same transaction.
   Status PutStep(const StepRecord& step, const LedgerRecord* ledger_row = nullptr);
