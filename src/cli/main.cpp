@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   std::string out = "router.tlr";
   double split = 0.5;
   unsigned seed = 1;
-  int bits = 16, epochs = 6;
+  int bits = 14, epochs = 6;
   auto* train = app.add_subcommand(
       "train", "Train a lightweight router on recorded outcomes and evaluate it on a held-out part");
   train->add_option("--data", data, "RouteLLM directory, RouterBench .csv or Tandem .jsonl")->required();
@@ -219,7 +219,6 @@ int main(int argc, char** argv) {
     return tandem::MultiEvalCommand(data, multi_models, routers.substr(6));
   }
   if (*train && !multi_models.empty()) {
-    if (bits == 16) bits = 14;  // one head per model: keep the file small
     return tandem::MultiTrainCommand(data, multi_models, out, split, seed, bits, epochs);
   }
   if (*train && !slm.encoder.empty()) {

@@ -1,7 +1,7 @@
 // Features: the signals routing decides on, computed once per request with no I/O.
 //
 // ComputeFeatures looks at a parsed ChatRequest: estimated prompt tokens, user turns, tools offered,
-// a task type from a fast keyword/structure heuristic, and the personal-data kinds present. Thread-safe
+// a task type (task_type.h), and the personal-data kinds present. Thread-safe
 // (pure function over its inputs; the detector is const).
 #pragma once
 
@@ -12,6 +12,7 @@
 
 #include "core/chat_request.h"
 #include "route/pii.h"
+#include "route/task_type.h"
 
 namespace tandem {
 
@@ -26,9 +27,6 @@ struct Features {
   double tradeoff = -1;          // client's x-tandem-tradeoff header: lambda for this request (-1 = config's)
   double max_cost_usd = -1;      // client's x-tandem-max-cost-usd header: a per-request budget (-1 = none)
 };
-
-// Heuristic task type of a prompt: code, math, translation, summary, extraction, chitchat or general.
-std::string ClassifyTask(std::string_view prompt);
 
 Features ComputeFeatures(const ChatRequest& req, const PiiDetector& pii, std::string_view header_tier);
 

@@ -1,6 +1,7 @@
 #include "route/learned_router.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <cmath>
 #include <cstring>
@@ -9,15 +10,16 @@
 #include <random>
 
 #include "route/features.h"
+#include "route/scan_avx2.h"
 
 namespace tandem {
 namespace {
 
-constexpr char kMagic[8] = {'T', 'N', 'D', 'M', 'L', 'R', '0', '2'};
+constexpr char kMagic[8] = {'T', 'N', 'D', 'M', 'L', 'R', '0', '3'};
 
 // Only the start and the end of a long prompt are read: the question and the instruction are there, and the
 // cost of a decision stays bounded however long the prompt is.
-constexpr size_t kHead = 2048, kTail = 512;
+constexpr size_t kHead = 1024, kTail = 512;
 
 uint64_t Fnv(std::string_view s, uint64_t seed) {
   uint64_t h = 1469598103934665603ULL ^ seed;
@@ -35,60 +37,80 @@ inline uint32_t Slot(uint64_t x, int bits) {
 
 double Sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
 
-// log1p(count) for small counts, precomputed.
+// log1p(count), precomputed for every count a window can reach (each of its bytes adds at most two features).
+constexpr uint32_t kLog1pTableSize = 4096;
 const float* Log1pTable() {
   static const std::vector<float> table = [] {
-    std::vector<float> t(1024);
+    std::vector<float> t(kLog1pTableSize);
     for (size_t i = 0; i < t.size(); ++i) t[i] = static_cast<float>(std::log1p(static_cast<double>(i)));
     return t;
   }();
   return table.data();
 }
-inline float Log1pCount(uint32_t c) { return c < 1024 ? Log1pTable()[c] : static_cast<float>(std::log1p(c)); }
+inline float Log1pCount(uint32_t c) { return c < kLog1pTableSize ? Log1pTable()[c] : static_cast<float>(std::log1p(c)); }
 
-// ASCII character classes by table (no locale calls on the hot path).
-struct CharTable {
-  uint8_t lower[256];
-  uint8_t cls[256];  // bit 0: alphanumeric, bit 1: digit, bit 2: punctuation
-  CharTable() {
-    for (int c = 0; c < 256; ++c) {
-      lower[c] = static_cast<uint8_t>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-      const bool digit = c >= '0' && c <= '9';
-      const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-      const bool punct = c > 32 && c < 127 && !digit && !alpha;
-      cls[c] = static_cast<uint8_t>((alpha || digit ? 1 : 0) | (digit ? 2 : 0) | (punct ? 4 : 0));
-    }
-  }
-};
-const CharTable& Chars() {
-  static const CharTable t;
-  return t;
-}
-
-// Counts per hashed slot for one prompt: a dense array reused by the thread, and the slots touched (to read
-// and clear them). No allocation once warm.
+// Counts per hashed slot for one prompt: a dense array reused by the thread, and every slot added, repeats
+// included (to read and clear them: a slot's second visit reads 0, and log1p(0) adds nothing). No allocation
+// once warm, and no branch or dependency per feature: a "first time in this slot?" test either mispredicts or
+// makes each add wait for the previous one's load.
 struct Counter {
   int bits = 0;
-  std::vector<uint16_t> counts;  // a 4 KiB window cannot put 65,535 features in one slot
+  std::vector<uint16_t> counts;  // the window cannot put 65,535 features in one slot
   std::vector<uint32_t> touched;
-  std::string lower;
-  void Reset(int b) {
+  size_t n_touched = 0;
+  std::string lower;            // the window, lower-cased, then 8 zero bytes
+  std::vector<uint8_t> alnum;   // 1 where lower[i] is an ASCII letter or digit
+  std::vector<uint64_t> marks;  // the same as bits, 64 a word
+  void Reset(int b, size_t max_features) {
     if (b != bits) {
       bits = b;
       counts.assign(size_t{1} << b, 0);
+      n_touched = 0;
     }
-    for (uint32_t s : touched) counts[s] = 0;
-    touched.clear();
+    for (size_t i = 0; i < n_touched; ++i) counts[touched[i]] = 0;  // normally drained already
+    n_touched = 0;
+    if (touched.size() < max_features) touched.resize(max_features);
   }
   void Add(uint32_t slot, uint32_t v = 1) {
-    if (counts[slot] == 0) touched.push_back(slot);
+    touched[n_touched++] = slot;
     counts[slot] = static_cast<uint16_t>(counts[slot] + v);
+  }
+  // Calls f(slot, count) once for every slot touched, in first-touch order, and clears the counts.
+  template <class F>
+  void Drain(F&& f) {
+    for (size_t i = 0; i < n_touched; ++i) {
+      const uint32_t s = touched[i];
+      if (counts[s] != 0) f(s, counts[s]);
+      counts[s] = 0;
+    }
+    n_touched = 0;
   }
 };
 
+// A word's hash: its bytes eight at a time (the window is padded, so the last load stays inside it).
+inline uint64_t WordHash(const char* p, size_t len) {
+  uint64_t h = 0x51ED27C3A9B1F00DULL ^ len;
+  for (size_t i = 0; i < len; i += 8) {
+    uint64_t x;
+    std::memcpy(&x, p + i, 8);
+    if (len - i < 8) x &= (uint64_t{1} << (8 * (len - i))) - 1;
+    h = (h ^ x) * 0x9E3779B97F4A7C15ULL;
+    h ^= h >> 29;
+  }
+  return h;
+}
+
+// Eight 0/1 bytes to eight bits (byte i to bit i).
+inline uint64_t PackFlags(const uint8_t* f) {
+  uint64_t x;
+  std::memcpy(&x, f, 8);
+  return ((x & 0x0101010101010101ULL) * 0x0102040810204080ULL) >> 56;
+}
+
+// The window's features, counted. Every loop over its bytes is branch-free and vectorizes (lower-casing, letter
+// and digit classes, densities); words are found from a bit mask of the alphanumeric bytes, a step per word.
 Counter& Count(std::string_view prompt, std::string_view task, int bits) {
   thread_local Counter c;
-  c.Reset(bits);
   std::string& lower = c.lower;
   if (prompt.size() <= kHead + kTail) {
     lower.assign(prompt);
@@ -97,64 +119,101 @@ Counter& Count(std::string_view prompt, std::string_view task, int bits) {
     lower.push_back('\n');
     lower.append(prompt.substr(prompt.size() - kTail));
   }
-  const CharTable& t = Chars();
-  for (char& ch : lower) ch = static_cast<char>(t.lower[static_cast<unsigned char>(ch)]);
-  // Words and word bigrams.
-  uint64_t prev = 0;
-  bool have_prev = false;
-  size_t i = 0;
   const size_t n = lower.size();
-  const unsigned char* b = reinterpret_cast<const unsigned char*>(lower.data());
-  while (i < n) {
-    while (i < n && !(t.cls[b[i]] & 1)) ++i;
-    if (i == n) break;
-    uint64_t h = 1469598103934665603ULL ^ 1;  // FNV-1a of the word, as Fnv(word, 1)
-    while (i < n && (t.cls[b[i]] & 1)) {
-      h ^= b[i++];
-      h *= 1099511628211ULL;
-    }
-    c.Add(Slot(h, bits));
-    if (have_prev) c.Add(Slot(prev * 0x100000001B3ULL + h + 0x5bd1e995ULL, bits));
-    prev = h;
-    have_prev = true;
-  }
-  // Character 4-grams.
-  for (size_t k = 0; k + 4 <= n; ++k) {
-    uint32_t x;
-    std::memcpy(&x, lower.data() + k, 4);
-    c.Add(Slot(x ^ 0xC2B2AE3D27D4EB4FULL, bits));
-  }
-  // Structure: length (of the whole prompt); digit and symbol density and lines (of the window); the task type.
+  lower.append(8, '\0');
+  c.Reset(bits, 2 * n + 8);  // 4-grams, words and bigrams, structure
+  static_assert(2 * (kHead + 1 + kTail) + 8 + 2 * 5 < kLog1pTableSize, "a count can outgrow the log1p table");
+  auto* b = reinterpret_cast<uint8_t*>(lower.data());
+  const size_t padded = (n / 64 + 1) * 64;  // at least one non-alphanumeric byte after the window ends a word
+  if (c.alnum.size() < padded + 8) c.alnum.resize(padded + 8);
+  uint8_t* alnum = c.alnum.data();
   int digits = 0, symbols = 0, lines = 1;
   for (size_t k = 0; k < n; ++k) {
-    const uint8_t cl = t.cls[b[k]];
-    digits += (cl >> 1) & 1;
-    symbols += (cl >> 2) & 1;
-    lines += b[k] == '\n';
+    const uint8_t x = b[k];
+    const bool upper = static_cast<uint8_t>(x - 'A') < 26;
+    const uint8_t l = static_cast<uint8_t>(x + (upper ? 32 : 0));
+    b[k] = l;
+    const bool letter = static_cast<uint8_t>(l - 'a') < 26;
+    const bool digit = static_cast<uint8_t>(x - '0') < 10;
+    alnum[k] = letter | digit;
+    digits += digit;
+    symbols += x > 32 && x < 127 && !letter && !digit;
+    lines += x == '\n';
   }
+  std::memset(alnum + n, 0, padded + 8 - n);
+
+  uint16_t* counts = c.counts.data();
+  uint32_t* touched = c.touched.data();
+  auto add = [&](uint32_t slot) {
+    *touched++ = slot;
+    ++counts[slot];
+  };
+  // Words (maximal alphanumeric runs) and word bigrams: runs start and end where the mask changes.
+  uint64_t prev_word = 0, carry = 0;
+  bool have_prev = false;
+  size_t start = 0;
+  for (size_t base = 0; base < padded; base += 64) {
+    uint64_t m = 0;
+    for (int j = 0; j < 8; ++j) m |= PackFlags(alnum + base + 8 * j) << (8 * j);
+    uint64_t edges = m ^ ((m << 1) | carry);  // bit i: byte i differs from byte i-1
+    carry = m >> 63;
+    while (edges) {
+      const size_t i = base + static_cast<size_t>(__builtin_ctzll(edges));
+      edges &= edges - 1;
+      if (alnum[i]) {
+        start = i;
+        continue;
+      }
+      const uint64_t h = WordHash(lower.data() + start, i - start);
+      add(Slot(h, bits));
+      if (have_prev) add(Slot(prev_word * 0x100000001B3ULL + h + 0x5bd1e995ULL, bits));
+      prev_word = h;
+      have_prev = true;
+    }
+  }
+  // Character 4-grams (32-bit multiplicative hashing): their slots, 8 at a time with AVX2, then their counts.
+  const size_t grams = n >= 4 ? n - 3 : 0;
+  const uint32_t shift = 32 - static_cast<uint32_t>(bits);
+  size_t k = route_avx2::HasAvx2() ? route_avx2::FourGramSlots(b, grams, shift, touched) : 0;
+  for (; k < grams; ++k) {
+    uint32_t x;
+    std::memcpy(&x, b + k, 4);
+    touched[k] = ((x ^ 0x27D4EB4Fu) * 0x9E3779B1u) >> shift;
+  }
+  for (k = 0; k < grams; ++k) ++counts[touched[k]];
+  touched += grams;
+  c.n_touched = static_cast<size_t>(touched - c.touched.data());
+  // Structure: length (of the whole prompt); digit and symbol density and lines (of the window); the task type.
   const double len = std::max<double>(1, static_cast<double>(prompt.size()));
   const double window = std::max<double>(1, static_cast<double>(n));
-  auto structure = [&](const std::string& f) { c.Add(Slot(Fnv(f, 4), bits), 2); };
-  structure("len" + std::to_string(static_cast<int>(std::log2(len))));
-  structure("lines" + std::to_string(std::min(lines, 32) / 4));
-  structure("digits" + std::to_string(static_cast<int>(20 * digits / window)));
-  structure("symbols" + std::to_string(static_cast<int>(20 * symbols / window)));
-  structure("task" + std::string(task));
+  char name[48];
+  auto structure = [&](std::string_view kind, long value) {  // the feature "<kind><value>", e.g. "lines3"
+    std::memcpy(name, kind.data(), kind.size());
+    const char* end = std::to_chars(name + kind.size(), name + sizeof name, value).ptr;
+    c.Add(Slot(Fnv(std::string_view(name, static_cast<size_t>(end - name)), 4), bits), 2);
+  };
+  structure("len", static_cast<long>(std::log2(len)));
+  structure("lines", std::min(lines, 32) / 4);
+  structure("digits", static_cast<long>(20 * digits / window));
+  structure("symbols", static_cast<long>(20 * symbols / window));
+  std::string task_name = "task";
+  task_name.append(task);
+  c.Add(Slot(Fnv(task_name, 4), bits), 2);
   return c;
 }
 
 }  // namespace
 
 SparseVector LearnedRouter::Featurize(std::string_view prompt, int bits) {
-  const Counter& c = Count(prompt, ClassifyTask(prompt), bits);
+  Counter& c = Count(prompt, ClassifyTask(prompt), bits);
   SparseVector v;
-  v.reserve(c.touched.size());
+  v.reserve(c.n_touched);
   double norm = 0;
-  for (uint32_t s : c.touched) {
-    const float x = Log1pCount(c.counts[s]);
+  c.Drain([&](uint32_t s, uint32_t count) {
+    const float x = Log1pCount(count);
     v.emplace_back(s, x);
     norm += static_cast<double>(x) * x;
-  }
+  });
   norm = std::sqrt(std::max(norm, 1e-12));
   for (auto& [k, x] : v) x = static_cast<float>(x / norm);
   std::sort(v.begin(), v.end());
@@ -207,13 +266,41 @@ double LearnedRouter::score(std::string_view prompt) const { return score(prompt
 
 void LinearScores(std::string_view prompt, std::string_view task, int bits, const float* const* weights,
                   const float* biases, size_t heads, double* out) {
-  const Counter& c = Count(prompt, task, bits);
+  Counter& c = Count(prompt, task, bits);
   for (size_t h = 0; h < heads; ++h) out[h] = 0;
   double norm = 0;
-  for (uint32_t s : c.touched) {
-    const float x = Log1pCount(c.counts[s]);
-    for (size_t h = 0; h < heads; ++h) out[h] += weights[h][s] * x;
-    norm += static_cast<double>(x) * x;
+  if (heads == 1) {
+    // One weight vector: four partial sums, so the adds do not wait on each other; repeats add log1p(0) = 0.
+    const float* w = weights[0];
+    const float* log1p = Log1pTable();
+    const uint32_t* touched = c.touched.data();
+    uint16_t* counts = c.counts.data();
+    const size_t n = c.n_touched;
+    float z0 = 0, z1 = 0, z2 = 0, z3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+    auto term = [&](uint32_t s, float& z, float& q) {
+      const uint16_t k = counts[s];
+      const float x = log1p[k];  // k < kLog1pTableSize: see Count
+      counts[s] = 0;
+      z += w[s] * x;
+      q += x * x;
+    };
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+      term(touched[i], z0, q0);
+      term(touched[i + 1], z1, q1);
+      term(touched[i + 2], z2, q2);
+      term(touched[i + 3], z3, q3);
+    }
+    for (; i < n; ++i) term(touched[i], z0, q0);
+    c.n_touched = 0;
+    out[0] = static_cast<double>((z0 + z1) + (z2 + z3));
+    norm = static_cast<double>((q0 + q1) + (q2 + q3));
+  } else {
+    c.Drain([&](uint32_t s, uint32_t count) {
+      const float x = Log1pCount(count);
+      for (size_t h = 0; h < heads; ++h) out[h] += weights[h][s] * x;
+      norm += static_cast<double>(x) * x;
+    });
   }
   const double inv = 1 / std::sqrt(std::max(norm, 1e-12));
   for (size_t h = 0; h < heads; ++h) out[h] = biases[h] + out[h] * inv;
@@ -224,6 +311,18 @@ double LearnedRouter::score(std::string_view prompt, std::string_view task) cons
   double z = 0;
   LinearScores(prompt, task, bits_, &w, &bias_, 1, &z);
   return Sigmoid(z);
+}
+
+Status CheckRouterMagic(const char* magic, const char* expected, const char* what, const std::string& path) {
+  if (std::strncmp(magic, expected, 6) != 0) {
+    return Status(Code::kInvalidArgument, path + ": not a Tandem " + what + " file (bad magic)");
+  }
+  if (std::memcmp(magic, expected, 8) != 0) {
+    return Status(Code::kInvalidArgument, path + ": made by another version of tandem train (features " +
+                                              std::string(magic + 6, 2) + ", this build reads " +
+                                              std::string(expected + 6, 2) + "); train it again");
+  }
+  return Status::Ok();
 }
 
 Status LearnedRouter::Save(const std::string& path) const {
@@ -246,9 +345,7 @@ Result<LearnedRouter> LearnedRouter::Load(const std::string& path) {
   int32_t bits = 0;
   LearnedRouter r;
   in.read(magic, sizeof magic);
-  if (!in || std::memcmp(magic, kMagic, sizeof kMagic) != 0) {
-    return Status(Code::kInvalidArgument, path + ": not a Tandem router file (bad magic or version)");
-  }
+  if (Status st = CheckRouterMagic(in ? magic : "", kMagic, "router", path); !st.ok()) return st;
   in.read(reinterpret_cast<char*>(&bits), sizeof bits);
   in.read(reinterpret_cast<char*>(&r.bias_), sizeof r.bias_);
   if (!in || bits < 8 || bits > 26) return Status(Code::kInvalidArgument, path + ": bad header");

@@ -11,7 +11,7 @@
 namespace tandem {
 namespace {
 
-constexpr char kMagic[8] = {'T', 'N', 'D', 'M', 'M', 'R', '0', '1'};
+constexpr char kMagic[8] = {'T', 'N', 'D', 'M', 'M', 'R', '0', '2'};  // 02: learned_router's features 03
 constexpr uint32_t kMaxModels = 256;
 
 template <typename T>
@@ -116,8 +116,7 @@ Result<MultiRouter> MultiRouter::Load(const std::string& path) {
   if (!in) return Status(Code::kNotFound, path + ": cannot open the router file");
   char magic[8];
   in.read(magic, sizeof magic);
-  if (!in || std::memcmp(magic, kMagic, sizeof kMagic) != 0)
-    return Status(Code::kInvalidArgument, path + ": not a Tandem multi-model router file (bad magic or version)");
+  if (Status st = CheckRouterMagic(in ? magic : "", kMagic, "multi-model router", path); !st.ok()) return st;
   int32_t bits = 0;
   uint32_t k = 0;
   if (!Get(in, &bits) || !Get(in, &k) || bits < 8 || bits > 24 || k < 2 || k > kMaxModels)

@@ -7,6 +7,8 @@
 #include <cctype>
 #include <functional>
 
+#include "route/pii_windows.h"
+
 namespace tandem {
 namespace {
 
@@ -166,18 +168,35 @@ std::vector<PiiFinding> PiiDetector::scan(std::string_view text, size_t limit) c
 }
 
 std::vector<std::string> PiiDetector::kinds_in(std::string_view text) const {
-  std::vector<std::string> out;
-  // One pass over the text for all kinds; only kinds with a candidate pay for submatches and checksums.
-  for (int i : Candidates(impl_->any.get(), impl_->patterns.size(), text)) {
-    const Pattern& p = impl_->patterns[i];
-    re2::StringPiece input(text.data(), text.size());
-    re2::StringPiece match;
-    while (RE2::FindAndConsume(&input, *p.re, &match)) {
-      if (!p.check || p.check(std::string_view(match.data(), match.size()))) {
-        out.push_back(p.kind);
-        break;
+  // Only the windows around anchors can hold a match (pii_windows.h). In each, one pass of the set finds the
+  // kinds with a candidate; only those pay for submatches and checksums, matched with the whole text as context
+  // so that \b at a window's edge means what it means in the text.
+  thread_local std::vector<TextSpan> windows;
+  PiiWindows(text, &windows);
+  const size_t n = impl_->patterns.size();
+  std::vector<char> found(n, 0);
+  size_t left = n;
+  const re2::StringPiece whole(text.data(), text.size());
+  for (const TextSpan& w : windows) {
+    for (int i : Candidates(impl_->any.get(), n, text.substr(w.begin, w.end - w.begin))) {
+      if (found[i]) continue;
+      const Pattern& p = impl_->patterns[i];
+      size_t pos = w.begin;
+      re2::StringPiece m;
+      while (pos < w.end && p.re->Match(whole, pos, w.end, RE2::UNANCHORED, &m, 1)) {
+        if (!p.check || p.check(std::string_view(m.data(), m.size()))) {
+          found[i] = 1;
+          --left;
+          break;
+        }
+        pos = std::max(pos + 1, static_cast<size_t>(m.data() - text.data()) + m.size());
       }
     }
+    if (left == 0) break;
+  }
+  std::vector<std::string> out;
+  for (size_t i = 0; i < n; ++i) {
+    if (found[i]) out.push_back(impl_->patterns[i].kind);
   }
   return out;
 }

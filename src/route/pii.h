@@ -3,8 +3,9 @@
 // Kinds: email, phone, card (13-19 digits passing the Luhn check), iban (ISO 13616 mod-97 check), ssn
 // (US format with the invalid area/group/serial ranges excluded), ip (IPv4 and IPv6), secret (API keys
 // of common vendors, private key blocks, bearer tokens, password assignments). A hostile prompt cannot
-// stall detection: every pattern is RE2 and the checksum passes are linear. Thread-safe after
-// construction (RE2 objects are const).
+// stall detection: every pattern is RE2 and the checksum passes are linear. kinds_in() runs the patterns only
+// on the windows around anchor bytes (pii_windows.h), so prose costs a SIMD pass; scan() reads everything.
+// Thread-safe after construction (RE2 objects are const).
 #pragma once
 
 #include <memory>

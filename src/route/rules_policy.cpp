@@ -31,11 +31,7 @@ Result<std::unique_ptr<RulesPolicy>> RulesPolicy::Build(const Config& config) {
                                                   spec.name + "': bad regex: " + r.regex->error());
       }
     }
-    for (const auto& k : spec.keywords) {
-      std::string lower = k;
-      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      r.keywords_lower.push_back(std::move(lower));
-    }
+    r.keywords = std::make_unique<KeywordSet>(spec.keywords);
     p->rules_.push_back(std::move(r));
   }
   if (!config.routing.learned_model.empty()) {
@@ -112,13 +108,10 @@ bool RulesPolicy::matches(const CompiledRule& r, const ChatRequest& req, const F
     if (std::find(s.tasks.begin(), s.tasks.end(), f.task) == s.tasks.end()) return false;
     add("task=" + f.task);
   }
-  if (!r.keywords_lower.empty()) {
-    std::string text(req.last_user_text());
-    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    auto it = std::find_if(r.keywords_lower.begin(), r.keywords_lower.end(),
-                           [&](const std::string& k) { return text.find(k) != std::string::npos; });
-    if (it == r.keywords_lower.end()) return false;
-    add("keyword '" + *it + "'");
+  if (r.keywords && !r.keywords->empty()) {
+    const std::string* k = r.keywords->FirstIn(req.last_user_text());
+    if (!k) return false;
+    add("keyword '" + *k + "'");
   }
   if (r.regex) {
     std::string_view text = req.last_user_text();

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "route/keyword_set.h"
 #include "route/learned_router.h"
 #include "route/multi_router.h"
 #include "route/policy.h"
@@ -43,7 +44,7 @@ class RulesPolicy final : public Policy {
   struct CompiledRule {
     RuleSpec spec;
     std::unique_ptr<re2::RE2> regex;
-    std::vector<std::string> keywords_lower;
+    std::unique_ptr<KeywordSet> keywords;
   };
   RulesPolicy() = default;
   Decision DecideTradeoff(const ChatRequest& req, const Features& f, Decision d) const;

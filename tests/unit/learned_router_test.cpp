@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
+
+#include "route/scan_avx2.h"
 
 namespace tandem {
 namespace {
@@ -66,6 +70,70 @@ TEST(LearnedRouter, FeaturesAreNormalisedAndDeterministic) {
   }
   EXPECT_NEAR(norm, 1.0, 1e-5);
   EXPECT_FALSE(LearnedRouter::Featurize("", 16).empty());  // structure features even for an empty prompt
+}
+
+LearnedRouter TrainedOnCorpus() {
+  std::vector<std::string> prompts;
+  std::vector<double> labels;
+  Corpus(prompts, labels);
+  return LearnedRouter::Train(prompts, labels, TrainOptions{});
+}
+
+TEST(LearnedRouter, AFileOfAnotherFeatureSetIsRefusedWithAMessageToRetrain) {
+  auto path = std::filesystem::temp_directory_path() / ("tandem-lr-old-" + std::to_string(::getpid()) + ".tlr");
+  ASSERT_TRUE(TrainedOnCorpus().Save(path.string()).ok());
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(6);
+    f.write("02", 2);  // the previous feature set
+  }
+  auto old = LearnedRouter::Load(path.string());
+  ASSERT_FALSE(old.ok());
+  EXPECT_NE(old.status().message().find("features 02, this build reads 03"), std::string::npos)
+      << old.status().message();
+  EXPECT_NE(old.status().message().find("train it again"), std::string::npos);
+  std::filesystem::remove(path);
+}
+
+// Random prompts of every length around the 64-byte mask blocks and the 1,537-byte window.
+std::string RandomPrompt(std::mt19937& rng) {
+  static const char* kPieces[] = {"quantum", "Hello", "a", "I", "theorem", "supercalifragilisticexpialidocious",
+                                  "42", "x^2", " ", "  ", "\n", ", ", "...", "\xc3\xa9t\xc3\xa9", "don't", "C++"};
+  std::string p;
+  const size_t target = rng() % 2 ? rng() % 200 : rng() % 4000;
+  while (p.size() < target) p += kPieces[rng() % (sizeof kPieces / sizeof *kPieces)];
+  return p;
+}
+
+TEST(LearnedRouter, ScoresAreTheSameWithAndWithoutAvx2) {
+  const LearnedRouter r = TrainedOnCorpus();
+  std::mt19937 rng(5);
+  for (int i = 0; i < 300; ++i) {
+    const std::string p = RandomPrompt(rng);
+    const double simd = r.score(p);
+    route_avx2::ForceScalar(true);
+    const double scalar = r.score(p);
+    const auto fs = LearnedRouter::Featurize(p, 14);
+    route_avx2::ForceScalar(false);
+    ASSERT_EQ(simd, scalar) << p.size() << " bytes: [" << p << "]";
+    ASSERT_EQ(LearnedRouter::Featurize(p, 14), fs);
+  }
+}
+
+TEST(LearnedRouter, ReadsTheFirstKibAndTheLast512BytesInAnyCase) {
+  const LearnedRouter r = TrainedOnCorpus();
+  EXPECT_EQ(r.score("PROVE the Quantum theorem"), r.score("prove the quantum THEOREM"));
+  std::string head(1024, 'h'), middle(3000, 'm'), tail(512, 't');
+  head.replace(0, 32, "derive the quantum field theorem");
+  const std::string p = head + middle + tail;
+  std::string other_middle = p;
+  std::memset(&other_middle[1024 + 100], 'q', 200);  // outside the window: the same features
+  EXPECT_EQ(LearnedRouter::Featurize(p, 14), LearnedRouter::Featurize(other_middle, 14));
+  std::string other_head = p, other_tail = p;
+  other_head[5] = 'X';                   // inside: different
+  other_tail[p.size() - 5] = '!';
+  EXPECT_NE(LearnedRouter::Featurize(p, 14), LearnedRouter::Featurize(other_head, 14));
+  EXPECT_NE(LearnedRouter::Featurize(p, 14), LearnedRouter::Featurize(other_tail, 14));
 }
 
 }  // namespace

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "route/features.h"
+#include "route/keyword_set.h"
 
 #include <unistd.h>
 
@@ -200,6 +203,60 @@ TEST(Features, TaskTypes) {
   EXPECT_EQ(ClassifyTask("What were the main causes of the French Revolution and its long-term effects on "
                          "European politics and society?"),
             "general");
+  // The first KiB and the last 512 bytes decide; keywords are found in any case, also inside words.
+  EXPECT_EQ(ClassifyTask("Summarize this." + std::string(5000, ' ') + "Thanks."), "summary");
+  EXPECT_EQ(ClassifyTask(std::string(5000, ' ') + "Now summarize it."), "summary");
+  EXPECT_EQ(ClassifyTask(std::string(2000, ' ') + "Summarize" + std::string(2000, ' ')), "general");
+  EXPECT_EQ(ClassifyTask("Please SUMMARIZE the following text and give the KEY POINTS"), "summary");
+}
+
+TEST(Features, NeedlesAreFoundWhereverASubstringSearchFindsThem) {
+  std::mt19937 rng(3);
+  const auto& needles = TaskNeedles();
+  const std::string filler[] = {" ", "the ", "x", "\n", "In ", "TO ", "tHe", "co", "123", "{", "=", "`"};
+  int found = 0;
+  for (int round = 0; round < 2000; ++round) {
+    std::string text;
+    const int parts = static_cast<int>(rng() % 12) + 1;
+    for (int i = 0; i < parts; ++i) {
+      std::string piece = rng() % 2 ? needles[rng() % needles.size()] : filler[rng() % 12];
+      if (rng() % 3 == 0) {
+        for (char& c : piece) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      }
+      if (rng() % 4 == 0 && piece.size() > 1) piece.pop_back();  // a near miss
+      text += piece;
+    }
+    std::string lower = text;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::vector<bool> got = TaskNeedlesIn(text);
+    ASSERT_EQ(got.size(), needles.size());
+    for (size_t i = 0; i < needles.size(); ++i) {
+      ASSERT_EQ(got[i], lower.find(needles[i]) != std::string::npos) << "needle '" << needles[i] << "' in [" << text << "]";
+      found += got[i];
+    }
+  }
+  EXPECT_GT(found, 2000);
+}
+
+TEST(Rules, KeywordsAreFoundInAnyCaseTheSameWithAndWithoutAvx2) {
+  const KeywordSet set({"Step by step", "prove", "a", "analyze", "x", "compare and contrast", "\xc3\xa9t\xc3\xa9"});
+  std::mt19937 rng(9);
+  const char* pieces[] = {"STEP BY STEP", "step by ste", "Prove", "pro", "ANALYZE", "analyse", "compare and",
+                          "Compare And Contrast", " ", "\n", "\xc3\xa9t\xc3\xa9", "\xc3\x89T\xc3\x89", "0123456789"};
+  const KeywordSet no_short({"step by step", "prove", "analyze", "compare and contrast"});
+  for (int round = 0; round < 2000; ++round) {
+    std::string text;
+    const int parts = static_cast<int>(rng() % 30);
+    for (int i = 0; i < parts; ++i) text += pieces[rng() % (sizeof pieces / sizeof *pieces)];
+    for (const KeywordSet* s : {&set, &no_short}) {
+      const std::string* simd = s->FirstIn(text);
+      const std::string* scalar = s->FirstIn(text, /*force_scalar=*/true);
+      ASSERT_EQ(simd, scalar) << "[" << text << "]";
+    }
+  }
+  EXPECT_EQ(*no_short.FirstIn("Please ANALYZE this, then Prove it"), "prove");  // the first in the rule's order
+  EXPECT_EQ(no_short.FirstIn("nothing here"), nullptr);
+  EXPECT_EQ(no_short.FirstIn(""), nullptr);
 }
 
 }  // namespace

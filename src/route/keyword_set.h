@@ -1,0 +1,36 @@
+// KeywordSet: which of a rule's keywords occur in a text, in any ASCII case, in one pass over the text.
+//
+// Rules match keywords anywhere in the last user message, so this pass is as long as the message. With AVX2 it
+// compares 32 positions at a time against the first three bytes of every keyword (letters in either case) and
+// checks the whole keyword only where those match; without, it lower-cases the text and searches for each
+// keyword. Both give the same answer. Up to kMaxSimdKeywords keywords use the AVX2 pass. Immutable after
+// construction: thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tandem {
+
+class KeywordSet {
+ public:
+  static constexpr size_t kMaxSimdKeywords = 16;
+
+  explicit KeywordSet(const std::vector<std::string>& keywords);  // empty keywords are ignored
+  KeywordSet(const KeywordSet&) = delete;  // pointers_ point into keywords_
+  KeywordSet& operator=(const KeywordSet&) = delete;
+
+  // The first keyword, in the order given, that occurs in `text`, or nullptr. `force_scalar` selects the
+  // portable pass (tests compare the two).
+  const std::string* FirstIn(std::string_view text, bool force_scalar = false) const;
+  bool empty() const { return keywords_.empty(); }
+
+ private:
+  std::vector<std::string> keywords_;  // lower-cased
+  std::vector<const char*> pointers_;  // the same, for the AVX2 pass
+  std::vector<size_t> lengths_;
+};
+
+}  // namespace tandem

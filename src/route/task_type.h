@@ -1,0 +1,25 @@
+// Task type of a prompt: code, math, translation, summary, extraction, chitchat or general, from literal
+// keywords and the prompt's structure.
+//
+// The first KiB and the last 512 bytes decide (the learned router reads the same window). Each keyword (a "needle") counts for its category when it occurs anywhere in that
+// window, in any ASCII case; symbol, digit and operator densities add to code and math. Needles are found with
+// one pass of probes into a small bit filter, keyed by each needle's rarest three bytes, over the lower-cased
+// window, each hit confirmed by comparison: unlike a regex automaton's steps, the probes of neighbouring
+// positions do not wait on each other. Thread-safe (pure function; the index is built once).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tandem {
+
+// Heuristic task type of a prompt: code, math, translation, summary, extraction, chitchat or general.
+std::string ClassifyTask(std::string_view prompt);
+
+// The needles (lower case) and, for each, which of them occur in `text` — for tests, which compare this with a
+// plain substring search.
+const std::vector<std::string>& TaskNeedles();
+std::vector<bool> TaskNeedlesIn(std::string_view text);
+
+}  // namespace tandem
