@@ -25,7 +25,7 @@ using SparseVector = std::vector<std::pair<uint32_t, float>>;
 struct TrainOptions {
   int bits = 14;
   int epochs = 6;
-  double learning_rate = 0.2;  // Adagrad
+  double learning_rate = 0.05;  // Adagrad (0.05 beat 0.1-0.4 on MMLU half splits: APGR +0.014)
   double l2 = 1e-6;
   unsigned seed = 1;
 };

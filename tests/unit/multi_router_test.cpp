@@ -39,6 +39,7 @@ TEST(MultiRouter, LearnsWhichModelKnowsWhatAndRoundTrips) {
   }
   TrainOptions opt;
   opt.bits = 12;
+  opt.epochs = 20;  // a toy set: enough passes to be sure at the default (cautious) learning rate
   MultiRouter r = MultiRouter::Train(prompts, {"fruity", "astro"}, q, c, opt);
   EXPECT_NEAR(r.mean_cost()[0], 0.001, 1e-12);
   auto pf = r.Predict("tell me about the banana please");
@@ -90,6 +91,7 @@ TEST(MultiEval, OracleAndRouterOnAPerfectSplit) {
   }
   TrainOptions opt;
   opt.bits = 12;
+  opt.epochs = 20;  // a toy set: enough passes to be sure at the default (cautious) learning rate
   MultiRouter r = MultiRouter::Train(d.prompts, d.models, d.quality, d.cost, opt);
   eval::MultiResult res = eval::EvalMulti(d, r);
   EXPECT_NEAR(res.models[0].quality, 50, 1e-9);
