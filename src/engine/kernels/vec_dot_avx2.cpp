@@ -359,38 +359,96 @@ void Dot4Q8_0(int n, const void* vw, const void* va, size_t stride, float* out) 
   });
 }
 
-// The batched form (ggml_gemm_q4_K_8x8_q8_K, used for prompt rows in groups of four): the same integers, folded
-// in per pair of 32-value sub-blocks instead of per super-block.
-float DotQ4_KBatched(int n, const void* vw, const void* va) {
+// Four horizontal sums at once: lane r of the result is the sum of v[r]'s eight 32-bit lanes (exact: integers).
+inline __m128i HSum4I32(__m256i v0, __m256i v1, __m256i v2, __m256i v3) {
+  const __m256i a = _mm256_hadd_epi32(v0, v1), b = _mm256_hadd_epi32(v2, v3);
+  const __m256i c = _mm256_hadd_epi32(a, b);  // per 128-bit half: v0 v1 v2 v3 partial sums
+  return _mm_add_epi32(_mm256_castsi256_si128(c), _mm256_extracti128_si256(c, 1));
+}
+
+// The batched form (ggml_gemm_q4_K_8x8_q8_K, used for prompt rows in groups of four): the same integers as
+// DotQ4_K, folded into the float sums per pair of 32-value sub-blocks instead of per super-block. The weights'
+// nibbles and scales are unpacked once for the four activation rows and their integer sums reduced together;
+// each row's float accumulation is its own sequence of fmas, in llama.cpp's order.
+void Dot4Q4_K(int n, const void* vw, const void* va, size_t stride, float* out) {
   const auto* w = static_cast<const BlockQ4_K*>(vw);
-  const auto* a = static_cast<const BlockQ8_K*>(va);
+  const BlockQ8_K* a[4];
+  for (int r = 0; r < 4; ++r) a[r] = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(va) + stride * r);
   const __m256i m4 = _mm256_set1_epi8(0x0F);
-  float acc = 0, acc_min = 0;
+  float acc[4] = {}, acc_min[4] = {};
   for (int i = 0; i < n / kQK_K; ++i) {
     uint8_t sc[8], mn[8];
     for (int j = 0; j < 8; ++j) ScaleMinK4(j, w[i].scales, &sc[j], &mn[j]);
-    const float d = Half(w[i].d) * a[i].d, dmin = Half(w[i].dmin) * a[i].d;
+    const float wd = Half(w[i].d), wdmin = Half(w[i].dmin);
+    float d[4], dmin[4];
+    for (int r = 0; r < 4; ++r) {
+      d[r] = wd * a[r][i].d;
+      dmin[r] = wdmin * a[r][i].d;
+    }
     for (int j = 0; j < 4; ++j) {
       const __m256i q = Load32(w[i].qs + 32 * j);
       const __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-      const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, Load32(a[i].qs + 64 * j)), _mm256_set1_epi16(sc[2 * j]));
-      const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, Load32(a[i].qs + 64 * j + 32)), _mm256_set1_epi16(sc[2 * j + 1]));
-      const int sumi = HSumI32(_mm256_add_epi32(p0, p1));
-      const int mins = mn[2 * j] * (a[i].bsums[4 * j] + a[i].bsums[4 * j + 1]) +
-                       mn[2 * j + 1] * (a[i].bsums[4 * j + 2] + a[i].bsums[4 * j + 3]);
-      acc = std::fma(static_cast<float>(sumi), d, acc);
-      acc_min = std::fma(static_cast<float>(mins), dmin, acc_min);
+      const __m256i s0 = _mm256_set1_epi16(sc[2 * j]), s1 = _mm256_set1_epi16(sc[2 * j + 1]);
+      __m256i p[4];
+      for (int r = 0; r < 4; ++r) {
+        const int8_t* qa = a[r][i].qs + 64 * j;
+        p[r] = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, Load32(qa)), s0),
+                                _mm256_madd_epi16(_mm256_maddubs_epi16(hi, Load32(qa + 32)), s1));
+      }
+      alignas(16) int sumi[4];
+      _mm_store_si128(reinterpret_cast<__m128i*>(sumi), HSum4I32(p[0], p[1], p[2], p[3]));
+      for (int r = 0; r < 4; ++r) {
+        const int16_t* bs = a[r][i].bsums + 4 * j;
+        const int mins = mn[2 * j] * (bs[0] + bs[1]) + mn[2 * j + 1] * (bs[2] + bs[3]);
+        acc[r] = std::fma(static_cast<float>(sumi[r]), d[r], acc[r]);
+        acc_min[r] = std::fma(static_cast<float>(mins), dmin[r], acc_min[r]);
+      }
     }
   }
-  return acc - acc_min;
+  for (int r = 0; r < 4; ++r) out[r] = acc[r] - acc_min[r];
 }
 
-void Dot4Q4_K(int n, const void* vw, const void* va, size_t stride, float* out) {
-  for (int r = 0; r < 4; ++r) out[r] = DotQ4_KBatched(n, vw, static_cast<const uint8_t*>(va) + stride * r);
-}
-
+// DotQ6_K for four activation rows: each super-block's 6-bit weights and scales are unpacked once for all four;
+// the integer lanes are exact whatever the order of their adds, and each row's float lanes get the same fmas as
+// DotQ6_K, so the results are identical to four calls of it.
 void Dot4Q6_K(int n, const void* vw, const void* va, size_t stride, float* out) {
-  for (int r = 0; r < 4; ++r) out[r] = DotQ6_K(n, vw, static_cast<const uint8_t*>(va) + stride * r);
+  const auto* w = static_cast<const BlockQ6_K*>(vw);
+  const BlockQ8_K* a[4];
+  for (int r = 0; r < 4; ++r) a[r] = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(va) + stride * r);
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  for (int i = 0; i < n / kQK_K; ++i) {
+    const int8_t* sc = w[i].scales;
+    __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                       _mm256_setzero_si256()};
+    for (int h = 0; h < 2; ++h) {
+      const uint8_t* ql = w[i].ql + 64 * h;
+      const __m256i l0 = Load32(ql), l1 = Load32(ql + 32), qh = Load32(w[i].qh + 32 * h);
+      __m256i q[4];
+      q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+      q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
+      q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
+      q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+      for (int k = 0; k < 4; ++k) {
+        const __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[8 * h + 2 * k + 1]), _mm_set1_epi16(sc[8 * h + 2 * k]));
+        for (int r = 0; r < 4; ++r) {
+          const __m256i p = _mm256_maddubs_epi16(q[k], Load32(a[r][i].qs + 128 * h + 32 * k));
+          sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(p, s));
+        }
+      }
+    }
+    const __m256i scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc)));
+    const float wd = Half(w[i].d);
+    for (int r = 0; r < 4; ++r) {
+      const __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(Load32(a[r][i].bsums), scales16), 5);
+      const float d = a[r][i].d * wd;
+      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi[r], corr)), acc[r]);
+    }
+  }
+  for (int r = 0; r < 4; ++r) out[r] = HSum(acc[r]);
 }
 
 // ---- Two weight rows against four activation rows: each unpacked weight block is used four times and each
