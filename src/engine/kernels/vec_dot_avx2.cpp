@@ -196,21 +196,26 @@ float DotQ5_K(int n, const void* vw, const void* va) {
 // Q6_K in llama.cpp's order: eight int32 lanes per super-block (the 32*sum(activations) correction subtracted
 // lane by lane), converted and accumulated in eight float lanes across super-blocks, one horizontal sum at the
 // end. The integer lanes can exceed 2^24, so where the conversion happens changes the result.
-inline __m256i Q6KSuperBlock(const BlockQ6_K& w, const BlockQ8_K& a) {
+// Half h (0 or 1) of a Q6_K super-block's weights as four groups of 32 unsigned 6-bit values (0..63).
+inline void Q6KUnpack(const BlockQ6_K& w, int h, __m256i q[4]) {
   const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
+  const uint8_t* ql = w.ql + 64 * h;
+  const __m256i l0 = Load32(ql), l1 = Load32(ql + 32), qh = Load32(w.qh + 32 * h);
+  q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+  q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
+  q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
+  q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+}
+
+inline __m256i Q6KSuperBlock(const BlockQ6_K& w, const BlockQ8_K& a) {
   const int8_t* sc = w.scales;
   __m256i sumi = _mm256_setzero_si256();
   for (int h = 0; h < 2; ++h) {
-    const uint8_t* ql = w.ql + 64 * h;
-    const __m256i l0 = Load32(ql), l1 = Load32(ql + 32), qh = Load32(w.qh + 32 * h);
     __m256i q[4];
-    q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
-    q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
-                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
-    q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
-    q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+    Q6KUnpack(w, h, q);
     for (int k = 0; k < 4; ++k) {
       const __m256i p = _mm256_maddubs_epi16(q[k], Load32(a.qs + 128 * h + 32 * k));
       const __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[8 * h + 2 * k + 1]), _mm_set1_epi16(sc[8 * h + 2 * k]));
@@ -415,23 +420,14 @@ void Dot4Q6_K(int n, const void* vw, const void* va, size_t stride, float* out) 
   const auto* w = static_cast<const BlockQ6_K*>(vw);
   const BlockQ8_K* a[4];
   for (int r = 0; r < 4; ++r) a[r] = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(va) + stride * r);
-  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
   for (int i = 0; i < n / kQK_K; ++i) {
     const int8_t* sc = w[i].scales;
     __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
                        _mm256_setzero_si256()};
     for (int h = 0; h < 2; ++h) {
-      const uint8_t* ql = w[i].ql + 64 * h;
-      const __m256i l0 = Load32(ql), l1 = Load32(ql + 32), qh = Load32(w[i].qh + 32 * h);
       __m256i q[4];
-      q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
-      q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
-                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
-      q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
-      q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+      Q6KUnpack(w[i], h, q);
       for (int k = 0; k < 4; ++k) {
         const __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[8 * h + 2 * k + 1]), _mm_set1_epi16(sc[8 * h + 2 * k]));
         for (int r = 0; r < 4; ++r) {
