@@ -618,16 +618,34 @@ void AttendExact(int hd, int G, const float* q, const uint16_t* k, const uint16_
       sc[j] = j < first || j >= n_pos ? -INFINITY : DotHalfExact(hd, k + j * stride, q + static_cast<size_t>(g) * hd, batched) * scale;
   }
   SoftmaxRowsToHalf(G, n, scratch);
+  // Position j adds its weighted v row into slot j % slots (batched: 8 slots; decoding: 32, as ((j/8) % 4) * 8
+  // + j % 8, which is the same residue), each slot summing its positions in increasing order. The sums are kept
+  // in registers, 32 floats of one slot at a time: the same fmas in the same order as updating all slots
+  // position by position, without a load and a store around each.
   const int slots = batched ? 8 : 32;
   float* acc = scratch + static_cast<size_t>(G) * n;  // [G][slots][hd]
-  std::fill(acc, acc + static_cast<size_t>(G) * slots * hd, 0.f);
-  for (int j = first & ~7; j < n_pos; ++j) {
-    const int slot = batched ? j % 8 : ((j / 8) % 4) * 8 + j % 8;
-    const uint16_t* vr = v + j * stride;
-    for (int g = 0; g < G; ++g) {
-      const __m256 p = _mm256_set1_ps(scratch[static_cast<size_t>(g) * n + j]);
+  const int j0 = first & ~7;
+  for (int g = 0; g < G; ++g) {
+    const float* prob = scratch + static_cast<size_t>(g) * n;
+    for (int slot = 0; slot < slots; ++slot) {
+      int js = j0 + ((slot - j0) % slots + slots) % slots;  // the first position of this slot
       float* a = acc + (static_cast<size_t>(g) * slots + slot) * hd;
-      for (int i = 0; i < hd; i += 8) _mm256_storeu_ps(a + i, _mm256_fmadd_ps(LoadHalf8(vr + i), p, _mm256_loadu_ps(a + i)));
+      for (int i = 0; i < hd; i += 32) {
+        const int w = std::min(32, hd - i);  // hd % 8 == 0
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+        for (int j = js; j < n_pos; j += slots) {
+          const __m256 p = _mm256_set1_ps(prob[j]);
+          const uint16_t* vr = v + static_cast<size_t>(j) * stride + i;
+          s0 = _mm256_fmadd_ps(LoadHalf8(vr), p, s0);
+          if (w > 8) s1 = _mm256_fmadd_ps(LoadHalf8(vr + 8), p, s1);
+          if (w > 16) s2 = _mm256_fmadd_ps(LoadHalf8(vr + 16), p, s2);
+          if (w > 24) s3 = _mm256_fmadd_ps(LoadHalf8(vr + 24), p, s3);
+        }
+        _mm256_storeu_ps(a + i, s0);
+        if (w > 8) _mm256_storeu_ps(a + i + 8, s1);
+        if (w > 16) _mm256_storeu_ps(a + i + 16, s2);
+        if (w > 24) _mm256_storeu_ps(a + i + 24, s3);
+      }
     }
   }
   for (int g = 0; g < G; ++g) {
