@@ -614,8 +614,32 @@ void AttendExact(int hd, int G, const float* q, const uint16_t* k, const uint16_
   const int n = (n_pos + 7) & ~7;
   for (int g = 0; g < G; ++g) {
     float* sc = scratch + static_cast<size_t>(g) * n;
-    for (int j = 0; j < n; ++j)
-      sc[j] = j < first || j >= n_pos ? -INFINITY : DotHalfExact(hd, k + j * stride, q + static_cast<size_t>(g) * hd, batched) * scale;
+    for (int j = 0; j < n; ++j) sc[j] = -INFINITY;
+  }
+  if (batched && hd % 8 == 0 && G <= 4) {
+    // One serial fma chain per score (tinyBLAS's order); the G heads of a position share each k load and run
+    // their chains side by side, two positions at a time.
+    for (int j = first; j < n_pos; j += 2) {
+      const int np = std::min(2, n_pos - j);
+      __m256 acc[2][4];
+      for (auto& row : acc)
+        for (auto& a : row) a = _mm256_setzero_ps();
+      for (int i = 0; i < hd; i += 8) {
+        for (int p = 0; p < np; ++p) {
+          const __m256 kv = LoadHalf8(k + static_cast<size_t>(j + p) * stride + i);
+          for (int g = 0; g < G; ++g)
+            acc[p][g] = _mm256_fmadd_ps(kv, _mm256_loadu_ps(q + static_cast<size_t>(g) * hd + i), acc[p][g]);
+        }
+      }
+      for (int p = 0; p < np; ++p)
+        for (int g = 0; g < G; ++g) scratch[static_cast<size_t>(g) * n + j + p] = HSum(acc[p][g]) * scale;
+    }
+  } else {
+    for (int g = 0; g < G; ++g) {
+      float* sc = scratch + static_cast<size_t>(g) * n;
+      for (int j = first; j < n_pos; ++j)
+        sc[j] = DotHalfExact(hd, k + j * stride, q + static_cast<size_t>(g) * hd, batched) * scale;
+    }
   }
   SoftmaxRowsToHalf(G, n, scratch);
   // Position j adds its weighted v row into slot j % slots (batched: 8 slots; decoding: 32, as ((j/8) % 4) * 8
