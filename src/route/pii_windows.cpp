@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
 #include <cstdint>
+#include <cstdlib>
 
 #include "route/scan_avx2.h"
-
 
 namespace tandem {
 namespace {
@@ -36,7 +35,6 @@ void CandidatesScalar(const uint8_t* t, size_t from, size_t n, uint64_t* digits,
   }
 }
 
-
 // How many of the 16 bytes from p are digits, from the candidate bits.
 inline int DigitsIn(const uint64_t* digits, size_t words, size_t p) {
   const size_t w = p / 64, off = p % 64;
@@ -49,8 +47,13 @@ inline int DigitsIn(const uint64_t* digits, size_t words, size_t p) {
   return static_cast<int>((x + (x >> 8)) & 0x1F);
 }
 
-// Whether t[0, end) ends with one of the password-like keywords of the secret pattern, in any case.
+// Whether t[0, end) may end with one of the password-like keywords of the secret pattern, in any case. The
+// pattern is case-insensitive in RE2's sense, where the Kelvin sign matches 'k' and the long s 's': a non-ASCII
+// byte among the last 16 counts as a possible keyword.
 bool EndsWithKeyword(const uint8_t* t, size_t end) {
+  for (size_t i = end > 16 ? end - 16 : 0; i < end; ++i) {
+    if (t[i] >= 0x80) return true;
+  }
   static constexpr std::string_view kKeywords[] = {"password", "passwd", "pwd",     "secret",
                                                    "apikey",   "api_key", "api-key", "token"};
   for (std::string_view k : kKeywords) {

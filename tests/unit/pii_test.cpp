@@ -99,7 +99,8 @@ std::string RandomText(std::mt19937& rng) {
       "AIzaSyA-abcdefghijklmnopqrstuvwxyz01234", "-----BEGIN RSA PRIVATE KEY-----", "---", "Bearer",
       "Bearer abcdefghijklmnopqrstuvwxyz012345", "bearer token", "wearer", "KI", "Iz", "0", "12", "1234",
       "12345678", "1234567890123456789012345", "3.14", "1999", "$1,234.56", "91234 567 8901",
-      "+1-(12)-123-123", "1 (12) 123-123", "+44 20 7946 0958", "(415)555-2671", "10.0.0.1", "1.2.3", "v2.0.1.7", "\u00e9t\u00e9", "well-known", "e-mail", "_", ":", "="};
+      "+1-(12)-123-123", "1 (12) 123-123", "+44 20 7946 0958", "(415)555-2671", "10.0.0.1", "1.2.3", "v2.0.1.7", "\u00e9t\u00e9", "well-known", "e-mail", "_", ":", "=",
+      "to\u212Aen:", "pa\u017F\u017Fword =", "caf\u00e9 ="};  // Kelvin sign and long s fold to k and s in RE2
   static const char* kGlue[] = {" ", "  ", "\n", "\t", "", "-", ".", " \n\n ", ", ", "                    "};
   std::string text;
   const int pieces = std::uniform_int_distribution<int>(1, 40)(rng);
