@@ -413,6 +413,64 @@ void Dot4Q4_K(int n, const void* vw, const void* va, size_t stride, float* out) 
   for (int r = 0; r < 4; ++r) out[r] = acc[r] - acc_min[r];
 }
 
+// Dot4Q4_K for two weight rows at once (the same sums in the same order per output), so each activation load
+// feeds both rows. Integer sums of the 2 x 4 outputs are reduced by hadds: exact, whatever the grouping.
+void Tile24Q4_K(int n, const void* vw, size_t w_stride, const void* va, size_t a_stride, float* out, size_t out_stride) {
+  const BlockQ4_K* w[2] = {static_cast<const BlockQ4_K*>(vw),
+                           reinterpret_cast<const BlockQ4_K*>(static_cast<const uint8_t*>(vw) + w_stride)};
+  const BlockQ8_K* a[4];
+  for (int r = 0; r < 4; ++r) a[r] = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(va) + a_stride * r);
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  float acc[2][4] = {}, acc_min[2][4] = {};
+  for (int i = 0; i < n / kQK_K; ++i) {
+    uint8_t sc[2][8], mn[2][8];
+    float d[2][4], dmin[2][4];
+    for (int x = 0; x < 2; ++x) {
+      for (int j = 0; j < 8; ++j) ScaleMinK4(j, w[x][i].scales, &sc[x][j], &mn[x][j]);
+      const float wd = Half(w[x][i].d), wdmin = Half(w[x][i].dmin);
+      for (int r = 0; r < 4; ++r) {
+        d[x][r] = wd * a[r][i].d;
+        dmin[x][r] = wdmin * a[r][i].d;
+      }
+    }
+    for (int j = 0; j < 4; ++j) {
+      const __m256i q0 = Load32(w[0][i].qs + 32 * j), q1 = Load32(w[1][i].qs + 32 * j);
+      const __m256i lo0 = _mm256_and_si256(q0, m4), hi0 = _mm256_and_si256(_mm256_srli_epi16(q0, 4), m4);
+      const __m256i lo1 = _mm256_and_si256(q1, m4), hi1 = _mm256_and_si256(_mm256_srli_epi16(q1, 4), m4);
+      __m256i h[4];
+      for (int r = 0; r < 4; ++r) {
+        const int8_t* qa = a[r][i].qs + 64 * j;
+        const __m256i y0 = Load32(qa), y1 = Load32(qa + 32);
+        const __m256i p0 =
+            _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo0, y0), _mm256_set1_epi16(sc[0][2 * j])),
+                             _mm256_madd_epi16(_mm256_maddubs_epi16(hi0, y1), _mm256_set1_epi16(sc[0][2 * j + 1])));
+        const __m256i p1 =
+            _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo1, y0), _mm256_set1_epi16(sc[1][2 * j])),
+                             _mm256_madd_epi16(_mm256_maddubs_epi16(hi1, y1), _mm256_set1_epi16(sc[1][2 * j + 1])));
+        h[r] = _mm256_hadd_epi32(p0, p1);
+      }
+      // Per 128-bit half, hadd(h0, h1) holds the partial sums of (row 0, act 0), (row 1, act 0), (row 0, act 1),
+      // (row 1, act 1); the two halves added give the whole sums.
+      const __m256i g01 = _mm256_hadd_epi32(h[0], h[1]), g23 = _mm256_hadd_epi32(h[2], h[3]);
+      alignas(16) int s01[4], s23[4];
+      _mm_store_si128(reinterpret_cast<__m128i*>(s01),
+                      _mm_add_epi32(_mm256_castsi256_si128(g01), _mm256_extracti128_si256(g01, 1)));
+      _mm_store_si128(reinterpret_cast<__m128i*>(s23),
+                      _mm_add_epi32(_mm256_castsi256_si128(g23), _mm256_extracti128_si256(g23, 1)));
+      const int sumi[2][4] = {{s01[0], s01[2], s23[0], s23[2]}, {s01[1], s01[3], s23[1], s23[3]}};
+      for (int x = 0; x < 2; ++x)
+        for (int r = 0; r < 4; ++r) {
+          const int16_t* bs = a[r][i].bsums + 4 * j;
+          const int mins = mn[x][2 * j] * (bs[0] + bs[1]) + mn[x][2 * j + 1] * (bs[2] + bs[3]);
+          acc[x][r] = std::fma(static_cast<float>(sumi[x][r]), d[x][r], acc[x][r]);
+          acc_min[x][r] = std::fma(static_cast<float>(mins), dmin[x][r], acc_min[x][r]);
+        }
+    }
+  }
+  for (int x = 0; x < 2; ++x)
+    for (int r = 0; r < 4; ++r) out[x * out_stride + r] = acc[x][r] - acc_min[x][r];
+}
+
 // DotQ6_K for four activation rows: each super-block's 6-bit weights and scales are unpacked once for all four;
 // the integer lanes are exact whatever the order of their adds, and each row's float lanes get the same fmas as
 // DotQ6_K, so the results are identical to four calls of it.
@@ -760,6 +818,7 @@ KernelTable MakeTable() {
   tile(TensorType::kQ5_0, Tile24Q0<BlockQ5_0, UnpackQ5_0>);
   tile(TensorType::kQ8_0, Tile24Q0<BlockQ8_0, UnpackQ8_0>);
   tile(TensorType::kQ4_1, Tile24Q4_1);
+  tile(TensorType::kQ4_K, Tile24Q4_K);
   t.dot_f32 = DotF32;
   t.dot_f16_f32 = DotF16F32;
   t.axpy_f16 = AxpyF16;
