@@ -5,6 +5,9 @@
 #include "route/scan_avx2.h"
 
 namespace tandem {
+
+static_assert(KeywordSet::kMaxSimdKeywords == route_avx2::kMaxKeywords);
+
 namespace {
 
 inline char Lower(char c) { return static_cast<char>(c + (static_cast<unsigned char>(c - 'A') < 26u ? 32 : 0)); }

@@ -17,9 +17,6 @@ namespace {
 
 constexpr char kMagic[8] = {'T', 'N', 'D', 'M', 'L', 'R', '0', '3'};
 
-// Only the start and the end of a long prompt are read: the question and the instruction are there, and the
-// cost of a decision stays bounded however long the prompt is.
-constexpr size_t kHead = 1024, kTail = 512;
 
 uint64_t Fnv(std::string_view s, uint64_t seed) {
   uint64_t h = 1469598103934665603ULL ^ seed;
@@ -60,7 +57,6 @@ struct Counter {
   size_t n_touched = 0;
   std::string lower;            // the window, lower-cased, then 8 zero bytes
   std::vector<uint8_t> alnum;   // 1 where lower[i] is an ASCII letter or digit
-  std::vector<uint64_t> marks;  // the same as bits, 64 a word
   void Reset(int b, size_t max_features) {
     if (b != bits) {
       bits = b;
@@ -107,33 +103,23 @@ inline uint64_t PackFlags(const uint8_t* f) {
   return ((x & 0x0101010101010101ULL) * 0x0102040810204080ULL) >> 56;
 }
 
-// The window's features, counted. Every loop over its bytes is branch-free and vectorizes (lower-casing, letter
-// and digit classes, densities); words are found from a bit mask of the alphanumeric bytes, a step per word.
+// The window's features, counted. Every loop over its bytes is branch-free and vectorizes (letter and digit
+// classes, densities); words are found from a bit mask of the alphanumeric bytes, a step per word.
 Counter& Count(std::string_view prompt, std::string_view task, int bits) {
   thread_local Counter c;
   std::string& lower = c.lower;
-  if (prompt.size() <= kHead + kTail) {
-    lower.assign(prompt);
-  } else {
-    lower.assign(prompt.substr(0, kHead));
-    lower.push_back('\n');
-    lower.append(prompt.substr(prompt.size() - kTail));
-  }
-  const size_t n = lower.size();
-  lower.append(8, '\0');
+  const size_t n = LowerWindow(prompt, 8, &lower);  // the window task_type.h defines
   c.Reset(bits, 2 * n + 8);  // 4-grams, words and bigrams, structure
-  static_assert(2 * (kHead + 1 + kTail) + 8 + 2 * 5 < kLog1pTableSize, "a count can outgrow the log1p table");
+  static_assert(2 * (kWindowHead + 1 + kWindowTail) + 8 + 2 * 5 < kLog1pTableSize,
+                "a count can outgrow the log1p table");
   auto* b = reinterpret_cast<uint8_t*>(lower.data());
   const size_t padded = (n / 64 + 1) * 64;  // at least one non-alphanumeric byte after the window ends a word
   if (c.alnum.size() < padded + 8) c.alnum.resize(padded + 8);
   uint8_t* alnum = c.alnum.data();
   int digits = 0, symbols = 0, lines = 1;
   for (size_t k = 0; k < n; ++k) {
-    const uint8_t x = b[k];
-    const bool upper = static_cast<uint8_t>(x - 'A') < 26;
-    const uint8_t l = static_cast<uint8_t>(x + (upper ? 32 : 0));
-    b[k] = l;
-    const bool letter = static_cast<uint8_t>(l - 'a') < 26;
+    const uint8_t x = b[k];  // already lower-cased
+    const bool letter = static_cast<uint8_t>(x - 'a') < 26;
     const bool digit = static_cast<uint8_t>(x - '0') < 10;
     alnum[k] = letter | digit;
     digits += digit;

@@ -53,7 +53,7 @@ uint32_t KeywordsFound(const uint8_t* t, size_t n, const char* const* keywords, 
   // Per keyword and each of its first three bytes: (byte | fold) == want, where fold is 0x20 for a letter (the
   // byte folded to lower case; no other byte becomes a lower-case letter), 0 for anything else, and 0xFF with
   // want 0xFF past the keyword's end (always true).
-  constexpr size_t kMax = 16;
+  constexpr size_t kMax = kMaxKeywords;
   const size_t nk = count < kMax ? count : kMax;
   __m256i want[kMax][3], fold[kMax][3];
   for (size_t j = 0; j < nk; ++j) {

@@ -19,7 +19,8 @@ void ForceScalar(bool scalar);  // for tests and benchmarks
 size_t PiiCandidates(const uint8_t* t, size_t n, uint64_t* digits, uint64_t* triggers);
 
 // Rule keywords (keyword_set.cpp): bit k is set when keyword k (keywords[k], lens[k] bytes, lower-case,
-// non-empty; k < count <= 16) occurs in t[0, n) in any ASCII case.
+// non-empty; k < count <= kMaxKeywords) occurs in t[0, n) in any ASCII case.
+inline constexpr size_t kMaxKeywords = 16;
 uint32_t KeywordsFound(const uint8_t* t, size_t n, const char* const* keywords, const size_t* lens, size_t count);
 
 // Learned-router 4-grams (learned_router.cpp): out[k] = ((le32(b + k) ^ 0x27D4EB4F) * 0x9E3779B1) >> shift for

@@ -115,8 +115,7 @@ constexpr Needle kNeedles[] = {
     {"bye", kChitchat, 1},
 };
 
-// The window read: the instruction is at the start or the end of a long prompt, and the cost stays bounded.
-constexpr size_t kHead = 1024, kTail = 512;
+constexpr size_t kPadding = 16;  // the filter probes read 16 bytes from each position
 
 inline uint32_t Key3(const char* p) {  // three bytes, little-endian; p[3] must be readable
   uint32_t x;
@@ -217,45 +216,43 @@ void FindNeedles(const char* lower, size_t n, bool with_short, std::vector<char>
   }
 }
 
-// The window — the first kHead and last kTail bytes, joined by a newline — lower-cased (ASCII), with sixteen
-// zero bytes after it (the probes read ahead); per thread, reused.
-const char* LowerWindow(std::string_view prompt, size_t* n) {
-  thread_local std::string lower;
-  const bool whole = prompt.size() <= kHead + kTail;
-  const size_t m = whole ? prompt.size() : kHead + 1 + kTail;
-  lower.resize(m + 16);
-  char* out = lower.data();  // locals, so the loop vectorizes
+}  // namespace
+
+size_t LowerWindow(std::string_view prompt, size_t padding, std::string* out) {
+  const bool whole = prompt.size() <= kWindowHead + kWindowTail;
+  const size_t m = whole ? prompt.size() : kWindowHead + 1 + kWindowTail;
+  out->resize(m + padding);
+  char* w = out->data();  // locals, so the loop vectorizes
   if (whole) {
-    std::memcpy(out, prompt.data(), m);
+    std::memcpy(w, prompt.data(), m);
   } else {
-    std::memcpy(out, prompt.data(), kHead);
-    out[kHead] = '\n';
-    std::memcpy(out + kHead + 1, prompt.data() + prompt.size() - kTail, kTail);
+    std::memcpy(w, prompt.data(), kWindowHead);
+    w[kWindowHead] = '\n';
+    std::memcpy(w + kWindowHead + 1, prompt.data() + prompt.size() - kWindowTail, kWindowTail);
   }
   for (size_t i = 0; i < m; ++i) {
-    const auto c = static_cast<unsigned char>(out[i]);
-    out[i] = static_cast<char>(c + (static_cast<unsigned char>(c - 'A') < 26u ? 32 : 0));
+    const auto c = static_cast<unsigned char>(w[i]);
+    w[i] = static_cast<char>(c + (static_cast<unsigned char>(c - 'A') < 26u ? 32 : 0));
   }
-  std::memset(out + m, 0, 16);
-  *n = m;
-  return out;
+  std::memset(w + m, 0, padding);
+  return m;
 }
-
-}  // namespace
 
 const std::vector<std::string>& TaskNeedles() { return Index().texts; }
 
 std::vector<bool> TaskNeedlesIn(std::string_view text) {
-  size_t n = 0;
-  const char* lower = LowerWindow(text, &n);
+  thread_local std::string window;
+  const size_t n = LowerWindow(text, kPadding, &window);
+  const char* lower = window.data();
   std::vector<char> seen(TaskNeedles().size(), 0);
   FindNeedles(lower, n, true, seen);
   return {seen.begin(), seen.end()};
 }
 
 std::string ClassifyTask(std::string_view prompt) {
-  size_t n = 0;
-  const char* lower = LowerWindow(prompt, &n);
+  thread_local std::string window;
+  const size_t n = LowerWindow(prompt, kPadding, &window);
+  const char* lower = window.data();
   // Chitchat needles decide only short prompts (below); the two-byte "hi" is searched for only there.
   thread_local std::vector<char> seen;
   seen.assign(TaskNeedles().size(), 0);

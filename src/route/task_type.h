@@ -8,11 +8,21 @@
 // positions do not wait on each other. Thread-safe (pure function; the index is built once).
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace tandem {
+
+// The part of a prompt that the task type and the learned router read: all of it up to kWindowHead + kWindowTail
+// bytes, else the first kWindowHead and the last kWindowTail joined by a newline (the instruction is at the start
+// or the end of a long prompt, and the cost stays bounded).
+inline constexpr size_t kWindowHead = 1024, kWindowTail = 512;
+
+// Replaces *out with the prompt's window lower-cased (ASCII), followed by `padding` zero bytes (for kernels that
+// read ahead); returns the window's length. The copy and the lower-casing vectorize.
+size_t LowerWindow(std::string_view prompt, size_t padding, std::string* out);
 
 // Heuristic task type of a prompt: code, math, translation, summary, extraction, chitchat or general.
 std::string ClassifyTask(std::string_view prompt);
