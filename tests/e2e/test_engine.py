@@ -120,11 +120,10 @@ def test_tokenization_matches_llama_cpp(tandem, name):
 
 
 @pytest.mark.skipif(SANITIZED, reason="real-model generation is too slow under sanitizers")
-@pytest.mark.parametrize("name,min_share", [("smollm2-135m", 0.9), ("gemma3-270m", 0.6)])
-def test_greedy_generation_matches_llama_cpp(tandem, name, min_share):
-    """64 greedy tokens per prompt, compared with llama.cpp's. SmolLM2 must match on >= 90% of prompts (it matches
-    on all of them). Gemma3 decodes identically, but its batched prompt still drifts from llama.cpp's on some
-    inputs (16 of 24 match), so its bar here only guards against regressions."""
+@pytest.mark.parametrize("name", ["smollm2-135m", "gemma3-270m"])
+def test_greedy_generation_matches_llama_cpp(tandem, name):
+    """64 greedy tokens per prompt, compared with llama.cpp's: the bar is >= 90% of prompts identical for the whole
+    length (both models match on all 24 today, so a drop means a kernel left llama.cpp's order of operations)."""
     fx, model = fixture(name)
     lines = "\n".join(json.dumps({"prompt": c["prompt"]}) for c in fx["cases"]) + "\n"
     r = subprocess.run([tandem, "generate", "-m", model, "--special", "--prompts-jsonl", "-", "-n", str(fx["n_gen"])],
@@ -136,4 +135,4 @@ def test_greedy_generation_matches_llama_cpp(tandem, name, min_share):
         assert o["prompt_tokens"] == case["prompt_tokens"]
         assert o["tokens"][:1] == case["generated"][:1], case["prompt"]  # the first token always agrees
         identical += o["tokens"] == case["generated"]
-    assert identical / len(ours) >= min_share, f"{identical}/{len(ours)} identical"
+    assert identical / len(ours) >= 0.9, f"{identical}/{len(ours)} identical"

@@ -94,6 +94,9 @@ TEST(DotTest, KernelsAgreeWithDecodedMath) {
       }
       // Q4_1/Q5_1 carry the activation sum in fp16 (s = d * sum): allow that rounding, far below a wrong kernel.
       EXPECT_NEAR(k.dot(n, f.raw.data(), q.data()), ref, 1e-3 * mag) << TypeName(f.type) << " " << IsaName(isa);
+      if (k.dot_batch) {
+        EXPECT_NEAR(k.dot_batch(n, f.raw.data(), q.data()), ref, 1e-3 * mag) << TypeName(f.type) << " " << IsaName(isa);
+      }
     }
   }
 }
@@ -138,6 +141,36 @@ TEST(DotTest, MultiRowKernelsEqualSingleRowBitForBit) {
       }
     }
   }
+}
+
+// The prompt-batch order (llama.cpp's tiled K-quant matmul) is a single float chain over exact integer block sums,
+// so the AVX2 kernels, their four-row form and the portable loop must agree to the bit.
+TEST(DotTest, BatchOrderKernelsAreExactAcrossIsasAndRowCounts) {
+  if (!CpuHasAvx2()) GTEST_SKIP() << "no AVX2 here";
+  std::mt19937 rng(7);
+  int checked = 0;
+  for (const Fixture& f : LoadFixtures()) {
+    const DotKernel& k = GetDotKernel(f.type, Isa::kAvx2);
+    const DotKernel& ks = GetDotKernel(f.type, Isa::kScalar);
+    ASSERT_EQ(k.dot_batch == nullptr, ks.dot_batch == nullptr) << TypeName(f.type);
+    if (!k.dot_batch) continue;
+    const int n = 512;
+    const size_t rb = ActRowBytes(k, n);
+    for (int trial = 0; trial < 50; ++trial) {
+      std::vector<uint8_t> acts(rb * 4);
+      for (int r = 0; r < 4; ++r) k.quantize(RandomActs(n, rng).data(), acts.data() + rb * r, n);
+      float four[4];
+      ASSERT_NE(k.dot4_batch, nullptr);
+      k.dot4_batch(n, f.raw.data(), acts.data(), rb, four);
+      for (int r = 0; r < 4; ++r) {
+        const float one = k.dot_batch(n, f.raw.data(), acts.data() + rb * r);
+        ASSERT_EQ(one, ks.dot_batch(n, f.raw.data(), acts.data() + rb * r)) << TypeName(f.type);
+        ASSERT_EQ(four[r], one) << TypeName(f.type);
+      }
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 1);  // Q6_K
 }
 
 TEST(GemmTest, MatchesNaiveProducts) {

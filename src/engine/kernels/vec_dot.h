@@ -32,7 +32,16 @@ struct DotKernel {
                              // groups of four, where llama.cpp may sum in another order than for single rows
                              // (Q4_K), so it is not always bit-identical to dot().
   VecTile24Fn tile24 = nullptr;  // optional
+  // Optional: the order llama.cpp sums in when a matmul has at least kBatchOrderMinRows activation rows and it
+  // takes its tiled K-quant path (ggml-cpu/tiled: per super-block, the exact integer dot scaled by the weight's d,
+  // then one fma with the activation's d into a single float accumulator). Where set, prompt batches use these
+  // instead of dot/dot4 (dot4_batch may be null: four dot_batch calls).
+  VecDotFn dot_batch = nullptr;
+  VecDot4Fn dot4_batch = nullptr;
 };
+
+// Activation rows from which llama.cpp's matmul takes its tiled K-quant path (ggml_tiled_min_batch).
+inline constexpr int kBatchOrderMinRows = 8;
 
 enum class Isa { kScalar, kAvx2 };
 

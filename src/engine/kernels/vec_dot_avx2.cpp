@@ -239,6 +239,17 @@ float DotQ6_K(int n, const void* vw, const void* va) {
   return HSum(acc);
 }
 
+// Q6_K in llama.cpp's tiled order for prompt batches (see DotKernel::dot_batch): per super-block the exact
+// integer sum, times the weight's d, then one fma with the activation's d.
+float DotQ6_KBatch(int n, const void* vw, const void* va) {
+  const auto* w = static_cast<const BlockQ6_K*>(vw);
+  const auto* a = static_cast<const BlockQ8_K*>(va);
+  float sum = 0;
+  for (int i = 0; i < n / kQK_K; ++i)
+    sum = std::fma(Half(w[i].d) * static_cast<float>(HSumI32(Q6KSuperBlock(w[i], a[i]))), a[i].d, sum);
+  return sum;
+}
+
 float DotF32(int n, const float* a, const float* b) {
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
   int i = 0;
@@ -471,14 +482,16 @@ void Tile24Q4_K(int n, const void* vw, size_t w_stride, const void* va, size_t a
     for (int r = 0; r < 4; ++r) out[x * out_stride + r] = acc[x][r] - acc_min[x][r];
 }
 
-// DotQ6_K for four activation rows: each super-block's 6-bit weights and scales are unpacked once for all four;
-// the integer lanes are exact whatever the order of their adds, and each row's float lanes get the same fmas as
-// DotQ6_K, so the results are identical to four calls of it.
-void Dot4Q6_K(int n, const void* vw, const void* va, size_t stride, float* out) {
+// Q6_K for four activation rows: each super-block's 6-bit weights and scales are unpacked once for all four.
+// kBatchOrder = false: each row's float lanes get the same fmas as DotQ6_K (identical to four calls of it);
+// true: llama.cpp's tiled order, as DotQ6_KBatch.
+template <bool kBatchOrder>
+void Dot4Q6_KOrder(int n, const void* vw, const void* va, size_t stride, float* out) {
   const auto* w = static_cast<const BlockQ6_K*>(vw);
   const BlockQ8_K* a[4];
   for (int r = 0; r < 4; ++r) a[r] = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(va) + stride * r);
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  float sum[4] = {0, 0, 0, 0};
   for (int i = 0; i < n / kQK_K; ++i) {
     const int8_t* sc = w[i].scales;
     __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
@@ -498,11 +511,22 @@ void Dot4Q6_K(int n, const void* vw, const void* va, size_t stride, float* out) 
     const float wd = Half(w[i].d);
     for (int r = 0; r < 4; ++r) {
       const __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(Load32(a[r][i].bsums), scales16), 5);
-      const float d = a[r][i].d * wd;
-      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi[r], corr)), acc[r]);
+      const __m256i lanes = _mm256_sub_epi32(sumi[r], corr);
+      if (kBatchOrder) {
+        sum[r] = std::fma(wd * static_cast<float>(HSumI32(lanes)), a[r][i].d, sum[r]);
+      } else {
+        acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(a[r][i].d * wd), _mm256_cvtepi32_ps(lanes), acc[r]);
+      }
     }
   }
-  for (int r = 0; r < 4; ++r) out[r] = HSum(acc[r]);
+  for (int r = 0; r < 4; ++r) out[r] = kBatchOrder ? sum[r] : HSum(acc[r]);
+}
+
+void Dot4Q6_K(int n, const void* vw, const void* va, size_t stride, float* out) {
+  Dot4Q6_KOrder<false>(n, vw, va, stride, out);
+}
+void Dot4Q6_KBatch(int n, const void* vw, const void* va, size_t stride, float* out) {
+  Dot4Q6_KOrder<true>(n, vw, va, stride, out);
 }
 
 // ---- Two weight rows against four activation rows: each unpacked weight block is used four times and each
@@ -813,6 +837,8 @@ KernelTable MakeTable() {
   set4(TensorType::kQ8_0, Dot4Q8_0);
   set4(TensorType::kQ4_K, Dot4Q4_K);
   set4(TensorType::kQ6_K, Dot4Q6_K);
+  t.by_type[static_cast<int>(TensorType::kQ6_K)].dot_batch = DotQ6_KBatch;
+  t.by_type[static_cast<int>(TensorType::kQ6_K)].dot4_batch = Dot4Q6_KBatch;
   auto tile = [&](TensorType w, VecTile24Fn f) { t.by_type[static_cast<int>(w)].tile24 = f; };
   tile(TensorType::kQ4_0, Tile24Q0<BlockQ4_0, UnpackQ4_0>);
   tile(TensorType::kQ5_0, Tile24Q0<BlockQ5_0, UnpackQ5_0>);

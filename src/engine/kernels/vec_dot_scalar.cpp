@@ -137,29 +137,33 @@ float DotQ5_K(int n, const void* vw, const void* va) {
   return sum;
 }
 
+// The exact integer dot of one Q6_K super-block with its Q8_K partner, scales applied.
+int Q6KBlockSum(const BlockQ6_K& w, const BlockQ8_K& a) {
+  int sumi = 0;
+  const uint8_t* ql = w.ql;
+  const uint8_t* qh = w.qh;
+  const int8_t* sc = w.scales;
+  const int8_t* y = a.qs;
+  for (int h = 0; h < 2; ++h, ql += 64, qh += 32, sc += 8, y += 128) {
+    int s[8] = {};
+    for (int l = 0; l < 32; ++l) {
+      const int is = l / 16;
+      s[is + 0] += (((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32) * y[l];
+      s[is + 2] += (((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32) * y[l + 32];
+      s[is + 4] += (((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32) * y[l + 64];
+      s[is + 6] += (((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32) * y[l + 96];
+    }
+    for (int k = 0; k < 8; ++k) sumi += sc[k] * s[k];
+  }
+  return sumi;
+}
+
 float DotQ6_K(int n, const void* vw, const void* va) {
   const auto* w = static_cast<const BlockQ6_K*>(vw);
   const auto* a = static_cast<const BlockQ8_K*>(va);
   float sum = 0;
-  for (int i = 0; i < n / kQK_K; ++i) {
-    int sumi = 0;
-    const uint8_t* ql = w[i].ql;
-    const uint8_t* qh = w[i].qh;
-    const int8_t* sc = w[i].scales;
-    const int8_t* y = a[i].qs;
-    for (int h = 0; h < 2; ++h, ql += 64, qh += 32, sc += 8, y += 128) {
-      int s[8] = {};
-      for (int l = 0; l < 32; ++l) {
-        const int is = l / 16;
-        s[is + 0] += (((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32) * y[l];
-        s[is + 2] += (((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32) * y[l + 32];
-        s[is + 4] += (((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32) * y[l + 64];
-        s[is + 6] += (((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32) * y[l + 96];
-      }
-      for (int k = 0; k < 8; ++k) sumi += sc[k] * s[k];
-    }
-    sum += a[i].d * Fp16ToFp32Fast(w[i].d) * static_cast<float>(sumi);
-  }
+  for (int i = 0; i < n / kQK_K; ++i)
+    sum += a[i].d * Fp16ToFp32Fast(w[i].d) * static_cast<float>(Q6KBlockSum(w[i], a[i]));
   return sum;
 }
 
@@ -233,6 +237,16 @@ void SwiGlu(int n, float* g, const float* u) {
 
 void CopyF32(const float* x, void* y, int64_t n) { std::memcpy(y, x, static_cast<size_t>(n) * 4); }
 void Q8_0(const float* x, void* y, int64_t n) { QuantizeRowQ8_0(x, static_cast<BlockQ8_0*>(y), n); }
+// Q6_K in llama.cpp's tiled order for prompt batches: per super-block, (d_w * isum) then one fma with d_a.
+float DotQ6_KBatch(int n, const void* vw, const void* va) {
+  const auto* w = static_cast<const BlockQ6_K*>(vw);
+  const auto* a = static_cast<const BlockQ8_K*>(va);
+  float sum = 0;
+  for (int i = 0; i < n / kQK_K; ++i)
+    sum = std::fma(Fp16ToFp32Fast(w[i].d) * static_cast<float>(Q6KBlockSum(w[i], a[i])), a[i].d, sum);
+  return sum;
+}
+
 void Q8_1(const float* x, void* y, int64_t n) { QuantizeRowQ8_1(x, static_cast<BlockQ8_1*>(y), n); }
 void Q8_K(const float* x, void* y, int64_t n) { QuantizeRowQ8_K(x, static_cast<BlockQ8_K*>(y), n); }
 
@@ -252,6 +266,7 @@ KernelTable MakeTable() {
   set(TensorType::kQ4_K, TensorType::kQ8_K, Q8_K, DotQ4_K);
   set(TensorType::kQ5_K, TensorType::kQ8_K, Q8_K, DotQ5_K);
   set(TensorType::kQ6_K, TensorType::kQ8_K, Q8_K, DotQ6_K);
+  t.by_type[static_cast<int>(TensorType::kQ6_K)].dot_batch = DotQ6_KBatch;
   t.dot_f32 = DotF32;
   t.dot_f16_f32 = DotF16F32;
   t.axpy_f16 = AxpyF16;

@@ -73,9 +73,10 @@ void RmsNorm(const float* x, const TensorInfo* w, int n, float eps, float* y) {
 
 inline float RoundHalf(float v) { return Fp16ToFp32Fast(Fp32ToFp16(v)); }
 
+// As llama.cpp computes it: its build contracts 1 + A x x into one fma (FMA targets, GCC default contraction).
 float GeluTanh(float x) {
   constexpr float kA = 0.044715f, kSqrt2OverPi = 0.79788456080286535587989211986876f;
-  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + kA * x * x)));
+  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * std::fma(kA * x, x, 1.0f)));
 }
 
 // llama.cpp evaluates GELU through an fp16 table: input and output rounded to half precision.
@@ -328,8 +329,12 @@ void MatMul(ThreadPool& pool, const float* x, int T, int n_in, std::initializer_
       const Form& fm = forms[form_of[k]];
       const uint8_t* acts = a + fm.offset;
       const float* bias = o.bias ? reinterpret_cast<const float*>(o.bias->data) : nullptr;
+      // Prompt batches of some formats sum in llama.cpp's tiled order (DotKernel::dot_batch).
+      const bool batch_order = T >= kBatchOrderMinRows && kern.dot_batch;
+      const VecDotFn dot = batch_order ? kern.dot_batch : kern.dot;
+      const VecDot4Fn dot4 = batch_order ? kern.dot4_batch : kern.dot4;
       int64_t r0 = lo;
-      if (kern.tile24 && T >= 4) {
+      if (kern.tile24 && !batch_order && T >= 4) {
         const size_t wb = o.w->row_bytes();
         float tile[8];
         for (; r0 + 2 <= hi; r0 += 2) {
@@ -352,14 +357,14 @@ void MatMul(ThreadPool& pool, const float* x, int T, int n_in, std::initializer_
         const uint8_t* wr = Row(o.w, r);
         const float bv = bias ? bias[r] : 0.f;
         int t = 0;
-        if (kern.dot4) {
+        if (dot4) {
           float v4[4];
           for (; t + 4 <= T; t += 4) {
-            kern.dot4(n_in, wr, acts + fm.row_bytes * t, fm.row_bytes, v4);
+            dot4(n_in, wr, acts + fm.row_bytes * t, fm.row_bytes, v4);
             for (int j = 0; j < 4; ++j) o.y[static_cast<size_t>(t + j) * rows + r] = v4[j] + bv;
           }
         }
-        for (; t < T; ++t) o.y[static_cast<size_t>(t) * rows + r] = kern.dot(n_in, wr, acts + fm.row_bytes * t) + bv;
+        for (; t < T; ++t) o.y[static_cast<size_t>(t) * rows + r] = dot(n_in, wr, acts + fm.row_bytes * t) + bv;
       }
     }
   });
