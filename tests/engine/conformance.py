@@ -115,8 +115,12 @@ def main():
     ap.add_argument("--tandem", default=os.path.join(ROOT, "build/release/src/tandem"))
     ap.add_argument("--write-fixtures", action="store_true")
     ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--set", default="", choices=["", "heldout"],
+                    help="heldout: prompts_heldout.json (written after the engine work, never tuned against; long "
+                         "prompts cross the 512-token batch and Gemma's sliding window), fixtures/<model>-heldout.json")
     a = ap.parse_args()
-    prompts = json.load(open(os.path.join(HERE, "prompts.json")))
+    suffix = f"-{a.set}" if a.set else ""
+    prompts = json.load(open(os.path.join(HERE, f"prompts{'_' + a.set if a.set else ''}.json")))
     for name in a.models.split(","):
         spec = MODELS[name]
         path = os.path.join(ROOT, spec["file"])
@@ -140,7 +144,7 @@ def main():
         if a.write_fixtures:
             fix = [{k: v for k, v in r.items() if k != "logits"} for r in ref]
             tok = [{"text": t, "tokens": ids} for t, ids in zip(TOKENIZE_TEXTS, ref_tok)]
-            with open(os.path.join(HERE, "fixtures", f"{name}.json"), "w") as f:
+            with open(os.path.join(HERE, "fixtures", f"{name}{suffix}.json"), "w") as f:
                 json.dump({"model": spec["file"], "n_gen": N_GEN, "cases": fix, "tokenize": tok}, f, indent=0)
 
 

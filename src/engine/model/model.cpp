@@ -247,7 +247,8 @@ void MatMul(ThreadPool& pool, const float* x, int T, int n_in, std::initializer_
   }
   // The f32 GEMM is used for Q5_K weights only: for the other formats our int8 kernels reproduce the order in
   // which llama.cpp's kernels (vec_dot, tinyBLAS, the repacked Q4_K GEMM) accumulate, and that exactness is what
-  // keeps greedy output identical to llama.cpp's. (Q5_K is not yet verified against it.)
+  // keeps greedy output identical to llama.cpp's. (Q5_K is not: llama.cpp sums Q5_K prompt batches in its tiled
+  // order, which a Q5_K dot_batch kernel would reproduce as Q6_K's does; no conformance model holds Q5_K.)
   auto use_gemm = [&](const MatOut& o) {
     const TensorType t = o.w->type;
     return T >= GemmMinTokens() && t == TensorType::kQ5_K;
