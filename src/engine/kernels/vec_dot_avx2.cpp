@@ -425,61 +425,72 @@ void Dot4Q4_K(int n, const void* vw, const void* va, size_t stride, float* out) 
 }
 
 // Dot4Q4_K for two weight rows at once (the same sums in the same order per output), so each activation load
-// feeds both rows. Integer sums of the 2 x 4 outputs are reduced by hadds: exact, whatever the grouping.
+// feeds both rows. The eight outputs live in the lanes of one vector, lane k = (weight row k % 2, activation
+// row k / 2): their integer sums (reduced by hadds: exact, whatever the grouping), the min corrections
+// (madd of (min, min) pairs with pairs of bsum sums) and the two fma chains per output are lane-wise the same
+// operations as Dot4Q4_K's scalar ones, so the results are identical to it.
 void Tile24Q4_K(int n, const void* vw, size_t w_stride, const void* va, size_t a_stride, float* out, size_t out_stride) {
   const BlockQ4_K* w[2] = {static_cast<const BlockQ4_K*>(vw),
                            reinterpret_cast<const BlockQ4_K*>(static_cast<const uint8_t*>(vw) + w_stride)};
   const BlockQ8_K* a[4];
   for (int r = 0; r < 4; ++r) a[r] = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(va) + a_stride * r);
   const __m256i m4 = _mm256_set1_epi8(0x0F);
-  float acc[2][4] = {}, acc_min[2][4] = {};
+  const __m256i dup = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
+  __m256 acc = _mm256_setzero_ps(), acc_min = _mm256_setzero_ps();
   for (int i = 0; i < n / kQK_K; ++i) {
     uint8_t sc[2][8], mn[2][8];
-    float d[2][4], dmin[2][4];
-    for (int x = 0; x < 2; ++x) {
+    for (int x = 0; x < 2; ++x)
       for (int j = 0; j < 8; ++j) ScaleMinK4(j, w[x][i].scales, &sc[x][j], &mn[x][j]);
-      const float wd = Half(w[x][i].d), wdmin = Half(w[x][i].dmin);
-      for (int r = 0; r < 4; ++r) {
-        d[x][r] = wd * a[r][i].d;
-        dmin[x][r] = wdmin * a[r][i].d;
-      }
+    const float wd0 = Half(w[0][i].d), wd1 = Half(w[1][i].d);
+    const float wm0 = Half(w[0][i].dmin), wm1 = Half(w[1][i].dmin);
+    const __m256 ad = _mm256_permutevar8x32_ps(
+        _mm256_castps128_ps256(_mm_setr_ps(a[0][i].d, a[1][i].d, a[2][i].d, a[3][i].d)), dup);
+    const __m256 d = _mm256_mul_ps(_mm256_setr_ps(wd0, wd1, wd0, wd1, wd0, wd1, wd0, wd1), ad);
+    const __m256 dmin = _mm256_mul_ps(_mm256_setr_ps(wm0, wm1, wm0, wm1, wm0, wm1, wm0, wm1), ad);
+    // Per activation row, the eight sums of bsum pairs as int16, two per 32-bit lane: lane j holds the pair that
+    // sub-blocks 2j and 2j + 1 need. Transposed so that pj[j] holds lane j of the four rows.
+    __m128i ps[4];
+    for (int r = 0; r < 4; ++r) {
+      const __m128i b0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a[r][i].bsums));
+      const __m128i b1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a[r][i].bsums + 8));
+      ps[r] = _mm_hadd_epi16(b0, b1);
     }
+    const __m128i t0 = _mm_unpacklo_epi32(ps[0], ps[1]), t1 = _mm_unpackhi_epi32(ps[0], ps[1]);
+    const __m128i t2 = _mm_unpacklo_epi32(ps[2], ps[3]), t3 = _mm_unpackhi_epi32(ps[2], ps[3]);
+    const __m128i pj[4] = {_mm_unpacklo_epi64(t0, t2), _mm_unpackhi_epi64(t0, t2), _mm_unpacklo_epi64(t1, t3),
+                           _mm_unpackhi_epi64(t1, t3)};
     for (int j = 0; j < 4; ++j) {
       const __m256i q0 = Load32(w[0][i].qs + 32 * j), q1 = Load32(w[1][i].qs + 32 * j);
       const __m256i lo0 = _mm256_and_si256(q0, m4), hi0 = _mm256_and_si256(_mm256_srli_epi16(q0, 4), m4);
       const __m256i lo1 = _mm256_and_si256(q1, m4), hi1 = _mm256_and_si256(_mm256_srli_epi16(q1, 4), m4);
+      const __m256i s00 = _mm256_set1_epi16(sc[0][2 * j]), s01 = _mm256_set1_epi16(sc[0][2 * j + 1]);
+      const __m256i s10 = _mm256_set1_epi16(sc[1][2 * j]), s11 = _mm256_set1_epi16(sc[1][2 * j + 1]);
       __m256i h[4];
       for (int r = 0; r < 4; ++r) {
         const int8_t* qa = a[r][i].qs + 64 * j;
         const __m256i y0 = Load32(qa), y1 = Load32(qa + 32);
-        const __m256i p0 =
-            _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo0, y0), _mm256_set1_epi16(sc[0][2 * j])),
-                             _mm256_madd_epi16(_mm256_maddubs_epi16(hi0, y1), _mm256_set1_epi16(sc[0][2 * j + 1])));
-        const __m256i p1 =
-            _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo1, y0), _mm256_set1_epi16(sc[1][2 * j])),
-                             _mm256_madd_epi16(_mm256_maddubs_epi16(hi1, y1), _mm256_set1_epi16(sc[1][2 * j + 1])));
+        const __m256i p0 = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo0, y0), s00),
+                                            _mm256_madd_epi16(_mm256_maddubs_epi16(hi0, y1), s01));
+        const __m256i p1 = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo1, y0), s10),
+                                            _mm256_madd_epi16(_mm256_maddubs_epi16(hi1, y1), s11));
         h[r] = _mm256_hadd_epi32(p0, p1);
       }
       // Per 128-bit half, hadd(h0, h1) holds the partial sums of (row 0, act 0), (row 1, act 0), (row 0, act 1),
       // (row 1, act 1); the two halves added give the whole sums.
       const __m256i g01 = _mm256_hadd_epi32(h[0], h[1]), g23 = _mm256_hadd_epi32(h[2], h[3]);
-      alignas(16) int s01[4], s23[4];
-      _mm_store_si128(reinterpret_cast<__m128i*>(s01),
-                      _mm_add_epi32(_mm256_castsi256_si128(g01), _mm256_extracti128_si256(g01, 1)));
-      _mm_store_si128(reinterpret_cast<__m128i*>(s23),
-                      _mm_add_epi32(_mm256_castsi256_si128(g23), _mm256_extracti128_si256(g23, 1)));
-      const int sumi[2][4] = {{s01[0], s01[2], s23[0], s23[2]}, {s01[1], s01[3], s23[1], s23[3]}};
-      for (int x = 0; x < 2; ++x)
-        for (int r = 0; r < 4; ++r) {
-          const int16_t* bs = a[r][i].bsums + 4 * j;
-          const int mins = mn[x][2 * j] * (bs[0] + bs[1]) + mn[x][2 * j + 1] * (bs[2] + bs[3]);
-          acc[x][r] = std::fma(static_cast<float>(sumi[x][r]), d[x][r], acc[x][r]);
-          acc_min[x][r] = std::fma(static_cast<float>(mins), dmin[x][r], acc_min[x][r]);
-        }
+      const __m256i sumi =
+          _mm256_set_m128i(_mm_add_epi32(_mm256_castsi256_si128(g23), _mm256_extracti128_si256(g23, 1)),
+                           _mm_add_epi32(_mm256_castsi256_si128(g01), _mm256_extracti128_si256(g01, 1)));
+      const int m0 = mn[0][2 * j] | (mn[0][2 * j + 1] << 16), m1 = mn[1][2 * j] | (mn[1][2 * j + 1] << 16);
+      const __m256i mins = _mm256_madd_epi16(_mm256_setr_epi32(m0, m1, m0, m1, m0, m1, m0, m1),
+                                             _mm256_permutevar8x32_epi32(_mm256_castsi128_si256(pj[j]), dup));
+      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), d, acc);
+      acc_min = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), dmin, acc_min);
     }
   }
-  for (int x = 0; x < 2; ++x)
-    for (int r = 0; r < 4; ++r) out[x * out_stride + r] = acc[x][r] - acc_min[x][r];
+  alignas(32) float res[8];
+  _mm256_store_ps(res, _mm256_sub_ps(acc, acc_min));
+  for (int k = 0; k < 8; ++k) out[(k % 2) * out_stride + k / 2] = res[k];
 }
 
 // Q6_K for four activation rows: each super-block's 6-bit weights and scales are unpacked once for all four.
@@ -545,26 +556,35 @@ struct UnpackQ8_0 {
   static __m256i Get(const BlockQ8_0& b) { return Load32(b.qs); }
 };
 
+// The scale products d_w * d_a of the eight outputs come from one vector multiply (the same float products as
+// scalar ones) and are stored, so each output's fma broadcasts its own from memory: a load, not an ALU op.
 template <class Block, class Unpack>
 void Tile24Q0(int n, const void* vw, size_t w_stride, const void* va, size_t a_stride, float* out, size_t out_stride) {
   const auto* w0 = static_cast<const Block*>(vw);
   const auto* w1 = reinterpret_cast<const Block*>(static_cast<const uint8_t*>(vw) + w_stride);
-  const auto* ab = static_cast<const uint8_t*>(va);
+  const BlockQ8_0* a[4];
+  for (int c = 0; c < 4; ++c) a[c] = reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(va) + a_stride * c);
+  const __m256i rows = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
   __m256 acc[2][4];
   for (auto& row : acc)
     for (auto& v : row) v = _mm256_setzero_ps();
+  alignas(32) float d[8];  // d[4 r + c] = d_w(row r) * d_a(act c)
   for (int i = 0; i < n / kQK; ++i) {
+    const __m128 da = _mm_cvtph_ps(_mm_setr_epi16(static_cast<short>(a[0][i].d), static_cast<short>(a[1][i].d),
+                                                  static_cast<short>(a[2][i].d), static_cast<short>(a[3][i].d), 0, 0,
+                                                  0, 0));
+    const __m128 dw = _mm_cvtph_ps(_mm_setr_epi16(static_cast<short>(w0[i].d), static_cast<short>(w1[i].d), 0, 0,
+                                                  0, 0, 0, 0));
+    _mm256_store_ps(d, _mm256_mul_ps(_mm256_permutevar8x32_ps(_mm256_castps128_ps256(dw), rows),
+                                     _mm256_set_m128(da, da)));
     const __m256i q0 = Unpack::Get(w0[i]), q1 = Unpack::Get(w1[i]);
     const __m256i u0 = _mm256_sign_epi8(q0, q0), u1 = _mm256_sign_epi8(q1, q1);
-    const float d0 = Half(w0[i].d), d1 = Half(w1[i].d);
     for (int c = 0; c < 4; ++c) {
-      const BlockQ8_0& a = reinterpret_cast<const BlockQ8_0*>(ab + a_stride * c)[i];
-      const __m256i y = Load32(a.qs);
-      const float da = Half(a.d);
+      const __m256i y = Load32(a[c][i].qs);
       const __m256 p0 = _mm256_cvtepi32_ps(MulSumU8I8(u0, _mm256_sign_epi8(y, q0)));
       const __m256 p1 = _mm256_cvtepi32_ps(MulSumU8I8(u1, _mm256_sign_epi8(y, q1)));
-      acc[0][c] = _mm256_fmadd_ps(_mm256_set1_ps(d0 * da), p0, acc[0][c]);
-      acc[1][c] = _mm256_fmadd_ps(_mm256_set1_ps(d1 * da), p1, acc[1][c]);
+      acc[0][c] = _mm256_fmadd_ps(_mm256_broadcast_ss(d + c), p0, acc[0][c]);
+      acc[1][c] = _mm256_fmadd_ps(_mm256_broadcast_ss(d + 4 + c), p1, acc[1][c]);
     }
   }
   for (int r = 0; r < 2; ++r)
