@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -171,6 +172,41 @@ TEST(DotTest, BatchOrderKernelsAreExactAcrossIsasAndRowCounts) {
     ++checked;
   }
   EXPECT_GE(checked, 1);  // Q6_K
+}
+
+// The AVX2 activation quantizers must give the portable ones' bytes: every matmul's result depends on them.
+// Inputs: Gaussian rows, rows of halves (products land on .5 ties), rows whose largest magnitude occurs
+// with both signs (which one sets the Q8_K scale), zero rows and rows with a single nonzero.
+TEST(QuantizeTest, Avx2QuantizersEqualScalarByteForByte) {
+  if (!CpuHasAvx2()) GTEST_SKIP() << "no AVX2 here";
+  std::mt19937 rng(11);
+  const int n = 512;
+  for (TensorType w : {TensorType::kQ4_0, TensorType::kQ4_1, TensorType::kQ6_K}) {
+    const DotKernel& k = GetDotKernel(w, Isa::kAvx2);
+    const DotKernel& ks = GetDotKernel(w, Isa::kScalar);
+    ASSERT_EQ(k.act_type, ks.act_type);
+    for (int trial = 0; trial < 400; ++trial) {
+      std::vector<float> x = RandomActs(n, rng);
+      const int kind = trial % 5;
+      if (kind == 1) {  // halves, with 127 leading each block: scale 1 (Q8_0/1) or -1 (Q8_K), every product a tie
+        for (float& v : x) v = static_cast<float>(static_cast<int>(rng() % 253) - 126) + 0.5f;
+        for (int j = 0; j < n; j += 32) x[static_cast<size_t>(j)] = 127.f;
+      }
+      if (kind == 2) {
+        x[static_cast<size_t>(rng() % n)] = 9.f;
+        x[static_cast<size_t>(rng() % n)] = -9.f;
+      }
+      if (kind == 3) std::fill(x.begin(), x.end(), 0.f);
+      if (kind == 4) {
+        std::fill(x.begin(), x.end(), 0.f);
+        x[static_cast<size_t>(rng() % n)] = -0.5f;
+      }
+      std::vector<uint8_t> a(ActRowBytes(k, n)), b(ActRowBytes(k, n));
+      k.quantize(x.data(), a.data(), n);
+      ks.quantize(x.data(), b.data(), n);
+      ASSERT_EQ(a, b) << TypeName(k.act_type) << " trial " << trial;
+    }
+  }
 }
 
 TEST(GemmTest, MatchesNaiveProducts) {

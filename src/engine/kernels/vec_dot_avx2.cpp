@@ -836,8 +836,86 @@ void GemmRows16(const float* W, int K, const float* A, size_t lda, int T, float*
   }
 }
 
+// ---- Activation quantizers: the scalar ones' results byte for byte (max |x| is exact in any order; the products
+// and divisions are the same IEEE operations; _mm256_cvtps_epi32 rounds half to even as nearbyint does in the
+// default rounding mode), 8 values per instruction instead of a libm call per value.
+
+inline float MaxAbs(const float* x, int n) {
+  const __m256 sign = _mm256_set1_ps(-0.f);
+  __m256 m = _mm256_setzero_ps();
+  for (int j = 0; j < n; j += 8) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)));
+  const __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+  const __m128 q = _mm_max_ps(h, _mm_movehl_ps(h, h));
+  return _mm_cvtss_f32(_mm_max_ss(q, _mm_movehdup_ps(q)));
+}
+
+// 32 floats times `scale`, rounded to int32 (half to even), packed to int8 in order. Also returns their sum.
+inline int Round32(const float* x, __m256 scale, int8_t* out) {
+  const __m256i a = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x), scale));
+  const __m256i b = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 8), scale));
+  const __m256i c = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 16), scale));
+  const __m256i d = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 24), scale));
+  const __m256i packed = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d)),
+                                                     _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), packed);
+  return HSumI32(_mm256_add_epi32(_mm256_add_epi32(a, b), _mm256_add_epi32(c, d)));
+}
+
+void QuantizeQ8_0(const float* x, void* vy, int64_t n) {
+  auto* y = static_cast<BlockQ8_0*>(vy);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    const float amax = MaxAbs(x, kQK);
+    y[i].d = Fp32ToFp16(amax / 127.f);
+    Round32(x, _mm256_set1_ps(amax != 0 ? 127.f / amax : 0.f), y[i].qs);
+  }
+}
+
+void QuantizeQ8_1(const float* x, void* vy, int64_t n) {
+  auto* y = static_cast<BlockQ8_1*>(vy);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    const float amax = MaxAbs(x, kQK);
+    const float d = amax / 127.f;
+    y[i].d = Fp32ToFp16(d);
+    const int sum = Round32(x, _mm256_set1_ps(amax != 0 ? 127.f / amax : 0.f), y[i].qs);
+    y[i].s = Fp32ToFp16(d * static_cast<float>(sum));
+  }
+}
+
+void QuantizeQ8_K(const float* x, void* vy, int64_t n) {
+  auto* y = static_cast<BlockQ8_K*>(vy);
+  for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
+    const float amax = MaxAbs(x, kQK_K);
+    if (amax == 0) {
+      std::memset(&y[i], 0, sizeof(y[i]));
+      continue;
+    }
+    // The signed value of the first element with the largest magnitude, as the scalar scan picks it.
+    float max = 0;
+    const __m256 sign = _mm256_set1_ps(-0.f), target = _mm256_set1_ps(amax);
+    for (int j = 0; j < kQK_K; j += 8) {
+      const int hit = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)), target, _CMP_EQ_OQ));
+      if (hit) {
+        max = x[j + __builtin_ctz(static_cast<unsigned>(hit))];
+        break;
+      }
+    }
+    const float iscale = -127.f / max;
+    const __m256 vs = _mm256_set1_ps(iscale);
+    const __m256i cap = _mm256_set1_epi32(127);
+    for (int j = 0; j < kQK_K; j += 16) {
+      const __m256i a = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + j), vs)), cap);
+      const __m256i b = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + j + 8), vs)), cap);
+      const __m128i p = _mm_packs_epi16(_mm_packs_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1)),
+                                        _mm_packs_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1)));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(y[i].qs + j), p);
+      y[i].bsums[j / 16] = static_cast<int16_t>(HSumI32(_mm256_add_epi32(a, b)));
+    }
+    y[i].d = 1 / iscale;
+  }
+}
+
 KernelTable MakeTable() {
-  KernelTable t = ScalarTable();  // quantizers are shared; they already follow llama.cpp's AVX2 rounding
+  KernelTable t = ScalarTable();  // the quantizers below give the scalar ones' bytes (llama.cpp's rounding)
   auto set = [&](TensorType w, VecDotFn d) { t.by_type[static_cast<int>(w)].dot = d; };
   set(TensorType::kF32, DotF32W);
   set(TensorType::kF16, DotF16W);
@@ -865,6 +943,11 @@ KernelTable MakeTable() {
   tile(TensorType::kQ8_0, Tile24Q0<BlockQ8_0, UnpackQ8_0>);
   tile(TensorType::kQ4_1, Tile24Q4_1);
   tile(TensorType::kQ4_K, Tile24Q4_K);
+  for (DotKernel& k : t.by_type) {
+    if (k.act_type == TensorType::kQ8_0) k.quantize = QuantizeQ8_0;
+    if (k.act_type == TensorType::kQ8_1) k.quantize = QuantizeQ8_1;
+    if (k.act_type == TensorType::kQ8_K) k.quantize = QuantizeQ8_K;
+  }
   t.dot_f32 = DotF32;
   t.dot_f16_f32 = DotF16F32;
   t.axpy_f16 = AxpyF16;
