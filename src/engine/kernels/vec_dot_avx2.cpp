@@ -746,31 +746,58 @@ void AttendExact(int hd, int G, const float* q, const uint16_t* k, const uint16_
   SoftmaxRowsToHalf(G, n, scratch);
   // Position j adds its weighted v row into slot j % slots (batched: 8 slots; decoding: 32, as ((j/8) % 4) * 8
   // + j % 8, which is the same residue), each slot summing its positions in increasing order. The sums are kept
-  // in registers, 32 floats of one slot at a time: the same fmas in the same order as updating all slots
-  // position by position, without a load and a store around each.
+  // in registers (16 floats of one slot for all G heads, which share each converted v row; or 32 floats of one
+  // head): the same fmas in the same order as updating all slots position by position, without a load and a
+  // store around each.
   const int slots = batched ? 8 : 32;
   float* acc = scratch + static_cast<size_t>(G) * n;  // [G][slots][hd]
   const int j0 = first & ~7;
-  for (int g = 0; g < G; ++g) {
-    const float* prob = scratch + static_cast<size_t>(g) * n;
+  auto first_of = [&](int slot) { return j0 + ((slot - j0) % slots + slots) % slots; };  // a slot's first position
+  if (G <= 4 && hd % 16 == 0) {
+    // The G heads share each converted v row: 16 floats of one slot for every head at a time.
     for (int slot = 0; slot < slots; ++slot) {
-      int js = j0 + ((slot - j0) % slots + slots) % slots;  // the first position of this slot
-      float* a = acc + (static_cast<size_t>(g) * slots + slot) * hd;
-      for (int i = 0; i < hd; i += 32) {
-        const int w = std::min(32, hd - i);  // hd % 8 == 0
-        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+      const int js = first_of(slot);
+      for (int i = 0; i < hd; i += 16) {
+        __m256 s[4][2];
+        for (auto& h : s) h[0] = h[1] = _mm256_setzero_ps();
         for (int j = js; j < n_pos; j += slots) {
-          const __m256 p = _mm256_set1_ps(prob[j]);
           const uint16_t* vr = v + static_cast<size_t>(j) * stride + i;
-          s0 = _mm256_fmadd_ps(LoadHalf8(vr), p, s0);
-          if (w > 8) s1 = _mm256_fmadd_ps(LoadHalf8(vr + 8), p, s1);
-          if (w > 16) s2 = _mm256_fmadd_ps(LoadHalf8(vr + 16), p, s2);
-          if (w > 24) s3 = _mm256_fmadd_ps(LoadHalf8(vr + 24), p, s3);
+          const __m256 v0 = LoadHalf8(vr), v1 = LoadHalf8(vr + 8);
+          for (int g = 0; g < G; ++g) {
+            const __m256 p = _mm256_broadcast_ss(scratch + static_cast<size_t>(g) * n + j);
+            s[g][0] = _mm256_fmadd_ps(v0, p, s[g][0]);
+            s[g][1] = _mm256_fmadd_ps(v1, p, s[g][1]);
+          }
         }
-        _mm256_storeu_ps(a + i, s0);
-        if (w > 8) _mm256_storeu_ps(a + i + 8, s1);
-        if (w > 16) _mm256_storeu_ps(a + i + 16, s2);
-        if (w > 24) _mm256_storeu_ps(a + i + 24, s3);
+        for (int g = 0; g < G; ++g) {
+          float* a = acc + (static_cast<size_t>(g) * slots + slot) * hd + i;
+          _mm256_storeu_ps(a, s[g][0]);
+          _mm256_storeu_ps(a + 8, s[g][1]);
+        }
+      }
+    }
+  } else {
+    for (int g = 0; g < G; ++g) {
+      const float* prob = scratch + static_cast<size_t>(g) * n;
+      for (int slot = 0; slot < slots; ++slot) {
+        const int js = first_of(slot);
+        float* a = acc + (static_cast<size_t>(g) * slots + slot) * hd;
+        for (int i = 0; i < hd; i += 32) {
+          const int w = std::min(32, hd - i);  // hd % 8 == 0
+          __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+          for (int j = js; j < n_pos; j += slots) {
+            const __m256 p = _mm256_set1_ps(prob[j]);
+            const uint16_t* vr = v + static_cast<size_t>(j) * stride + i;
+            s0 = _mm256_fmadd_ps(LoadHalf8(vr), p, s0);
+            if (w > 8) s1 = _mm256_fmadd_ps(LoadHalf8(vr + 8), p, s1);
+            if (w > 16) s2 = _mm256_fmadd_ps(LoadHalf8(vr + 16), p, s2);
+            if (w > 24) s3 = _mm256_fmadd_ps(LoadHalf8(vr + 24), p, s3);
+          }
+          _mm256_storeu_ps(a + i, s0);
+          if (w > 8) _mm256_storeu_ps(a + i + 8, s1);
+          if (w > 16) _mm256_storeu_ps(a + i + 16, s2);
+          if (w > 24) _mm256_storeu_ps(a + i + 24, s3);
+        }
       }
     }
   }
