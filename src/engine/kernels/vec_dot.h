@@ -60,6 +60,8 @@ float DotF32(int n, const float* a, const float* b);
 float DotF16F32(int n, const uint16_t* a, const float* b);
 // y += a * x (x in half precision).
 void AxpyF16(int n, float a, const uint16_t* x, float* y);
+// y[i] = x[i] in half precision, rounded to nearest even (F16C's rounding; NaN payloads may differ by ISA).
+void Fp32ToFp16Row(int n, const float* x, uint16_t* y);
 
 // g[i] = silu(g[i]) * u[i], silu(x) = x / (1 + e^-x). The AVX2 version uses a polynomial exp (within 2 ulp), as
 // llama.cpp's vectorized SwiGLU does.
@@ -86,6 +88,7 @@ struct KernelTable {
   float (*dot_f32)(int, const float*, const float*);
   float (*dot_f16_f32)(int, const uint16_t*, const float*);
   void (*axpy_f16)(int, float, const uint16_t*, float*);
+  void (*fp32_to_fp16)(int, const float*, uint16_t*);
   void (*attend)(int, int, const float*, const uint16_t*, const uint16_t*, size_t, int, int, float, bool, float*,
                  float*);
   void (*swiglu)(int, float*, const float*);

@@ -299,6 +299,14 @@ float DotBF16W(int n, const void* w, const void* a) {
   return s;
 }
 
+void Fp32ToFp16Row(int n, const float* x, uint16_t* y) {
+  int i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  for (; i < n; ++i) y[i] = Fp32ToFp16(x[i]);
+}
+
 void AxpyF16(int n, float a, const uint16_t* x, float* y) {
   const __m256 va = _mm256_set1_ps(a);
   int i = 0;
@@ -978,6 +986,7 @@ KernelTable MakeTable() {
   t.dot_f32 = DotF32;
   t.dot_f16_f32 = DotF16F32;
   t.axpy_f16 = AxpyF16;
+  t.fp32_to_fp16 = Fp32ToFp16Row;
   t.attend = AttendExact;
   t.swiglu = SwiGlu;
   t.gemm_rows16 = GemmRows16;

@@ -194,6 +194,10 @@ void AxpyF16(int n, float a, const uint16_t* x, float* y) {
   for (int i = 0; i < n; ++i) y[i] += a * Fp16ToFp32Fast(x[i]);
 }
 
+void Fp32ToFp16Row(int n, const float* x, uint16_t* y) {
+  for (int i = 0; i < n; ++i) y[i] = Fp32ToFp16(x[i]);
+}
+
 
 // Softmax of each of the G rows of `s` (n values each) in place, then rounding to fp16 (llama.cpp feeds the
 // weights to an f16 matmul with V). Sums in double like ggml's soft_max.
@@ -270,6 +274,7 @@ KernelTable MakeTable() {
   t.dot_f32 = DotF32;
   t.dot_f16_f32 = DotF16F32;
   t.axpy_f16 = AxpyF16;
+  t.fp32_to_fp16 = Fp32ToFp16Row;
   t.attend = AttendF16;
   t.swiglu = SwiGlu;
   t.gemm_rows16 = GemmRows16;

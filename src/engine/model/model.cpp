@@ -71,7 +71,15 @@ void RmsNorm(const float* x, const TensorInfo* w, int n, float eps, float* y) {
   for (int i = 0; i < n; ++i) y[i] = (x[i] * scale) * g[i];
 }
 
-inline float RoundHalf(float v) { return Fp16ToFp32Fast(Fp32ToFp16(v)); }
+// x[i] = x[i] rounded to half precision and back, 256 at a time through the vectorized converter.
+void RoundToHalf(int n, float* x) {
+  uint16_t h[256];
+  for (int i0 = 0; i0 < n; i0 += 256) {
+    const int m = std::min(256, n - i0);
+    Fp32ToFp16Row(m, x + i0, h);
+    for (int i = 0; i < m; ++i) x[i0 + i] = Fp16ToFp32Fast(h[i]);
+  }
+}
 
 // As llama.cpp computes it: its build contracts 1 + A x x into one fma (FMA targets, GCC default contraction).
 float GeluTanh(float x) {
@@ -469,14 +477,12 @@ void Session::ForwardBatch(const int32_t* tokens, int T, std::vector<float>* hid
       for (int h = 0; h < c.n_head; ++h) ApplyRope(q + h * hd, c.rope_dims, c.rope_neox, cs + t * half, sn + t * half);
       for (int h = 0; h < c.n_head_kv; ++h) ApplyRope(k + h * hd, c.rope_dims, c.rope_neox, cs + t * half, sn + t * half);
       // Scale q where llama.cpp does (gemma: before attention, kq_scale 1), then round to fp16 for q.k.
-      const float qscale = gemma ? c.attn_scale : 1.0f;
-      for (int i = 0; i < Q; ++i) q[i] = RoundHalf(q[i] * qscale);
+      if (gemma)
+        for (int i = 0; i < Q; ++i) q[i] *= c.attn_scale;
+      RoundToHalf(Q, q);
       const size_t at = static_cast<size_t>(pos_ + t) * KV;
-      const float* v = &s.v[static_cast<size_t>(t) * KV];
-      for (int i = 0; i < KV; ++i) {
-        kc[at + i] = Fp32ToFp16(k[i]);
-        vc[at + i] = Fp32ToFp16(v[i]);
-      }
+      Fp32ToFp16Row(KV, k, kc + at);
+      Fp32ToFp16Row(KV, &s.v[static_cast<size_t>(t) * KV], vc + at);
     });
 
     // Attention: one (token, KV head) pair per work item, the query heads that share the KV head together.
@@ -518,9 +524,14 @@ void Session::ForwardBatch(const int32_t* tokens, int T, std::vector<float>* hid
       float* g = &s.g[static_cast<size_t>(t) * F];
       const float* u = &s.u[static_cast<size_t>(t) * F];
       if (gelu) {
-        for (int i = 0; i < F; ++i) {
-          const float xg = g[i];
-          g[i] = (xg <= -10.f ? 0.f : xg >= 10.f ? xg : gelu[Fp32ToFp16(xg)]) * u[i];
+        uint16_t h[256];
+        for (int i0 = 0; i0 < F; i0 += 256) {
+          const int m = std::min(256, F - i0);
+          Fp32ToFp16Row(m, g + i0, h);
+          for (int i = 0; i < m; ++i) {
+            const float xg = g[i0 + i];
+            g[i0 + i] = (xg <= -10.f ? 0.f : xg >= 10.f ? xg : gelu[h[i]]) * u[i0 + i];
+          }
         }
       } else {
         SwiGlu(F, g, u);
