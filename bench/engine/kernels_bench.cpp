@@ -1,5 +1,5 @@
-// Prompt-processing kernels on their own: each weight format's multi-row kernel (tile24: two weight rows by four
-// activation rows; else dot4: one by four) over a 2,048-row weight matrix and a 512-token batch, beside its peer
+// Prompt-processing kernels on their own: each weight format's multi-row kernel as a prompt batch uses it (tile24:
+// two weight rows by four activation rows; else dot4, or dot4_batch where the format has llama.cpp's batch order) over a 2,048-row weight matrix and a 512-token batch, beside its peer
 // measured in the same run — the single-row dot kernel doing the same products one output at a time. Prints
 // GMAC/s for both and the ratio (tile over single; above 1: the tile is faster). Single thread; timings are the
 // median of the rounds, rounds interleaved so a noisy spell falls on both.
@@ -59,7 +59,8 @@ int main(int argc, char** argv) {
     int k;
   };
   const Case cases[] = {{TensorType::kQ4_0, 640}, {TensorType::kQ4_1, 576}, {TensorType::kQ5_0, 640},
-                        {TensorType::kQ8_0, 640}, {TensorType::kQ4_K, 1024}, {TensorType::kQ6_K, 2048}};
+                        {TensorType::kQ8_0, 640}, {TensorType::kQ4_K, 1024}, {TensorType::kQ5_K, 1024},
+                        {TensorType::kQ6_K, 2048}};
   std::mt19937 rng(1);
   std::printf("kernels_bench: %d weight rows x %d tokens, 1 thread, %s kernels, median of %d rounds\n", kRows, kTokens,
               IsaName(ActiveIsa()), rounds);
@@ -67,7 +68,10 @@ int main(int argc, char** argv) {
   volatile float sink = 0;
   for (const Case& c : cases) {
     const DotKernel& kern = GetDotKernel(c.type);
-    if (!kern.tile24 && !kern.dot4) continue;
+    const VecDot4Fn dot4 = kern.dot_batch ? kern.dot4_batch : kern.dot4;
+    const VecDotFn dot = kern.dot_batch ? kern.dot_batch : kern.dot;
+    const bool use_tile = kern.tile24 && !kern.dot_batch;
+    if (!use_tile && !dot4) continue;
     const auto w = RandomWeights(c.type, c.k, kRows, rng);
     std::normal_distribution<float> nd;
     std::vector<float> x(static_cast<size_t>(c.k));
@@ -85,17 +89,17 @@ int main(int argc, char** argv) {
         for (int t = 0; t + 4 <= kTokens; t += 4) {
           float o[8];
           const uint8_t* a = acts.data() + ab * static_cast<size_t>(t);
-          if (kern.tile24) {
+          if (use_tile) {
             kern.tile24(c.k, w.data() + wb * row, wb, a, ab, o, 4);
           } else {
-            kern.dot4(c.k, w.data() + wb * row, a, ab, o);
-            kern.dot4(c.k, w.data() + wb * (row + 1), a, ab, o + 4);
+            dot4(c.k, w.data() + wb * row, a, ab, o);
+            dot4(c.k, w.data() + wb * (row + 1), a, ab, o + 4);
           }
           acc += o[0] + o[7];
         }
       auto t1 = std::chrono::steady_clock::now();
       for (int row = 0; row < kRows; ++row)
-        for (int t = 0; t < kTokens; ++t) acc += kern.dot(c.k, w.data() + wb * row, acts.data() + ab * static_cast<size_t>(t));
+        for (int t = 0; t < kTokens; ++t) acc += dot(c.k, w.data() + wb * row, acts.data() + ab * static_cast<size_t>(t));
       auto t2 = std::chrono::steady_clock::now();
       tile_s.push_back(std::chrono::duration<double>(t1 - t0).count());
       single_s.push_back(std::chrono::duration<double>(t2 - t1).count());

@@ -169,7 +169,7 @@ Result<std::string> GenerateJson(const GenerateArgs& a, const std::shared_ptr<Mo
     std::string l = "[";
     for (size_t i = 0; i < s2.logits().size(); ++i) {
       char buf[32];
-      std::snprintf(buf, sizeof buf, "%s%.6g", i ? "," : "", s2.logits()[i]);
+      std::snprintf(buf, sizeof buf, "%s%.9g", i ? "," : "", s2.logits()[i]);  // round-trips a float
       l += buf;
     }
     l += "]";

@@ -92,7 +92,7 @@ def tandem_side(tandem, path, prompts):
 def compare(ref, ours):
     n = len(ref)
     same_tok = sum(r["prompt_tokens"] == o["prompt_tokens"] for r, o in zip(ref, ours))
-    identical, diverge, rms, maxd, top1 = 0, [], [], [], 0
+    identical, diverge, rms, maxd, top1, exact = 0, [], [], [], 0, 0
     for r, o in zip(ref, ours):
         if r["generated"] == o["tokens"]:
             identical += 1
@@ -104,10 +104,13 @@ def compare(ref, ours):
             d = np.array(o["logits"]) - r["logits"]
             rms.append(float(np.sqrt(np.mean(d * d))))
             maxd.append(float(np.max(np.abs(d))))
+            # Tandem prints 9 significant digits, which round-trip a float32: compare as float32, bit for bit.
+            exact += bool(np.array_equal(np.array(o["logits"], dtype=np.float32), np.array(r["logits"], dtype=np.float32)))
         top1 += int(np.argmax(o["logits"])) == r["top_ids"][0]
     return {"prompts": n, "tokenization_identical": same_tok, "generation_identical": identical,
             "share_identical": identical / n, "first_divergence": sorted(diverge), "top1_agree": top1,
-            "logit_rms_median": float(np.median(rms)) if rms else None, "logit_max": max(maxd) if maxd else None}
+            "logit_rms_median": float(np.median(rms)) if rms else None, "logit_max": max(maxd) if maxd else None,
+            "last_logits_bit_identical": exact}
 
 
 def main():

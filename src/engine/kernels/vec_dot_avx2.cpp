@@ -165,10 +165,19 @@ float DotQ4_K(int n, const void* vw, const void* va) {
   return acc - acc_min;
 }
 
+// The 32 five-bit values (0..31) of sub-blocks 2j and 2j + 1 of a Q5_K super-block.
+inline void Q5KUnpack(const BlockQ5_K& w, __m256i qh, int j, __m256i* lo, __m256i* hi) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+  const __m256i q = Load32(w.qs + 32 * j);
+  const __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * j), one), 4);
+  const __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * j + 1), one), 4);
+  *lo = _mm256_or_si256(_mm256_and_si256(q, m4), h0);
+  *hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), h1);
+}
+
 float DotQ5_K(int n, const void* vw, const void* va) {
   const auto* w = static_cast<const BlockQ5_K*>(vw);
   const auto* a = static_cast<const BlockQ8_K*>(va);
-  const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
   __m256 acc = _mm256_setzero_ps();
   float acc_min = 0;
   for (int i = 0; i < n / kQK_K; ++i) {
@@ -178,11 +187,8 @@ float DotQ5_K(int n, const void* vw, const void* va) {
     const __m256i qh = Load32(w[i].qh);
     __m256i sumi = _mm256_setzero_si256();
     for (int j = 0; j < 4; ++j) {
-      const __m256i q = Load32(w[i].qs + 32 * j);
-      const __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * j), one), 4);
-      const __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * j + 1), one), 4);
-      const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), h0);
-      const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), h1);
+      __m256i lo, hi;
+      Q5KUnpack(w[i], qh, j, &lo, &hi);
       const __m256i p0 = _mm256_maddubs_epi16(lo, Load32(a[i].qs + 64 * j));
       const __m256i p1 = _mm256_maddubs_epi16(hi, Load32(a[i].qs + 64 * j + 32));
       sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p0, _mm256_set1_epi16(sc[2 * j])));
@@ -191,6 +197,47 @@ float DotQ5_K(int n, const void* vw, const void* va) {
     acc = _mm256_fmadd_ps(_mm256_set1_ps(a[i].d * Half(w[i].d)), _mm256_cvtepi32_ps(sumi), acc);
   }
   return HSum(acc) - acc_min;
+}
+
+// Q5_K in llama.cpp's tiled order for prompt batches (see DotKernel::dot_batch), for four activation rows with
+// the weights unpacked once: per super-block r = d_w * isum, then r = -(dmin_w * mins) + r fused, then one fma
+// with the activation's d.
+void Dot4Q5_KBatch(int n, const void* vw, const void* va, size_t stride, float* out) {
+  const auto* w = static_cast<const BlockQ5_K*>(vw);
+  const BlockQ8_K* a[4];
+  for (int r = 0; r < 4; ++r) a[r] = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(va) + stride * r);
+  float sum[4] = {0, 0, 0, 0};
+  for (int i = 0; i < n / kQK_K; ++i) {
+    uint8_t sc[8], mn[8];
+    for (int j = 0; j < 8; ++j) ScaleMinK4(j, w[i].scales, &sc[j], &mn[j]);
+    const __m256i qh = Load32(w[i].qh);
+    __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                       _mm256_setzero_si256()};
+    for (int j = 0; j < 4; ++j) {
+      __m256i lo, hi;
+      Q5KUnpack(w[i], qh, j, &lo, &hi);
+      const __m256i s0 = _mm256_set1_epi16(sc[2 * j]), s1 = _mm256_set1_epi16(sc[2 * j + 1]);
+      for (int r = 0; r < 4; ++r) {
+        const int8_t* y = a[r][i].qs + 64 * j;
+        sumi[r] = _mm256_add_epi32(sumi[r], _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, Load32(y)), s0),
+                                                             _mm256_madd_epi16(_mm256_maddubs_epi16(hi, Load32(y + 32)), s1)));
+      }
+    }
+    const float wd = Half(w[i].d), wdmin = Half(w[i].dmin);
+    for (int r = 0; r < 4; ++r) {
+      const float res = std::fma(-wdmin, static_cast<float>(KMins(mn, a[r][i].bsums)),
+                                 wd * static_cast<float>(HSumI32(sumi[r])));
+      sum[r] = std::fma(res, a[r][i].d, sum[r]);
+    }
+  }
+  for (int r = 0; r < 4; ++r) out[r] = sum[r];
+}
+
+float DotQ5_KBatch(int n, const void* vw, const void* va) {
+  // One row through the four-row kernel (its other three rows read the same activations).
+  float out[4];
+  Dot4Q5_KBatch(n, vw, va, 0, out);
+  return out[0];
 }
 
 // Q6_K in llama.cpp's order: eight int32 lanes per super-block (the 32*sum(activations) correction subtracted
@@ -972,6 +1019,8 @@ KernelTable MakeTable() {
   set4(TensorType::kQ6_K, Dot4Q6_K);
   t.by_type[static_cast<int>(TensorType::kQ6_K)].dot_batch = DotQ6_KBatch;
   t.by_type[static_cast<int>(TensorType::kQ6_K)].dot4_batch = Dot4Q6_KBatch;
+  t.by_type[static_cast<int>(TensorType::kQ5_K)].dot_batch = DotQ5_KBatch;
+  t.by_type[static_cast<int>(TensorType::kQ5_K)].dot4_batch = Dot4Q5_KBatch;
   auto tile = [&](TensorType w, VecTile24Fn f) { t.by_type[static_cast<int>(w)].tile24 = f; };
   tile(TensorType::kQ4_0, Tile24Q0<BlockQ4_0, UnpackQ4_0>);
   tile(TensorType::kQ5_0, Tile24Q0<BlockQ5_0, UnpackQ5_0>);

@@ -110,29 +110,51 @@ float DotQ4_K(int n, const void* vw, const void* va) {
   return acc - acc_min;
 }
 
+// The exact integer sums of one Q5_K super-block with its Q8_K partner: scales applied (*sumi) and the min
+// correction (*mins).
+void Q5KBlockSums(const BlockQ5_K& w, const BlockQ8_K& a, int* sumi, int* mins) {
+  *sumi = *mins = 0;
+  const uint8_t* q = w.qs;
+  const int8_t* y = a.qs;
+  for (int j = 0; j < 4; ++j, q += 32, y += 64) {
+    uint8_t sc0, m0, sc1, m1;
+    ScaleMinK4(2 * j, w.scales, &sc0, &m0);
+    ScaleMinK4(2 * j + 1, w.scales, &sc1, &m1);
+    int s0 = 0, s1 = 0;
+    for (int l = 0; l < 32; ++l) {
+      s0 += ((q[l] & 0xF) | (((w.qh[l] >> (2 * j)) & 1) << 4)) * y[l];
+      s1 += ((q[l] >> 4) | (((w.qh[l] >> (2 * j + 1)) & 1) << 4)) * y[l + 32];
+    }
+    *sumi += sc0 * s0 + sc1 * s1;
+    *mins += m0 * (a.bsums[4 * j] + a.bsums[4 * j + 1]) + m1 * (a.bsums[4 * j + 2] + a.bsums[4 * j + 3]);
+  }
+}
+
 float DotQ5_K(int n, const void* vw, const void* va) {
   const auto* w = static_cast<const BlockQ5_K*>(vw);
   const auto* a = static_cast<const BlockQ8_K*>(va);
   float sum = 0;
   for (int i = 0; i < n / kQK_K; ++i) {
-    int sumi = 0, mins = 0;
-    const uint8_t* q = w[i].qs;
-    const uint8_t* qh = w[i].qh;
-    const int8_t* y = a[i].qs;
-    for (int j = 0; j < 4; ++j, q += 32, y += 64) {
-      uint8_t sc0, m0, sc1, m1;
-      ScaleMinK4(2 * j, w[i].scales, &sc0, &m0);
-      ScaleMinK4(2 * j + 1, w[i].scales, &sc1, &m1);
-      int s0 = 0, s1 = 0;
-      for (int l = 0; l < 32; ++l) {
-        s0 += ((q[l] & 0xF) | (((qh[l] >> (2 * j)) & 1) << 4)) * y[l];
-        s1 += ((q[l] >> 4) | (((qh[l] >> (2 * j + 1)) & 1) << 4)) * y[l + 32];
-      }
-      sumi += sc0 * s0 + sc1 * s1;
-      mins += m0 * (a[i].bsums[4 * j] + a[i].bsums[4 * j + 1]) + m1 * (a[i].bsums[4 * j + 2] + a[i].bsums[4 * j + 3]);
-    }
+    int sumi, mins;
+    Q5KBlockSums(w[i], a[i], &sumi, &mins);
     sum += a[i].d * Fp16ToFp32Fast(w[i].d) * static_cast<float>(sumi) -
            a[i].d * Fp16ToFp32Fast(w[i].dmin) * static_cast<float>(mins);
+  }
+  return sum;
+}
+
+// Q5_K in llama.cpp's tiled order for prompt batches: r = d_w * isum, r = -(dmin_w * mins) + r fused, then one
+// fma with d_a.
+float DotQ5_KBatch(int n, const void* vw, const void* va) {
+  const auto* w = static_cast<const BlockQ5_K*>(vw);
+  const auto* a = static_cast<const BlockQ8_K*>(va);
+  float sum = 0;
+  for (int i = 0; i < n / kQK_K; ++i) {
+    int sumi, mins;
+    Q5KBlockSums(w[i], a[i], &sumi, &mins);
+    const float res = std::fma(-Fp16ToFp32Fast(w[i].dmin), static_cast<float>(mins),
+                               Fp16ToFp32Fast(w[i].d) * static_cast<float>(sumi));
+    sum = std::fma(res, a[i].d, sum);
   }
   return sum;
 }
@@ -271,6 +293,7 @@ KernelTable MakeTable() {
   set(TensorType::kQ5_K, TensorType::kQ8_K, Q8_K, DotQ5_K);
   set(TensorType::kQ6_K, TensorType::kQ8_K, Q8_K, DotQ6_K);
   t.by_type[static_cast<int>(TensorType::kQ6_K)].dot_batch = DotQ6_KBatch;
+  t.by_type[static_cast<int>(TensorType::kQ5_K)].dot_batch = DotQ5_KBatch;
   t.dot_f32 = DotF32;
   t.dot_f16_f32 = DotF16F32;
   t.axpy_f16 = AxpyF16;

@@ -219,12 +219,12 @@ struct MatOut {
   float* y;                // [T][w->rows()]
 };
 
-// Below this many tokens, quantized dot products (memory-bound decode) win. TANDEM_GEMM_MIN_TOKENS overrides it
-// (for experiments: a huge value keeps every batch on the quantized kernels).
+// TANDEM_GEMM_MIN_TOKENS=n (experiments): Q5_K batches of at least n tokens go to the f32 GEMM over dequantized
+// values instead of the int8 kernels (faster on some machines, not llama.cpp's order). Off by default.
 int GemmMinTokens() {
   static const int v = [] {
     const char* e = std::getenv("TANDEM_GEMM_MIN_TOKENS");
-    return e ? std::atoi(e) : 16;
+    return e ? std::atoi(e) : 0;
   }();
   return v;
 }
@@ -253,13 +253,11 @@ void MatMul(ThreadPool& pool, const float* x, int T, int n_in, std::initializer_
     }
     form_of[n_outs++] = f;
   }
-  // The f32 GEMM is used for Q5_K weights only: for the other formats our int8 kernels reproduce the order in
-  // which llama.cpp's kernels (vec_dot, tinyBLAS, the repacked Q4_K GEMM) accumulate, and that exactness is what
-  // keeps greedy output identical to llama.cpp's. (Q5_K is not: llama.cpp sums Q5_K prompt batches in its tiled
-  // order, which a Q5_K dot_batch kernel would reproduce as Q6_K's does; no conformance model holds Q5_K.)
+  // Every format runs on the int8 kernels, in the order llama.cpp's kernels accumulate (vec_dot, tinyBLAS, the
+  // repacked Q4_K GEMM, the tiled K-quant matmul for batches): that exactness keeps greedy output identical.
+  // The f32 GEMM remains for experiments only (TANDEM_GEMM_MIN_TOKENS sends Q5_K batches of that size to it).
   auto use_gemm = [&](const MatOut& o) {
-    const TensorType t = o.w->type;
-    return T >= GemmMinTokens() && t == TensorType::kQ5_K;
+    return GemmMinTokens() > 0 && T >= GemmMinTokens() && o.w->type == TensorType::kQ5_K;
   };
   bool gemm = false, dots = false;
   for (const MatOut& o : outs) (use_gemm(o) ? gemm : dots) = true;
