@@ -42,6 +42,27 @@ def generate(tandem, model, prompt, env=None, n=12, extra=()):
     return json.loads(r.stdout)
 
 
+@pytest.mark.parametrize("arch", ["llama", "qwen2", "gemma3"])
+def test_tiny_models_match_llama_cpp_bit_for_bit(tandem, tiny_models, arch):
+    """The tiny model with every quantized format (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K; gemma3 with an
+    8-token sliding window) against llama.cpp's outputs for the same file (fixtures written by
+    tests/engine/conformance.py --tiny): the same greedy tokens, and last-position logits equal as float32 — the
+    arithmetic follows llama.cpp's to the bit, prompts of 1 to 80 tokens (below and above the batch-order
+    threshold of 8 rows)."""
+    fx = json.loads((ROOT / "tests/engine/fixtures" / f"tiny-{arch}.json").read_text())
+    model = tiny_models[(arch, "quant")]
+    lines = "\n".join(json.dumps({"prompt": c["prompt"]}) for c in fx["cases"]) + "\n"
+    r = subprocess.run([tandem, "generate", "-m", model, "--special", "--prompts-jsonl", "-", "-n", str(fx["n_gen"]),
+                        "--logits"], input=lines, capture_output=True, text=True, check=True, timeout=300)
+    ours = [json.loads(l) for l in r.stdout.splitlines()]
+    assert len(ours) == len(fx["cases"])
+    for case, o in zip(fx["cases"], ours):
+        assert o["prompt_tokens"] == case["prompt_tokens"]
+        assert o["tokens"] == case["generated"], case["prompt"]
+        got = np.array(o["logits"], dtype=np.float32)[case["top_ids"]]
+        np.testing.assert_array_equal(got, np.array(case["top_logits"], dtype=np.float32), err_msg=case["prompt"])
+
+
 @pytest.mark.parametrize("arch", ARCHS)
 @pytest.mark.parametrize("label", ["quant", "float"])
 def test_tiny_models_generate_deterministically(tandem, tiny_models, arch, label):

@@ -54,7 +54,7 @@ def llama_tokenize(path, texts):
     return [[int(t) for t in m.tokenize(t.encode(), add_bos=False, special=True)] for t in texts]
 
 
-def llama_side(path, prompts):
+def llama_side(path, prompts, n_gen=N_GEN):
     from llama_cpp import Llama
     m = Llama(path, n_ctx=2048, n_threads=2, n_batch=512, logits_all=True, verbose=False)
     add_bos = m.metadata.get("tokenizer.ggml.add_bos_token", "false") == "true"
@@ -73,7 +73,7 @@ def llama_side(path, prompts):
         gen = []
         m.reset()
         for t in m.generate(toks, temp=0, top_k=1, repeat_penalty=1.0):
-            if t in eog or len(gen) >= N_GEN:
+            if t in eog or len(gen) >= n_gen:
                 break
             gen.append(int(t))
         out.append({"prompt": text, "prompt_tokens": [int(t) for t in toks], "generated": gen,
@@ -82,9 +82,9 @@ def llama_side(path, prompts):
     return out
 
 
-def tandem_side(tandem, path, prompts):
+def tandem_side(tandem, path, prompts, n_gen=N_GEN):
     lines = "\n".join(json.dumps({"prompt": p}) for p in prompts) + "\n"
-    r = subprocess.run([tandem, "generate", "-m", path, "--special", "--prompts-jsonl", "-", "-n", str(N_GEN),
+    r = subprocess.run([tandem, "generate", "-m", path, "--special", "--prompts-jsonl", "-", "-n", str(n_gen),
                         "--logits", "--json"], input=lines, capture_output=True, text=True, check=True)
     return [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
 
@@ -113,15 +113,42 @@ def compare(ref, ours):
             "last_logits_bit_identical": exact}
 
 
+TINY_PROMPTS = ["the", "hello world", "the hello world the hell " * 2, "world " * 9 + "hello", "the hello " * 12,
+                "hell" * 20, "hello world the " * 20, "the world " * 40]
+TINY_GEN = 16
+
+
+def tiny_fixtures(tandem):
+    """The tiny random models of the test suite (every weight format in one model; gemma3's sliding window is 8
+    tokens) against llama.cpp: greedy tokens and the last prompt position's top logits, which Tandem must
+    reproduce bit for bit (tests/e2e/test_engine.py::test_tiny_models_match_llama_cpp_bit_for_bit)."""
+    import tempfile
+    import gguf_tools
+    for arch in ("llama", "qwen2", "gemma3"):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, f"tiny-{arch}.gguf")
+            gguf_tools.write_tiny_model(path, arch, gguf_tools.ALL_TYPES)
+            ref = llama_side(path, TINY_PROMPTS, n_gen=TINY_GEN)
+            ours = tandem_side(tandem, path, TINY_PROMPTS, n_gen=TINY_GEN)
+            print("tiny-" + arch, json.dumps(compare(ref, ours)))
+            cases = [{"prompt": r["prompt"], "prompt_tokens": r["prompt_tokens"], "generated": r["generated"],
+                      "top_ids": r["top_ids"], "top_logits": r["top_logits"]} for r in ref]
+            with open(os.path.join(HERE, "fixtures", f"tiny-{arch}.json"), "w") as f:
+                json.dump({"arch": arch, "types": "ALL_TYPES", "n_gen": TINY_GEN, "cases": cases}, f, indent=0)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tandem", default=os.path.join(ROOT, "build/release/src/tandem"))
     ap.add_argument("--write-fixtures", action="store_true")
     ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--tiny", action="store_true", help="only the tiny random models: write fixtures/tiny-<arch>.json")
     ap.add_argument("--set", default="", choices=["", "heldout"],
                     help="heldout: prompts_heldout.json (written after the engine work, never tuned against; long "
                          "prompts cross the 512-token batch and Gemma's sliding window), fixtures/<model>-heldout.json")
     a = ap.parse_args()
+    if a.tiny:
+        return tiny_fixtures(a.tandem)
     suffix = f"-{a.set}" if a.set else ""
     prompts = json.load(open(os.path.join(HERE, f"prompts{'_' + a.set if a.set else ''}.json")))
     for name in a.models.split(","):

@@ -78,7 +78,7 @@ float DotQ4_1(int n, const void* vw, const void* va) {
   __m256 acc = _mm256_setzero_ps();
   float mins = 0;
   for (int i = 0; i < n / kQK; ++i) {
-    mins += Half(w[i].m) * Half(a[i].s);
+    mins = std::fma(Half(w[i].m), Half(a[i].s), mins);
     const __m256 p = _mm256_cvtepi32_ps(MulSumU8I8(Nibbles(w[i].qs), Load32(a[i].qs)));
     acc = _mm256_fmadd_ps(_mm256_set1_ps(Half(w[i].d) * Half(a[i].d)), p, acc);
   }
@@ -105,7 +105,7 @@ float DotQ5_1(int n, const void* vw, const void* va) {
   __m256 acc = _mm256_setzero_ps();
   float mins = 0;
   for (int i = 0; i < n / kQK; ++i) {
-    mins += Half(w[i].m) * Half(a[i].s);
+    mins = std::fma(Half(w[i].m), Half(a[i].s), mins);
     const __m256i hi = _mm256_and_si256(BitsToBytes(w[i].qh), _mm256_set1_epi8(0x10));
     const __m256i q = _mm256_or_si256(Nibbles(w[i].qs), hi);
     const __m256 p = _mm256_cvtepi32_ps(MulSumU8I8(q, Load32(a[i].qs)));
@@ -183,7 +183,7 @@ float DotQ5_K(int n, const void* vw, const void* va) {
   for (int i = 0; i < n / kQK_K; ++i) {
     uint8_t sc[8], mn[8];
     for (int j = 0; j < 8; ++j) ScaleMinK4(j, w[i].scales, &sc[j], &mn[j]);
-    acc_min += a[i].d * Half(w[i].dmin) * static_cast<float>(KMins(mn, a[i].bsums));
+    acc_min = std::fma(a[i].d * Half(w[i].dmin), static_cast<float>(KMins(mn, a[i].bsums)), acc_min);
     const __m256i qh = Load32(w[i].qh);
     __m256i sumi = _mm256_setzero_si256();
     for (int j = 0; j < 4; ++j) {
@@ -396,7 +396,7 @@ void Dot4Q4_1(int n, const void* vw, const void* va, size_t stride, float* out) 
     const __m256i q = Nibbles(w[i].qs);
     const float d = Half(w[i].d), m = Half(w[i].m);
     for (int r = 0; r < 4; ++r) {
-      extra[r] += m * Half(a[r]->s);
+      extra[r] = std::fma(m, Half(a[r]->s), extra[r]);
       const __m256i p = MulSumU8I8(q, Load32(a[r]->qs));
       acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * Half(a[r]->d)), _mm256_cvtepi32_ps(p), acc[r]);
     }
@@ -661,8 +661,8 @@ void Tile24Q4_1(int n, const void* vw, size_t w_stride, const void* va, size_t a
       const BlockQ8_1& a = reinterpret_cast<const BlockQ8_1*>(ab + a_stride * c)[i];
       const __m256i y = Load32(a.qs);
       const float da = Half(a.d), sa = Half(a.s);
-      mins[0][c] += m0 * sa;
-      mins[1][c] += m1 * sa;
+      mins[0][c] = std::fma(m0, sa, mins[0][c]);
+      mins[1][c] = std::fma(m1, sa, mins[1][c]);
       acc[0][c] = _mm256_fmadd_ps(_mm256_set1_ps(d0 * da), _mm256_cvtepi32_ps(MulSumU8I8(q0, y)), acc[0][c]);
       acc[1][c] = _mm256_fmadd_ps(_mm256_set1_ps(d1 * da), _mm256_cvtepi32_ps(MulSumU8I8(q1, y)), acc[1][c]);
     }
