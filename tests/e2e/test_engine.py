@@ -28,7 +28,8 @@ def tiny_models(tmp_path_factory):
     d = tmp_path_factory.mktemp("tiny")
     out = {}
     for arch in ARCHS:
-        for label, types in (("quant", gguf_tools.ALL_TYPES), ("float", gguf_tools.FLOAT_TYPES)):
+        for label, types in (("quant", gguf_tools.ALL_TYPES), ("float", gguf_tools.FLOAT_TYPES),
+                             ("q4_0", gguf_tools.Q4_0_TYPES)):
             path = str(d / f"{arch}-{label}.gguf")
             gguf_tools.write_tiny_model(path, arch, types)
             out[(arch, label)] = path
@@ -43,14 +44,16 @@ def generate(tandem, model, prompt, env=None, n=12, extra=()):
 
 
 @pytest.mark.parametrize("arch", ["llama", "qwen2", "gemma3"])
-def test_tiny_models_match_llama_cpp_bit_for_bit(tandem, tiny_models, arch):
+@pytest.mark.parametrize("label", ["quant", "q4_0"])
+def test_tiny_models_match_llama_cpp_bit_for_bit(tandem, tiny_models, arch, label):
     """The tiny model with every quantized format (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K; gemma3 with an
-    8-token sliding window) against llama.cpp's outputs for the same file (fixtures written by
+    8-token sliding window; and Q4_0 everywhere, whose embedding/output matrix llama.cpp does not repack) against
+    llama.cpp's outputs for the same file (fixtures written by
     tests/engine/conformance.py --tiny): the same greedy tokens, and last-position logits equal as float32 — the
     arithmetic follows llama.cpp's to the bit, prompts of 1 to 80 tokens (below and above the batch-order
     threshold of 8 rows)."""
-    fx = json.loads((ROOT / "tests/engine/fixtures" / f"tiny-{arch}.json").read_text())
-    model = tiny_models[(arch, "quant")]
+    fx = json.loads((ROOT / "tests/engine/fixtures" / f"tiny-{arch}-{label}.json").read_text())
+    model = tiny_models[(arch, label)]
     lines = "\n".join(json.dumps({"prompt": c["prompt"]}) for c in fx["cases"]) + "\n"
     r = subprocess.run([tandem, "generate", "-m", model, "--special", "--prompts-jsonl", "-", "-n", str(fx["n_gen"]),
                         "--logits"], input=lines, capture_output=True, text=True, check=True, timeout=300)

@@ -119,22 +119,23 @@ TINY_GEN = 16
 
 
 def tiny_fixtures(tandem):
-    """The tiny random models of the test suite (every weight format in one model; gemma3's sliding window is 8
-    tokens) against llama.cpp: greedy tokens and the last prompt position's top logits, which Tandem must
+    """The tiny random models of the test suite (every weight format in one model, and Q4_0 everywhere; gemma3's
+    sliding window is 8 tokens) against llama.cpp: greedy tokens and the last prompt position's top logits, which Tandem must
     reproduce bit for bit (tests/e2e/test_engine.py::test_tiny_models_match_llama_cpp_bit_for_bit)."""
     import tempfile
     import gguf_tools
     for arch in ("llama", "qwen2", "gemma3"):
-        with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, f"tiny-{arch}.gguf")
-            gguf_tools.write_tiny_model(path, arch, gguf_tools.ALL_TYPES)
-            ref = llama_side(path, TINY_PROMPTS, n_gen=TINY_GEN)
-            ours = tandem_side(tandem, path, TINY_PROMPTS, n_gen=TINY_GEN)
-            print("tiny-" + arch, json.dumps(compare(ref, ours)))
-            cases = [{"prompt": r["prompt"], "prompt_tokens": r["prompt_tokens"], "generated": r["generated"],
-                      "top_ids": r["top_ids"], "top_logits": r["top_logits"]} for r in ref]
-            with open(os.path.join(HERE, "fixtures", f"tiny-{arch}.json"), "w") as f:
-                json.dump({"arch": arch, "types": "ALL_TYPES", "n_gen": TINY_GEN, "cases": cases}, f, indent=0)
+        for label, types in (("quant", gguf_tools.ALL_TYPES), ("q4_0", gguf_tools.Q4_0_TYPES)):
+            with tempfile.TemporaryDirectory() as d:
+                path = os.path.join(d, f"tiny-{arch}.gguf")
+                gguf_tools.write_tiny_model(path, arch, types)
+                ref = llama_side(path, TINY_PROMPTS, n_gen=TINY_GEN)
+                ours = tandem_side(tandem, path, TINY_PROMPTS, n_gen=TINY_GEN)
+                print(f"tiny-{arch}-{label}", json.dumps(compare(ref, ours)))
+                cases = [{"prompt": r["prompt"], "prompt_tokens": r["prompt_tokens"], "generated": r["generated"],
+                          "top_ids": r["top_ids"], "top_logits": r["top_logits"]} for r in ref]
+                with open(os.path.join(HERE, "fixtures", f"tiny-{arch}-{label}.json"), "w") as f:
+                    json.dump({"arch": arch, "types": label, "n_gen": TINY_GEN, "cases": cases}, f, indent=0)
 
 
 def main():

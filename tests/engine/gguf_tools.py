@@ -168,5 +168,8 @@ def write_tiny_model(path, arch, types, seed=7, n_embd=256, n_ff=512, n_head=4, 
 # Every weight format Tandem computes, spread over the matrices of one model.
 ALL_TYPES = {"embd": Q.Q8_0, "q": Q.Q4_0, "k": Q.Q4_1, "v": Q.Q5_0, "o": Q.Q5_1, "gate": Q.Q4_K, "up": Q.Q5_K,
              "down": Q.Q6_K}
+# Q4_0 everywhere: llama.cpp repacks the hidden matrices (row counts multiples of 8) but not the embedding/output
+# matrix (273 or 279 rows), so both of its Q4_0 orders are exercised.
+Q4_0_TYPES = {role: Q.Q4_0 for role in ("embd", "q", "k", "v", "o", "gate", "up", "down")}
 FLOAT_TYPES = {"embd": Q.F16, "q": Q.F32, "k": Q.F16, "v": Q.BF16, "o": Q.F32, "gate": Q.F16, "up": Q.BF16,
                "down": Q.F32}

@@ -123,8 +123,16 @@ TEST(DotTest, KernelsAgreeWithDecodedMath) {
 TEST(DotTest, MultiRowKernelsEqualSingleRowBitForBit) {
   if (!CpuHasAvx2()) GTEST_SKIP() << "no AVX2 here";
   std::mt19937 rng(5);
-  for (const Fixture& f : LoadFixtures()) {
+  std::vector<std::pair<const Fixture*, const DotKernel*>> cases;
+  const auto fixtures = LoadFixtures();
+  for (const Fixture& f : fixtures) {
     const DotKernel& k = GetDotKernel(f.type, Isa::kAvx2);
+    cases.push_back({&f, &k});
+    if (k.unrepacked) cases.push_back({&f, k.unrepacked});  // the other order (matrices llama.cpp does not repack)
+  }
+  for (const auto& [fp, kp] : cases) {
+    const Fixture& f = *fp;
+    const DotKernel& k = *kp;
     if (!k.dot4 && !k.tile24) continue;
     const int n = 512;
     const size_t rb = ActRowBytes(k, n), wb = RowBytes(f.type, n);
@@ -164,6 +172,19 @@ TEST(DotTest, MultiRowKernelsEqualSingleRowBitForBit) {
 
 // The prompt-batch order (llama.cpp's tiled K-quant matmul) is a single float chain over exact integer block sums,
 // so the AVX2 kernels, their four-row form and the portable loop must agree to the bit.
+TEST(DotTest, KernelForPicksTheUnrepackedOrderByRowCount) {
+  const DotKernel& k = GetDotKernel(TensorType::kQ4_0);
+  EXPECT_EQ(&KernelFor(k, 2048), &k);
+  if (ActiveIsa() == Isa::kAvx2) {
+    ASSERT_NE(k.unrepacked, nullptr);
+    EXPECT_EQ(&KernelFor(k, 273), k.unrepacked);
+  } else {
+    EXPECT_EQ(&KernelFor(k, 273), &k);  // the portable kernels have one order
+  }
+  const DotKernel& q8 = GetDotKernel(TensorType::kQ8_0);
+  EXPECT_EQ(&KernelFor(q8, 273), &q8);  // formats llama.cpp does not repack on x86 have one order
+}
+
 TEST(DotTest, BatchOrderKernelsAreExactAcrossIsasAndRowCounts) {
   if (!CpuHasAvx2()) GTEST_SKIP() << "no AVX2 here";
   std::mt19937 rng(7);

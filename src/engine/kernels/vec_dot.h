@@ -38,7 +38,16 @@ struct DotKernel {
   // instead of dot/dot4 (dot4_batch may be null: four dot_batch calls).
   VecDotFn dot_batch = nullptr;
   VecDot4Fn dot4_batch = nullptr;
+  // Optional: the kernels for a matrix llama.cpp does not repack (a row count that is not a multiple of 8), where
+  // its order differs from the repacked one that dot/dot4/tile24 follow (Q4_0). See KernelFor.
+  const DotKernel* unrepacked = nullptr;
 };
+
+// The kernel for a weight matrix of `rows` rows: `k` itself, or its `unrepacked` form when llama.cpp would not
+// repack a matrix of that many rows.
+inline const DotKernel& KernelFor(const DotKernel& k, int64_t rows) {
+  return k.unrepacked && rows % 8 != 0 ? *k.unrepacked : k;
+}
 
 // Activation rows from which llama.cpp's matmul takes its tiled K-quant path (ggml_tiled_min_batch).
 inline constexpr int kBatchOrderMinRows = 8;

@@ -32,6 +32,13 @@ inline int HSumI32(__m256i v) {
   return _mm_cvtsi128_si32(s);
 }
 
+// Four horizontal sums at once: lane r of the result is the sum of v[r]'s eight 32-bit lanes (exact: integers).
+inline __m128i HSum4I32(__m256i v0, __m256i v1, __m256i v2, __m256i v3) {
+  const __m256i a = _mm256_hadd_epi32(v0, v1), b = _mm256_hadd_epi32(v2, v3);
+  const __m256i c = _mm256_hadd_epi32(a, b);  // per 128-bit half: v0 v1 v2 v3 partial sums
+  return _mm_add_epi32(_mm256_castsi256_si128(c), _mm256_extracti128_si256(c, 1));
+}
+
 // 16 bytes of packed nibbles -> 32 bytes: low nibbles in lanes 0..15, high nibbles in lanes 16..31.
 inline __m256i Nibbles(const uint8_t* p) {
   const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
@@ -60,16 +67,19 @@ inline __m256i MulSumI8I8(__m256i x, __m256i y) {
 
 inline __m256i Load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
+// Q4_0 in the order of llama.cpp's x86 kernels for repacked Q4_0 weights (ggml_gemv/gemm_q4_0_8x8_q8_0, which it
+// uses for every Q4_0 matrix with a multiple of 8 rows, decode and prompt alike): per block the exact integer dot,
+// folded in with one fma by d_w * d_a.
 float DotQ4_0(int n, const void* vw, const void* va) {
   const auto* w = static_cast<const BlockQ4_0*>(vw);
   const auto* a = static_cast<const BlockQ8_0*>(va);
-  __m256 acc = _mm256_setzero_ps();
+  float acc = 0;
   for (int i = 0; i < n / kQK; ++i) {
     const __m256i q = _mm256_sub_epi8(Nibbles(w[i].qs), _mm256_set1_epi8(8));
-    const __m256 p = _mm256_cvtepi32_ps(MulSumI8I8(q, Load32(a[i].qs)));
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(Half(w[i].d) * Half(a[i].d)), p, acc);
+    const int s = HSumI32(MulSumI8I8(q, Load32(a[i].qs)));
+    acc = std::fma(static_cast<float>(s), Half(w[i].d) * Half(a[i].d), acc);
   }
-  return HSum(acc);
+  return acc;
 }
 
 float DotQ4_1(int n, const void* vw, const void* va) {
@@ -377,17 +387,73 @@ inline void Dot4(int nb, const void* va, size_t stride, float* out, Body body) {
   for (int r = 0; r < 4; ++r) out[r] = HSum(acc[r]) + extra[r];
 }
 
+// Q4_0 as llama.cpp sums a matrix it does not repack (vec_dot_q4_0_q8_0 and tinyBLAS agree): eight float lanes,
+// one fma per block with d_w * d_a, one horizontal sum at the end.
+float DotQ4_0Unrepacked(int n, const void* vw, const void* va) {
+  const auto* w = static_cast<const BlockQ4_0*>(vw);
+  const auto* a = static_cast<const BlockQ8_0*>(va);
+  __m256 acc = _mm256_setzero_ps();
+  for (int i = 0; i < n / kQK; ++i) {
+    const __m256i q = _mm256_sub_epi8(Nibbles(w[i].qs), _mm256_set1_epi8(8));
+    const __m256 p = _mm256_cvtepi32_ps(MulSumI8I8(q, Load32(a[i].qs)));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(Half(w[i].d) * Half(a[i].d)), p, acc);
+  }
+  return HSum(acc);
+}
+
+// DotQ4_0 (the repacked order) for four activation rows; identical to four calls of it.
 void Dot4Q4_0(int n, const void* vw, const void* va, size_t stride, float* out) {
   const auto* w = static_cast<const BlockQ4_0*>(vw);
-  Dot4<BlockQ8_0>(n / kQK, va, stride, out, [&](int i, const BlockQ8_0** a, __m256* acc, float*) {
+  const BlockQ8_0* a[4];
+  for (int r = 0; r < 4; ++r) a[r] = reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(va) + stride * r);
+  float acc[4] = {0, 0, 0, 0};
+  for (int i = 0; i < n / kQK; ++i) {
     const __m256i q = _mm256_sub_epi8(Nibbles(w[i].qs), _mm256_set1_epi8(8));
     const __m256i aq = _mm256_sign_epi8(q, q);
     const float d = Half(w[i].d);
-    for (int r = 0; r < 4; ++r) {
-      const __m256i p = MulSumU8I8(aq, _mm256_sign_epi8(Load32(a[r]->qs), q));
-      acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * Half(a[r]->d)), _mm256_cvtepi32_ps(p), acc[r]);
+    __m256i p[4];
+    for (int r = 0; r < 4; ++r) p[r] = MulSumU8I8(aq, _mm256_sign_epi8(Load32(a[r][i].qs), q));
+    alignas(16) int s[4];
+    _mm_store_si128(reinterpret_cast<__m128i*>(s), HSum4I32(p[0], p[1], p[2], p[3]));
+    for (int r = 0; r < 4; ++r) acc[r] = std::fma(static_cast<float>(s[r]), d * Half(a[r][i].d), acc[r]);
+  }
+  for (int r = 0; r < 4; ++r) out[r] = acc[r];
+}
+
+// Dot4Q4_0 for two weight rows at once, the eight outputs in vector lanes (lane k: weight row k % 2, activation
+// row k / 2) as in Tile24Q4_K: the same integer sums and the same fma per output.
+void Tile24Q4_0(int n, const void* vw, size_t w_stride, const void* va, size_t a_stride, float* out, size_t out_stride) {
+  const BlockQ4_0* w[2] = {static_cast<const BlockQ4_0*>(vw),
+                           reinterpret_cast<const BlockQ4_0*>(static_cast<const uint8_t*>(vw) + w_stride)};
+  const BlockQ8_0* a[4];
+  for (int c = 0; c < 4; ++c) a[c] = reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(va) + a_stride * c);
+  const __m256i dup = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3), alt = _mm256_setr_epi32(0, 1, 0, 1, 0, 1, 0, 1);
+  __m256 acc = _mm256_setzero_ps();
+  for (int i = 0; i < n / kQK; ++i) {
+    const __m256i q0 = _mm256_sub_epi8(Nibbles(w[0][i].qs), _mm256_set1_epi8(8));
+    const __m256i q1 = _mm256_sub_epi8(Nibbles(w[1][i].qs), _mm256_set1_epi8(8));
+    const __m256i u0 = _mm256_sign_epi8(q0, q0), u1 = _mm256_sign_epi8(q1, q1);
+    __m256i h[4];
+    for (int c = 0; c < 4; ++c) {
+      const __m256i y = Load32(a[c][i].qs);
+      h[c] = _mm256_hadd_epi32(MulSumU8I8(u0, _mm256_sign_epi8(y, q0)), MulSumU8I8(u1, _mm256_sign_epi8(y, q1)));
     }
-  });
+    const __m256i g01 = _mm256_hadd_epi32(h[0], h[1]), g23 = _mm256_hadd_epi32(h[2], h[3]);
+    const __m256i sumi =
+        _mm256_set_m128i(_mm_add_epi32(_mm256_castsi256_si128(g23), _mm256_extracti128_si256(g23, 1)),
+                         _mm_add_epi32(_mm256_castsi256_si128(g01), _mm256_extracti128_si256(g01, 1)));
+    const __m128 da = _mm_cvtph_ps(_mm_setr_epi16(static_cast<short>(a[0][i].d), static_cast<short>(a[1][i].d),
+                                                  static_cast<short>(a[2][i].d), static_cast<short>(a[3][i].d), 0, 0,
+                                                  0, 0));
+    const __m128 dw = _mm_cvtph_ps(_mm_setr_epi16(static_cast<short>(w[0][i].d), static_cast<short>(w[1][i].d), 0, 0,
+                                                  0, 0, 0, 0));
+    const __m256 d = _mm256_mul_ps(_mm256_permutevar8x32_ps(_mm256_castps128_ps256(dw), alt),
+                                   _mm256_permutevar8x32_ps(_mm256_castps128_ps256(da), dup));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), d, acc);
+  }
+  alignas(32) float res[8];
+  _mm256_store_ps(res, acc);
+  for (int k = 0; k < 8; ++k) out[(k % 2) * out_stride + k / 2] = res[k];
 }
 
 void Dot4Q4_1(int n, const void* vw, const void* va, size_t stride, float* out) {
@@ -430,12 +496,6 @@ void Dot4Q8_0(int n, const void* vw, const void* va, size_t stride, float* out) 
   });
 }
 
-// Four horizontal sums at once: lane r of the result is the sum of v[r]'s eight 32-bit lanes (exact: integers).
-inline __m128i HSum4I32(__m256i v0, __m256i v1, __m256i v2, __m256i v3) {
-  const __m256i a = _mm256_hadd_epi32(v0, v1), b = _mm256_hadd_epi32(v2, v3);
-  const __m256i c = _mm256_hadd_epi32(a, b);  // per 128-bit half: v0 v1 v2 v3 partial sums
-  return _mm_add_epi32(_mm256_castsi256_si128(c), _mm256_extracti128_si256(c, 1));
-}
 
 // The batched form (ggml_gemm_q4_K_8x8_q8_K, used for prompt rows in groups of four): the same integers as
 // DotQ4_K, folded into the float sums per pair of 32-value sub-blocks instead of per super-block. The weights'
@@ -996,6 +1056,19 @@ void QuantizeQ8_K(const float* x, void* vy, int64_t n) {
   }
 }
 
+// Q4_0 kernels for matrices llama.cpp does not repack: single rows and 2 x 4 tiles in the vec_dot/tinyBLAS order.
+const DotKernel* Q4_0Unrepacked() {
+  static const DotKernel k = [] {
+    DotKernel d;
+    d.act_type = TensorType::kQ8_0;
+    d.quantize = QuantizeQ8_0;
+    d.dot = DotQ4_0Unrepacked;
+    d.tile24 = Tile24Q0<BlockQ4_0, UnpackQ4_0>;
+    return d;
+  }();
+  return &k;
+}
+
 KernelTable MakeTable() {
   KernelTable t = ScalarTable();  // the quantizers below give the scalar ones' bytes (llama.cpp's rounding)
   auto set = [&](TensorType w, VecDotFn d) { t.by_type[static_cast<int>(w)].dot = d; };
@@ -1022,7 +1095,8 @@ KernelTable MakeTable() {
   t.by_type[static_cast<int>(TensorType::kQ5_K)].dot_batch = DotQ5_KBatch;
   t.by_type[static_cast<int>(TensorType::kQ5_K)].dot4_batch = Dot4Q5_KBatch;
   auto tile = [&](TensorType w, VecTile24Fn f) { t.by_type[static_cast<int>(w)].tile24 = f; };
-  tile(TensorType::kQ4_0, Tile24Q0<BlockQ4_0, UnpackQ4_0>);
+  tile(TensorType::kQ4_0, Tile24Q4_0);
+  t.by_type[static_cast<int>(TensorType::kQ4_0)].unrepacked = Q4_0Unrepacked();
   tile(TensorType::kQ5_0, Tile24Q0<BlockQ5_0, UnpackQ5_0>);
   tile(TensorType::kQ8_0, Tile24Q0<BlockQ8_0, UnpackQ8_0>);
   tile(TensorType::kQ4_1, Tile24Q4_1);

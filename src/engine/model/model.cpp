@@ -332,7 +332,7 @@ void MatMul(ThreadPool& pool, const float* x, int T, int n_in, std::initializer_
       const int64_t lo = std::max(b, base) - base, hi = std::min(e, base + rows) - base;
       base += rows;
       if (lo >= hi) continue;
-      const DotKernel& kern = GetDotKernel(o.w->type);
+      const DotKernel& kern = KernelFor(GetDotKernel(o.w->type), o.w->rows());
       const Form& fm = forms[form_of[k]];
       const uint8_t* acts = a + fm.offset;
       const float* bias = o.bias ? reinterpret_cast<const float*>(o.bias->data) : nullptr;
