@@ -248,26 +248,6 @@ TEST(QuantizeTest, Avx2QuantizersEqualScalarByteForByte) {
   }
 }
 
-TEST(GemmTest, MatchesNaiveProducts) {
-  std::mt19937 rng(9);
-  for (int K : {32, 200, 640}) {
-    for (int nr : {16, 5}) {
-      for (int T : {1, 3, 7, 20}) {
-        const auto W = RandomActs(nr * K, rng);
-        const auto A = RandomActs(T * K, rng);
-        std::vector<float> y(static_cast<size_t>(T) * 16, -1.f);
-        GemmRows16(W.data(), K, A.data(), static_cast<size_t>(K), T, y.data(), 16, nr);
-        for (int t = 0; t < T; ++t)
-          for (int r = 0; r < nr; ++r) {
-            double ref = 0;
-            for (int k = 0; k < K; ++k) ref += static_cast<double>(W[static_cast<size_t>(r * K + k)]) * A[static_cast<size_t>(t * K + k)];
-            EXPECT_NEAR(y[static_cast<size_t>(t * 16 + r)], ref, 1e-4 * K);
-          }
-      }
-    }
-  }
-}
-
 TEST(AttentionTest, AvxAndScalarAgreeAndWeightsSumToOne) {
   std::mt19937 rng(11);
   const int hd = 64, G = 3, n_pos = 37, stride = 2 * hd;

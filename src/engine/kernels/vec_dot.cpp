@@ -65,9 +65,6 @@ float DotF32(int n, const float* a, const float* b) { return Table(ActiveIsa()).
 float DotF16F32(int n, const uint16_t* a, const float* b) { return Table(ActiveIsa()).dot_f16_f32(n, a, b); }
 void AxpyF16(int n, float a, const uint16_t* x, float* y) { Table(ActiveIsa()).axpy_f16(n, a, x, y); }
 void Fp32ToFp16Row(int n, const float* x, uint16_t* y) { Table(ActiveIsa()).fp32_to_fp16(n, x, y); }
-void GemmRows16(const float* W, int K, const float* A, size_t lda, int T, float* y, size_t ldy, int nr) {
-  Table(ActiveIsa()).gemm_rows16(W, K, A, lda, T, y, ldy, nr);
-}
 
 void SwiGlu(int n, float* g, const float* u) { Table(ActiveIsa()).swiglu(n, g, u); }
 

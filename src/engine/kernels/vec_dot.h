@@ -85,11 +85,6 @@ void SwiGlu(int n, float* g, const float* u);
 void AttendF16(int hd, int G, const float* q, const uint16_t* k, const uint16_t* v, size_t stride, int first,
                int n_pos, float scale, bool batched, float* scratch, float* out);
 
-// GEMM for prompt processing: y[t * ldy + r] = sum_k W[r * K + k] * A[t * lda + k] for r < nr (<= 16), t < T.
-// W holds nr weight rows dequantized to float; A the activations after quantization and dequantization, so the
-// products equal those of the quantized dot products and only the order of float additions differs.
-void GemmRows16(const float* W, int K, const float* A, size_t lda, int T, float* y, size_t ldy, int nr);
-
 namespace detail {
 // Implementations, one table per ISA. Indexed by TensorType id (0..31).
 struct KernelTable {
@@ -101,7 +96,6 @@ struct KernelTable {
   void (*attend)(int, int, const float*, const uint16_t*, const uint16_t*, size_t, int, int, float, bool, float*,
                  float*);
   void (*swiglu)(int, float*, const float*);
-  void (*gemm_rows16)(const float*, int, const float*, size_t, int, float*, size_t, int);
 };
 const KernelTable& ScalarTable();
 const KernelTable* Avx2Table();  // nullptr when built without AVX2 support

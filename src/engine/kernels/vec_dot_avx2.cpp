@@ -67,6 +67,12 @@ inline __m256i MulSumI8I8(__m256i x, __m256i y) {
 
 inline __m256i Load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
+// The four activation rows of a multi-row kernel, `stride` bytes apart from `va`, as arrays of blocks.
+template <class Block>
+inline void ActRows(const void* va, size_t stride, const Block* a[4]) {
+  for (int r = 0; r < 4; ++r) a[r] = reinterpret_cast<const Block*>(static_cast<const uint8_t*>(va) + stride * r);
+}
+
 // Q4_0 in the order of llama.cpp's x86 kernels for repacked Q4_0 weights (ggml_gemv/gemm_q4_0_8x8_q8_0, which it
 // uses for every Q4_0 matrix with a multiple of 8 rows, decode and prompt alike): per block the exact integer dot,
 // folded in with one fma by d_w * d_a.
@@ -209,45 +215,49 @@ float DotQ5_K(int n, const void* vw, const void* va) {
   return HSum(acc) - acc_min;
 }
 
-// Q5_K in llama.cpp's tiled order for prompt batches (see DotKernel::dot_batch), for four activation rows with
+// Q5_K in llama.cpp's tiled order for prompt batches (see DotKernel::dot_batch), for kRows activation rows with
 // the weights unpacked once: per super-block r = d_w * isum, then r = -(dmin_w * mins) + r fused, then one fma
 // with the activation's d.
-void Dot4Q5_KBatch(int n, const void* vw, const void* va, size_t stride, float* out) {
+template <int kRows>
+void Q5KBatchRows(int n, const void* vw, const void* va, size_t stride, float* out) {
   const auto* w = static_cast<const BlockQ5_K*>(vw);
-  const BlockQ8_K* a[4];
-  for (int r = 0; r < 4; ++r) a[r] = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(va) + stride * r);
-  float sum[4] = {0, 0, 0, 0};
+  const BlockQ8_K* a[kRows];
+  for (int r = 0; r < kRows; ++r)
+    a[r] = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(va) + stride * r);
+  float sum[kRows] = {};
   for (int i = 0; i < n / kQK_K; ++i) {
     uint8_t sc[8], mn[8];
     for (int j = 0; j < 8; ++j) ScaleMinK4(j, w[i].scales, &sc[j], &mn[j]);
     const __m256i qh = Load32(w[i].qh);
-    __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-                       _mm256_setzero_si256()};
+    __m256i sumi[kRows];
+    for (auto& v : sumi) v = _mm256_setzero_si256();
     for (int j = 0; j < 4; ++j) {
       __m256i lo, hi;
       Q5KUnpack(w[i], qh, j, &lo, &hi);
       const __m256i s0 = _mm256_set1_epi16(sc[2 * j]), s1 = _mm256_set1_epi16(sc[2 * j + 1]);
-      for (int r = 0; r < 4; ++r) {
+      for (int r = 0; r < kRows; ++r) {
         const int8_t* y = a[r][i].qs + 64 * j;
         sumi[r] = _mm256_add_epi32(sumi[r], _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, Load32(y)), s0),
                                                              _mm256_madd_epi16(_mm256_maddubs_epi16(hi, Load32(y + 32)), s1)));
       }
     }
     const float wd = Half(w[i].d), wdmin = Half(w[i].dmin);
-    for (int r = 0; r < 4; ++r) {
+    for (int r = 0; r < kRows; ++r) {
       const float res = std::fma(-wdmin, static_cast<float>(KMins(mn, a[r][i].bsums)),
                                  wd * static_cast<float>(HSumI32(sumi[r])));
       sum[r] = std::fma(res, a[r][i].d, sum[r]);
     }
   }
-  for (int r = 0; r < 4; ++r) out[r] = sum[r];
+  for (int r = 0; r < kRows; ++r) out[r] = sum[r];
 }
 
+void Dot4Q5_KBatch(int n, const void* vw, const void* va, size_t stride, float* out) {
+  Q5KBatchRows<4>(n, vw, va, stride, out);
+}
 float DotQ5_KBatch(int n, const void* vw, const void* va) {
-  // One row through the four-row kernel (its other three rows read the same activations).
-  float out[4];
-  Dot4Q5_KBatch(n, vw, va, 0, out);
-  return out[0];
+  float out;
+  Q5KBatchRows<1>(n, vw, va, 0, &out);
+  return out;
 }
 
 // Q6_K in llama.cpp's order: eight int32 lanes per super-block (the 32*sum(activations) correction subtracted
@@ -405,7 +415,7 @@ float DotQ4_0Unrepacked(int n, const void* vw, const void* va) {
 void Dot4Q4_0(int n, const void* vw, const void* va, size_t stride, float* out) {
   const auto* w = static_cast<const BlockQ4_0*>(vw);
   const BlockQ8_0* a[4];
-  for (int r = 0; r < 4; ++r) a[r] = reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(va) + stride * r);
+  ActRows(va, stride, a);
   float acc[4] = {0, 0, 0, 0};
   for (int i = 0; i < n / kQK; ++i) {
     const __m256i q = _mm256_sub_epi8(Nibbles(w[i].qs), _mm256_set1_epi8(8));
@@ -426,7 +436,7 @@ void Tile24Q4_0(int n, const void* vw, size_t w_stride, const void* va, size_t a
   const BlockQ4_0* w[2] = {static_cast<const BlockQ4_0*>(vw),
                            reinterpret_cast<const BlockQ4_0*>(static_cast<const uint8_t*>(vw) + w_stride)};
   const BlockQ8_0* a[4];
-  for (int c = 0; c < 4; ++c) a[c] = reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(va) + a_stride * c);
+  ActRows(va, a_stride, a);
   const __m256i dup = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3), alt = _mm256_setr_epi32(0, 1, 0, 1, 0, 1, 0, 1);
   __m256 acc = _mm256_setzero_ps();
   for (int i = 0; i < n / kQK; ++i) {
@@ -504,7 +514,7 @@ void Dot4Q8_0(int n, const void* vw, const void* va, size_t stride, float* out) 
 void Dot4Q4_K(int n, const void* vw, const void* va, size_t stride, float* out) {
   const auto* w = static_cast<const BlockQ4_K*>(vw);
   const BlockQ8_K* a[4];
-  for (int r = 0; r < 4; ++r) a[r] = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(va) + stride * r);
+  ActRows(va, stride, a);
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   float acc[4] = {}, acc_min[4] = {};
   for (int i = 0; i < n / kQK_K; ++i) {
@@ -548,7 +558,7 @@ void Tile24Q4_K(int n, const void* vw, size_t w_stride, const void* va, size_t a
   const BlockQ4_K* w[2] = {static_cast<const BlockQ4_K*>(vw),
                            reinterpret_cast<const BlockQ4_K*>(static_cast<const uint8_t*>(vw) + w_stride)};
   const BlockQ8_K* a[4];
-  for (int r = 0; r < 4; ++r) a[r] = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(va) + a_stride * r);
+  ActRows(va, a_stride, a);
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   const __m256i dup = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
   __m256 acc = _mm256_setzero_ps(), acc_min = _mm256_setzero_ps();
@@ -615,7 +625,7 @@ template <bool kBatchOrder>
 void Dot4Q6_KOrder(int n, const void* vw, const void* va, size_t stride, float* out) {
   const auto* w = static_cast<const BlockQ6_K*>(vw);
   const BlockQ8_K* a[4];
-  for (int r = 0; r < 4; ++r) a[r] = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(va) + stride * r);
+  ActRows(va, stride, a);
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
   float sum[4] = {0, 0, 0, 0};
   for (int i = 0; i < n / kQK_K; ++i) {
@@ -678,7 +688,7 @@ void Tile24Q0(int n, const void* vw, size_t w_stride, const void* va, size_t a_s
   const auto* w0 = static_cast<const Block*>(vw);
   const auto* w1 = reinterpret_cast<const Block*>(static_cast<const uint8_t*>(vw) + w_stride);
   const BlockQ8_0* a[4];
-  for (int c = 0; c < 4; ++c) a[c] = reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(va) + a_stride * c);
+  ActRows(va, a_stride, a);
   const __m256i rows = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
   __m256 acc[2][4];
   for (auto& row : acc)
@@ -937,47 +947,6 @@ void AttendExact(int hd, int G, const float* q, const uint16_t* k, const uint16_
   }
 }
 
-// 4 weight rows x 3 tokens, vectorized along k: every load (4 of weights, 3 of activations, all contiguous) feeds
-// 3 or 4 of the 12 FMAs; the 12 horizontal sums happen once per tile.
-inline void GemmTile43(const float* W, size_t ldw, int nr, int K, const float* A, size_t lda, int nt, float* y,
-                       size_t ldy) {
-  __m256 c[4][3];
-  for (auto& row : c)
-    for (auto& v : row) v = _mm256_setzero_ps();
-  const float* w[4];
-  const float* a[3];
-  for (int r = 0; r < 4; ++r) w[r] = W + ldw * static_cast<size_t>(r < nr ? r : 0);
-  for (int t = 0; t < 3; ++t) a[t] = A + lda * static_cast<size_t>(t < nt ? t : 0);
-  int k = 0;
-  for (; k + 8 <= K; k += 8) {
-    const __m256 a0 = _mm256_loadu_ps(a[0] + k), a1 = _mm256_loadu_ps(a[1] + k), a2 = _mm256_loadu_ps(a[2] + k);
-#define TANDEM_ROW(r)                                 \
-  {                                                   \
-    const __m256 wv = _mm256_loadu_ps(w[r] + k);      \
-    c[r][0] = _mm256_fmadd_ps(wv, a0, c[r][0]);       \
-    c[r][1] = _mm256_fmadd_ps(wv, a1, c[r][1]);       \
-    c[r][2] = _mm256_fmadd_ps(wv, a2, c[r][2]);       \
-  }
-    TANDEM_ROW(0) TANDEM_ROW(1) TANDEM_ROW(2) TANDEM_ROW(3)
-#undef TANDEM_ROW
-  }
-  for (int r = 0; r < nr; ++r)
-    for (int t = 0; t < nt; ++t) {
-      float v = HSum(c[r][t]);
-      for (int kk = k; kk < K; ++kk) v += w[r][kk] * a[t][kk];
-      y[static_cast<size_t>(t) * ldy + r] = v;
-    }
-}
-
-void GemmRows16(const float* W, int K, const float* A, size_t lda, int T, float* y, size_t ldy, int nr) {
-  for (int t = 0; t < T; t += 3) {
-    const int nt = T - t < 3 ? T - t : 3;
-    for (int r = 0; r < nr; r += 4)
-      GemmTile43(W + static_cast<size_t>(r) * K, static_cast<size_t>(K), nr - r < 4 ? nr - r : 4, K,
-                 A + static_cast<size_t>(t) * lda, lda, nt, y + static_cast<size_t>(t) * ldy + r, ldy);
-  }
-}
-
 // ---- Activation quantizers: the scalar ones' results byte for byte (max |x| is exact in any order; the products
 // and divisions are the same IEEE operations; _mm256_cvtps_epi32 rounds half to even as nearbyint does in the
 // default rounding mode), 8 values per instruction instead of a libm call per value.
@@ -1112,7 +1081,6 @@ KernelTable MakeTable() {
   t.fp32_to_fp16 = Fp32ToFp16Row;
   t.attend = AttendExact;
   t.swiglu = SwiGlu;
-  t.gemm_rows16 = GemmRows16;
   return t;
 }
 

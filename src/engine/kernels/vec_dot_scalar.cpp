@@ -252,11 +252,6 @@ void AttendF16(int hd, int G, const float* q, const uint16_t* k, const uint16_t*
       AxpyF16(hd, scratch[static_cast<size_t>(g) * n + j], v + (first + j) * stride, out + static_cast<size_t>(g) * hd);
 }
 
-void GemmRows16(const float* W, int K, const float* A, size_t lda, int T, float* y, size_t ldy, int nr) {
-  for (int t = 0; t < T; ++t)
-    for (int r = 0; r < nr; ++r) y[static_cast<size_t>(t) * ldy + r] = DotF32(K, W + static_cast<size_t>(r) * K, A + static_cast<size_t>(t) * lda);
-}
-
 void SwiGlu(int n, float* g, const float* u) {
   for (int i = 0; i < n; ++i) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
 }
@@ -300,7 +295,6 @@ KernelTable MakeTable() {
   t.fp32_to_fp16 = Fp32ToFp16Row;
   t.attend = AttendF16;
   t.swiglu = SwiGlu;
-  t.gemm_rows16 = GemmRows16;
   return t;
 }
 

@@ -27,11 +27,9 @@ int MaxBatch() {
   return v;
 }
 
-// Working memory of MatMul: quantized activations, their dequantized copy (GEMM path), per-thread panels.
+// Working memory of MatMul: the quantized activations.
 struct MatMulScratch {
   std::vector<uint8_t> act;
-  std::vector<float> actf;
-  std::vector<std::vector<float>> panel;  // per thread: 16 dequantized weight rows
 };
 
 
@@ -219,20 +217,10 @@ struct MatOut {
   float* y;                // [T][w->rows()]
 };
 
-// TANDEM_GEMM_MIN_TOKENS=n (experiments): Q5_K batches of at least n tokens go to the f32 GEMM over dequantized
-// values instead of the int8 kernels (faster on some machines, not llama.cpp's order). Off by default.
-int GemmMinTokens() {
-  static const int v = [] {
-    const char* e = std::getenv("TANDEM_GEMM_MIN_TOKENS");
-    return e ? std::atoi(e) : 0;
-  }();
-  return v;
-}
-
 // y_k[t][r] = W_k[r] . x[t] (+ bias) for every output k. Activations are quantized once per partner type (a
-// layer's weights may mix, e.g., Q4_K and Q5_0). Decode-sized batches use the quantized dot kernels; prompt-sized
-// ones dequantize the quantized activations and 16-row weight panels and run an f32 GEMM, which is several times
-// faster on AVX2 and gives the same products.
+// layer's weights may mix, e.g., Q4_K and Q5_0), then every format runs on its int8 kernels, in the order
+// llama.cpp's kernels accumulate (vec_dot, tinyBLAS, the repacked Q4_0/Q4_K GEMMs, the tiled K-quant matmul for
+// batches): that exactness keeps greedy output identical to llama.cpp's.
 void MatMul(ThreadPool& pool, const float* x, int T, int n_in, std::initializer_list<MatOut> outs, MatMulScratch& ms) {
   struct Form {
     const DotKernel* k;
@@ -253,24 +241,12 @@ void MatMul(ThreadPool& pool, const float* x, int T, int n_in, std::initializer_
     }
     form_of[n_outs++] = f;
   }
-  // Every format runs on the int8 kernels, in the order llama.cpp's kernels accumulate (vec_dot, tinyBLAS, the
-  // repacked Q4_K GEMM, the tiled K-quant matmul for batches): that exactness keeps greedy output identical.
-  // The f32 GEMM remains for experiments only (TANDEM_GEMM_MIN_TOKENS sends Q5_K batches of that size to it).
-  auto use_gemm = [&](const MatOut& o) {
-    return GemmMinTokens() > 0 && T >= GemmMinTokens() && o.w->type == TensorType::kQ5_K;
-  };
-  bool gemm = false, dots = false;
-  for (const MatOut& o : outs) (use_gemm(o) ? gemm : dots) = true;
   if (ms.act.size() < bytes) ms.act.resize(bytes);
-  const size_t fsize = static_cast<size_t>(T) * n_in;
-  if (gemm && ms.actf.size() < fsize * n_forms) ms.actf.resize(fsize * n_forms);
   uint8_t* a = ms.act.data();
   auto quantize = [&](int t0, int t1) {
     for (int f = 0; f < n_forms; ++f)
       for (int t = t0; t < t1; ++t) {
-        uint8_t* q = a + forms[f].offset + forms[f].row_bytes * t;
-        forms[f].k->quantize(x + static_cast<size_t>(t) * n_in, q, n_in);
-        if (gemm) DequantizeRow(forms[f].k->act_type, q, ms.actf.data() + fsize * f + static_cast<size_t>(t) * n_in, n_in);
+        forms[f].k->quantize(x + static_cast<size_t>(t) * n_in, a + forms[f].offset + forms[f].row_bytes * t, n_in);
       }
   };
   if (T < 8) {
@@ -284,50 +260,14 @@ void MatMul(ThreadPool& pool, const float* x, int T, int n_in, std::initializer_
   }
   const MatOut* list = outs.begin();
 
-  if (gemm) {
-    ms.panel.resize(static_cast<size_t>(pool.size()));
-    int64_t panels = 0;
-    for (const MatOut& o : outs)
-      if (use_gemm(o)) panels += (o.w->rows() + 15) / 16;
-    pool.Run([&](int i, int n) {
-      std::vector<float>& P = ms.panel[static_cast<size_t>(i)];
-      if (P.size() < static_cast<size_t>(n_in) * 16) P.resize(static_cast<size_t>(n_in) * 16);
-      int64_t b, e;
-      ThreadPool::Split(panels, i, n, &b, &e);
-      int64_t base = 0;
-      for (int k = 0; k < n_outs; ++k) {
-        const MatOut& o = list[k];
-        if (!use_gemm(o)) continue;
-        const int64_t rows = o.w->rows(), np = (rows + 15) / 16;
-        const int64_t lo = std::max(b, base) - base, hi = std::min(e, base + np) - base;
-        base += np;
-        const float* A = ms.actf.data() + fsize * form_of[k];
-        const float* bias = o.bias ? reinterpret_cast<const float*>(o.bias->data) : nullptr;
-        for (int64_t p = lo; p < hi; ++p) {
-          const int64_t r0 = p * 16;
-          const int nr = static_cast<int>(std::min<int64_t>(16, rows - r0));
-          for (int r = 0; r < nr; ++r)
-            DequantizeRow(o.w->type, Row(o.w, r0 + r), P.data() + static_cast<size_t>(r) * n_in, n_in);
-          GemmRows16(P.data(), n_in, A, static_cast<size_t>(n_in), T, o.y + r0, static_cast<size_t>(rows), nr);
-          if (bias)
-            for (int t = 0; t < T; ++t)
-              for (int r = 0; r < nr; ++r) o.y[static_cast<size_t>(t) * rows + r0 + r] += bias[r0 + r];
-        }
-      }
-    });
-  }
-  if (!dots) return;
-
   int64_t total = 0;
-  for (const MatOut& o : outs)
-    if (!use_gemm(o)) total += o.w->rows();
+  for (const MatOut& o : outs) total += o.w->rows();
   pool.Run([&](int i, int n) {
     int64_t b, e;
     ThreadPool::Split(total, i, n, &b, &e, 4);
     int64_t base = 0;
     for (int k = 0; k < n_outs; ++k) {
       const MatOut& o = list[k];
-      if (use_gemm(o)) continue;
       const int64_t rows = o.w->rows();
       const int64_t lo = std::max(b, base) - base, hi = std::min(e, base + rows) - base;
       base += rows;
