@@ -197,22 +197,28 @@ int EvalCommand(const std::string& data, const std::string& routers, const std::
 namespace tandem {
 
 int TrainCommand(const std::string& data, const std::string& weak, const std::string& strong,
-                 const std::string& out, double train_fraction, unsigned seed, int bits, int epochs) {
+                 const std::string& out, double train_fraction, unsigned seed, int bits, int epochs, double pooling,
+                 double rate) {
   auto d = eval::LoadDataset(data, weak, strong);
   if (!d.ok()) {
     std::fprintf(stderr, "%s\n", d.status().message().c_str());
     return 1;
   }
-  if (train_fraction <= 0 || train_fraction > 1 || bits < 8 || bits > 26 || epochs < 1) {
-    std::fprintf(stderr, "--train-fraction must be in (0, 1], --bits in [8, 26], --epochs >= 1\n");
+  if (train_fraction <= 0 || train_fraction > 1 || bits < 8 || bits > 26 || epochs < 1 || pooling < 0 ||
+      pooling > 1 || rate <= 0) {
+    std::fprintf(stderr,
+                 "--train-fraction must be in (0, 1], --bits in [8, 26], --epochs >= 1, --pooling in [0, 1], "
+                 "--rate > 0\n");
     return 2;
   }
   auto [train, held_out] = eval::Split(d.value(), train_fraction, seed);
-  std::vector<double> labels;  // 1 where the strong model is needed: it succeeds where the weak one fails
-  for (size_t i = 0; i < train.prompts.size(); ++i) {
-    labels.push_back(train.strong[i] > train.weak[i] ? 1.0 : 0.0);
+  const std::vector<double> labels = RoutingTargets(train.weak, train.strong, train.domains, pooling);
+  if (!train.domains.empty() && pooling > 0) {
+    std::printf("targets pooled %.2f toward each prompt's domain (%s)\n", pooling,
+                std::filesystem::is_directory(data) ? "its MMLU subject" : "its \"domain\"");
   }
   TrainOptions opt;
+  opt.learning_rate = rate;
   opt.bits = bits;
   opt.epochs = epochs;
   opt.seed = seed;

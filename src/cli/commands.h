@@ -37,7 +37,7 @@ int RouteExplainCommand(const std::string& config_path, const std::string& promp
 int EvalCommand(const std::string& data, const std::string& routers, const std::string& weak,
                 const std::string& strong, const std::string& plot, int bins);
 int TrainCommand(const std::string& data, const std::string& weak, const std::string& strong, const std::string& out,
-                 double train_fraction, unsigned seed, int bits, int epochs);
+                 double train_fraction, unsigned seed, int bits, int epochs, double pooling, double rate);
 int CalibrateCommand(const std::string& config_path, const std::string& sample, double target, bool write);
 // Routing among more than two models (RouterBench CSV; `models` = "all" or a comma-separated list).
 int MultiTrainCommand(const std::string& data, const std::string& models, const std::string& out,
@@ -47,6 +47,7 @@ int MultiEvalCommand(const std::string& data, const std::string& models, const s
 struct SlmTrainArgs {
   std::string data, weak, strong, encoder, out, cache;
   double train_fraction = 0.5, l2 = 1.0;  // strong L2: 1,152 features, a few thousand prompts
+  double pooling = 0.75;                   // RoutingTargets (route/learned_router.h)
   unsigned seed = 1;
   int limit = 0, threads = 2, ctx = 2048, epochs = 30;
 };

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "route/learned_router.h"
 
 int main(int argc, char** argv) {
   // A peer that goes away (an MCP server's stdin, an upstream) is an error to report, not a signal that kills us.
@@ -56,7 +57,8 @@ int main(int argc, char** argv) {
   std::string out = "router.tlr";
   double split = 0.5;
   unsigned seed = 1;
-  int bits = 14, epochs = 6;
+  int bits = 0, epochs = tandem::TrainOptions().epochs;  // bits 0: the router kind's default
+  double pooling = 0.75, rate = tandem::LearnedRouterDefaults().learning_rate;
   auto* train = app.add_subcommand(
       "train", "Train a lightweight router on recorded outcomes and evaluate it on a held-out part");
   train->add_option("--data", data, "RouteLLM directory, RouterBench .csv or Tandem .jsonl")->required();
@@ -66,8 +68,12 @@ int main(int argc, char** argv) {
   train->add_option("--train-fraction", split, "Share of prompts to train on (the rest is held out)")
       ->capture_default_str();
   train->add_option("--seed", seed, "Split and shuffling seed")->capture_default_str();
-  train->add_option("--bits", bits, "Feature hash bits")->capture_default_str();
+  train->add_option("--bits", bits, "Feature hash bits (default 18; 14 with --models)");
   train->add_option("--epochs", epochs)->capture_default_str();
+  train->add_option("--pooling", pooling,
+                    "Share of each training target taken from its domain's mean (MMLU subject, JSONL \"domain\")")
+      ->capture_default_str();
+  train->add_option("--rate", rate, "Adagrad learning rate")->capture_default_str();
   tandem::SlmTrainArgs slm;
   train->add_option("--encoder", slm.encoder,
                     "SLM-scored router: this GGUF model encodes the prompts (its pooled hidden states)");
@@ -219,11 +225,11 @@ int main(int argc, char** argv) {
     return tandem::MultiEvalCommand(data, multi_models, routers.substr(6));
   }
   if (*train && !multi_models.empty()) {
-    return tandem::MultiTrainCommand(data, multi_models, out, split, seed, bits, epochs);
+    return tandem::MultiTrainCommand(data, multi_models, out, split, seed, bits ? bits : 14, epochs);
   }
   if (*train && !slm.encoder.empty()) {
     slm.data = data, slm.weak = weak, slm.strong = strong, slm.out = out;
-    slm.train_fraction = split, slm.seed = seed;
+    slm.train_fraction = split, slm.seed = seed, slm.pooling = pooling;
     if (epochs != 6) slm.epochs = epochs;
     return tandem::SlmTrainCommand(slm);
   }
@@ -241,6 +247,7 @@ int main(int argc, char** argv) {
   if (*runs) return tandem::RunsCommand(run_config, run_ledger, runs_status);
   if (*eval_tools) return tandem::EvalToolsCommand(et);
   if (*calibrate) return tandem::CalibrateCommand(config, sample, target_share, write_config);
-  if (*train) return tandem::TrainCommand(data, weak, strong, out, split, seed, bits, epochs);
+  if (*train) return tandem::TrainCommand(data, weak, strong, out, split, seed,
+                               bits ? bits : tandem::LearnedRouterDefaults().bits, epochs, pooling, rate);
   return 2;
 }

@@ -95,7 +95,7 @@ int SlmTrainCommand(const SlmTrainArgs& a) {
   // Embed every prompt (dropping those that do not fit the context, as the gateway would not score them).
   eval::Dataset kept = d;
   kept.prompts.clear(), kept.weak.clear(), kept.strong.clear(), kept.weak_cost.clear(), kept.strong_cost.clear();
-  kept.scores.clear();
+  kept.scores.clear(), kept.domains.clear();
   std::vector<std::vector<float>> emb;
   size_t done = 0, too_long = 0;
   for (size_t i = 0; i < d.prompts.size(); ++i) {
@@ -116,6 +116,7 @@ int SlmTrainCommand(const SlmTrainArgs& a) {
     kept.prompts.push_back(d.prompts[i]);
     kept.weak.push_back(d.weak[i]);
     kept.strong.push_back(d.strong[i]);
+    if (!d.domains.empty()) kept.domains.push_back(d.domains[i]);
     if (++done % 250 == 0) std::fprintf(stderr, "  embedded %zu/%zu\n", done, d.prompts.size());
   }
   if (too_long) std::fprintf(stderr, "%zu prompts left out: longer than the context\n", too_long);
@@ -125,11 +126,8 @@ int SlmTrainCommand(const SlmTrainArgs& a) {
   for (size_t i = 0; i < kept.scores.size(); ++i) kept.scores[i] = static_cast<double>(i);  // carries the row index
   auto [train, held_out] = eval::Split(kept, a.train_fraction, a.seed);
   std::vector<std::vector<float>> x;
-  std::vector<double> labels;
-  for (size_t j = 0; j < train.prompts.size(); ++j) {
-    x.push_back(emb[static_cast<size_t>(train.scores[j])]);
-    labels.push_back(train.strong[j] > train.weak[j] ? 1.0 : 0.0);
-  }
+  const std::vector<double> labels = RoutingTargets(train.weak, train.strong, train.domains, a.pooling);
+  for (size_t j = 0; j < train.prompts.size(); ++j) x.push_back(emb[static_cast<size_t>(train.scores[j])]);
   SlmHeadOptions ho;
   ho.epochs = a.epochs;
   ho.l2 = a.l2;
@@ -142,7 +140,7 @@ int SlmTrainCommand(const SlmTrainArgs& a) {
   std::printf("trained the SLM-scored head on %zu prompts (%zu features), saved %s\n", train.prompts.size(),
               head.dim(), a.out.c_str());
   if (held_out.prompts.empty()) return 0;
-  TrainOptions to;
+  TrainOptions to = LearnedRouterDefaults();
   to.seed = a.seed;
   LearnedRouter text = LearnedRouter::Train(train.prompts, labels, to);
   std::vector<double> slm_scores, text_scores, mix;

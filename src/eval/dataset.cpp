@@ -80,6 +80,8 @@ Result<Dataset> LoadRouteLlm(const std::string& dir) {
   std::sort(files.begin(), files.end());
   if (files.empty()) return Status(Code::kNotFound, dir + ": no .csv files");
   for (const auto& f : files) {
+    std::string subject = f.stem().string();  // mmlu_<subject>
+    if (subject.rfind("mmlu_", 0) == 0) subject.erase(0, 5);
     auto text = ReadFile(f.string());
     if (!text.ok()) return text.status();
     auto rows = ParseCsv(text.value());
@@ -105,6 +107,7 @@ Result<Dataset> LoadRouteLlm(const std::string& dir) {
       d.prompts.push_back(r[0]);
       d.weak.push_back(w.value());
       d.strong.push_back(s.value());
+      d.domains.push_back(subject);
     }
   }
   return d;
@@ -228,7 +231,7 @@ Result<Dataset> LoadJsonl(const std::string& file) {
   simdjson::dom::parser parser;
   std::string line;
   int n = 0;
-  bool costs = true, scores = true;
+  bool costs = true, scores = true, domains = true;
   while (std::getline(in, line)) {
     ++n;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -270,7 +273,14 @@ Result<Dataset> LoadJsonl(const std::string& file) {
     } else {
       scores = false;
     }
+    std::string_view domain;
+    if (domains && !e["domain"].get(domain)) {
+      d.domains.emplace_back(domain);
+    } else {
+      domains = false;
+    }
   }
+  if (!domains) d.domains.clear();
   if (!costs) d.weak_cost.clear(), d.strong_cost.clear();
   if (!scores) d.scores.clear();
   if (d.prompts.empty()) return Status(Code::kInvalidArgument, file + ": no outcomes");

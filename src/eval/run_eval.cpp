@@ -86,6 +86,7 @@ std::pair<Dataset, Dataset> Split(const Dataset& d, double train_fraction, unsig
       p.strong_cost.push_back(d.strong_cost[i]);
     }
     if (!d.scores.empty()) p.scores.push_back(d.scores[i]);
+    if (!d.domains.empty()) p.domains.push_back(d.domains[i]);
   }
   return {std::move(parts[0]), std::move(parts[1])};
 }

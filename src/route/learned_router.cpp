@@ -8,6 +8,7 @@
 #include <fstream>
 #include <numeric>
 #include <random>
+#include <unordered_map>
 
 #include "route/features.h"
 #include "route/scan_avx2.h"
@@ -15,7 +16,7 @@
 namespace tandem {
 namespace {
 
-constexpr char kMagic[8] = {'T', 'N', 'D', 'M', 'L', 'R', '0', '3'};
+constexpr char kMagic[8] = {'T', 'N', 'D', 'M', 'L', 'R', '0', '4'};
 
 
 uint64_t Fnv(std::string_view s, uint64_t seed) {
@@ -206,6 +207,25 @@ SparseVector LearnedRouter::Featurize(std::string_view prompt, int bits) {
   return v;
 }
 
+std::vector<double> RoutingTargets(const std::vector<double>& weak, const std::vector<double>& strong,
+                                   const std::vector<std::string>& domains, double pooling) {
+  std::vector<double> t(weak.size());
+  for (size_t i = 0; i < t.size(); ++i) t[i] = std::clamp((1 + strong[i] - weak[i]) / 2, 0.0, 1.0);
+  if (domains.size() != t.size() || pooling <= 0) return t;
+  std::unordered_map<std::string, std::pair<double, size_t>> sums;
+  for (size_t i = 0; i < t.size(); ++i) {
+    auto& [sum, n] = sums[domains[i]];
+    sum += t[i];
+    ++n;
+  }
+  std::vector<double> out(t.size());
+  for (size_t i = 0; i < t.size(); ++i) {
+    const auto& [sum, n] = sums[domains[i]];
+    out[i] = (1 - pooling) * t[i] + pooling * sum / static_cast<double>(n);
+  }
+  return out;
+}
+
 double FitLogistic(const std::vector<SparseVector>& xs, const std::vector<double>& labels, const TrainOptions& opt,
                    std::vector<float>* weights) {
   weights->assign(size_t{1} << opt.bits, 0.0f);
@@ -304,7 +324,7 @@ Status CheckRouterMagic(const char* magic, const char* expected, const char* wha
     return Status(Code::kInvalidArgument, path + ": not a Tandem " + what + " file (bad magic)");
   }
   if (std::memcmp(magic, expected, 8) != 0) {
-    return Status(Code::kInvalidArgument, path + ": made by another version of tandem train (features " +
+    return Status(Code::kInvalidArgument, path + ": made by another version of tandem train (format " +
                                               std::string(magic + 6, 2) + ", this build reads " +
                                               std::string(expected + 6, 2) + "); train it again");
   }

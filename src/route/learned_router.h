@@ -1,13 +1,13 @@
 // LearnedRouter: a lightweight trained router — logistic regression over hashed text features.
 //
-// Features of a prompt (hashed into 2^bits slots, 2^14 by default): lower-cased word unigrams and bigrams and
-// character 4-grams of its first KiB and last 512 bytes, a bucketed length, digit/symbol density and line buckets
-// and the heuristic task type; counts are log-scaled and the vector L2-normalised. score() is the predicted
-// probability that the strong model is needed (the weak model fails where the strong one succeeds). Saved as a
-// small versioned binary file ("TNDMLR03": feature set 03; bits, bias, float32 weights); a file of another
-// feature set is refused with a message to retrain. Immutable after training or loading: thread-safe to score
-// from every worker. Scoring counts into a per-thread dense array: no allocation once warm, no branch per
-// feature, and a bounded cost on any prompt length (about 5 us on a 2-core VM; bench/route).
+// Features of a prompt (hashed into 2^bits slots; `tandem train` uses 2^18): lower-cased word unigrams and bigrams
+// and character 4-grams of its first KiB and last 512 bytes, a bucketed length, digit/symbol density and line
+// buckets and the heuristic task type; counts are log-scaled and the vector L2-normalised. score() is 0.5 plus half
+// the strong model's predicted gain in accuracy on the prompt (RoutingTargets). Saved as a small versioned binary
+// file ("TNDMLR04": feature set 03 with RoutingTargets' targets; bits, bias, float32 weights); a file of another
+// format is refused with a message to retrain. Immutable after training or loading: thread-safe to score from every
+// worker. Scoring counts into a per-thread dense array: no allocation once warm, no branch per feature, and a
+// bounded cost on any prompt length (about 6-7 us on a 2-core VM with 2^18 slots; bench/route).
 #pragma once
 
 #include <cstdint>
@@ -25,10 +25,28 @@ using SparseVector = std::vector<std::pair<uint32_t, float>>;
 struct TrainOptions {
   int bits = 14;
   int epochs = 6;
-  double learning_rate = 0.05;  // Adagrad (0.05 beat 0.1-0.4 on MMLU half splits: APGR +0.014)
+  double learning_rate = 0.05;  // Adagrad
   double l2 = 1e-6;
   unsigned seed = 1;
 };
+
+// Training targets in [0, 1]: (1 + strong - weak) / 2 for each prompt (qualities in [0, 1]), so a score is
+// 0.5 plus half the strong model's expected gain in accuracy (0.5: both as good; 0.6: the strong one 20 points
+// likelier to be right). With domains (one per prompt; training metadata such as an MMLU subject, never seen
+// by the router) each target is pooled toward its domain's mean: (1 - pooling) * own + pooling * mean. Single
+// outcomes are coin flips around a prompt's true difficulty; the pooled target is a far steadier one (MMLU
+// half splits: APGR +0.02-0.03 at pooling 0.75, src/eval/README.md).
+std::vector<double> RoutingTargets(const std::vector<double>& weak, const std::vector<double>& strong,
+                                   const std::vector<std::string>& domains, double pooling);
+
+// What `tandem train` uses for the two-model router: 2^18 slots (1 MiB of weights) and rate 0.01 beat 2^14
+// slots at 0.05 by APGR +0.02 on MMLU half splits (src/eval/README.md has the sweep).
+inline TrainOptions LearnedRouterDefaults() {
+  TrainOptions o;
+  o.bits = 18;
+  o.learning_rate = 0.01;
+  return o;
+}
 
 // Logistic regression by Adagrad over hashed sparse features (2^opt.bits weights); returns the bias. Labels
 // are probabilities in [0, 1]. Deterministic for a given seed.
@@ -48,7 +66,7 @@ class LearnedRouter {
  public:
   static SparseVector Featurize(std::string_view prompt, int bits);
 
-  // Trains on (prompt, label) pairs; label 1 = the strong model is needed.
+  // Trains on (prompt, target) pairs: targets from RoutingTargets.
   static LearnedRouter Train(const std::vector<std::string>& prompts, const std::vector<double>& labels,
                              const TrainOptions& opt);
   static Result<LearnedRouter> Load(const std::string& path);

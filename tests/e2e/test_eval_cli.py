@@ -46,7 +46,9 @@ def test_train_beats_the_length_baseline_on_held_out_prompts(request, tmp_path):
     assert r.returncode == 0, r.stderr
     apgr = {m.group(1): float(m.group(2)) for m in re.finditer(r"^(random|length|model:\S+)\s+([\d.]+)", r.stdout, re.M)}
     learned = apgr[f"model:{model}"]
-    assert learned > apgr["length"] + 0.02 and learned > 0.6, r.stdout
+    # Seed 1 held out: 0.651 (src/eval/README.md); the pooled targets name the domain they were pooled by.
+    assert learned > apgr["length"] + 0.05 and learned > 0.64, r.stdout
+    assert "pooled 0.75 toward each prompt's domain (its MMLU subject)" in r.stdout
     again = subprocess.run([tandem, "eval", "--data", str(DATA / "routellm-mmlu"), "--router", f"model:{model}"],
                            capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and f"model:{model}" in again.stdout

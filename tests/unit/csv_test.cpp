@@ -44,6 +44,16 @@ TEST(Dataset, RouteLlmDirectoryDropsContaminatedPrompts) {
   EXPECT_EQ(d->weak_model, "weak-m");
   EXPECT_NEAR(d->weak_accuracy(), 100.0 / 3, 1e-9);
   EXPECT_NEAR(d->strong_accuracy(), 200.0 / 3, 1e-9);
+  // Each prompt's domain is its file's subject (training metadata), and a split keeps it beside its prompt.
+  EXPECT_EQ(d->domains, (std::vector<std::string>{"a", "a", "b"}));
+  auto [train, held_out] = Split(d.value(), 0.5, 3);
+  ASSERT_EQ(train.domains.size(), train.prompts.size());
+  ASSERT_EQ(held_out.domains.size(), held_out.prompts.size());
+  for (const auto* part : {&train, &held_out}) {
+    for (size_t i = 0; i < part->prompts.size(); ++i) {
+      EXPECT_EQ(part->domains[i], part->prompts[i] == "q3" ? "b" : "a") << part->prompts[i];
+    }
+  }
   std::ofstream(dir / "mmlu_c.csv") << "prompt,weak-m,strong-m\nq4,maybe,True\n";
   auto bad = LoadRouteLlm(dir.string());
   ASSERT_FALSE(bad.ok());
@@ -73,6 +83,19 @@ TEST(Dataset, JsonlWithScoresRunsThroughEval) {
   EXPECT_EQ(r->at(2).name, "oracle");
   std::string text = FormatEval(d.value(), r.value());
   EXPECT_NE(text.find("APGR"), std::string::npos);
+  EXPECT_TRUE(d->domains.empty());  // no line named one
+
+  std::ofstream(file) << "{\"prompt\": \"a\", \"weak\": 1, \"strong\": 1, \"domain\": \"law\"}\n"
+                      << "{\"prompt\": \"b\", \"weak\": 0, \"strong\": 1, \"domain\": \"math\"}\n";
+  auto with_domains = LoadJsonl(file.string());
+  ASSERT_TRUE(with_domains.ok()) << with_domains.status().message();
+  EXPECT_EQ(with_domains->domains, (std::vector<std::string>{"law", "math"}));
+  std::ofstream(file) << "{\"prompt\": \"a\", \"weak\": 1, \"strong\": 1, \"domain\": \"law\"}\n"
+                      << "{\"prompt\": \"b\", \"weak\": 0, \"strong\": 1}\n";
+  auto partly = LoadJsonl(file.string());
+  ASSERT_TRUE(partly.ok());
+  EXPECT_TRUE(partly->domains.empty());  // all or none: a half-labelled file pools nothing
+
   std::ofstream(file) << "{\"prompt\": \"x\"}\n";
   auto bad = LoadJsonl(file.string());
   ASSERT_FALSE(bad.ok());

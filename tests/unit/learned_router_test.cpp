@@ -85,14 +85,62 @@ TEST(LearnedRouter, AFileOfAnotherFeatureSetIsRefusedWithAMessageToRetrain) {
   {
     std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(6);
-    f.write("02", 2);  // the previous feature set
+    f.write("03", 2);  // the previous format (its scores meant p(strong needed))
   }
   auto old = LearnedRouter::Load(path.string());
   ASSERT_FALSE(old.ok());
-  EXPECT_NE(old.status().message().find("features 02, this build reads 03"), std::string::npos)
+  EXPECT_NE(old.status().message().find("format 03, this build reads 04"), std::string::npos)
       << old.status().message();
   EXPECT_NE(old.status().message().find("train it again"), std::string::npos);
   std::filesystem::remove(path);
+}
+
+TEST(RoutingTargets, AreHalfTheStrongModelsGainPooledTowardItsDomain) {
+  // Outcomes: (weak, strong) per prompt.
+  const std::vector<double> weak = {1, 0, 1, 0, 1, 0};
+  const std::vector<double> strong = {1, 1, 0, 0, 1, 1};
+  // No domains: (1 + strong - weak) / 2.
+  auto t = RoutingTargets(weak, strong, {}, 0.75);
+  EXPECT_EQ(t, (std::vector<double>{0.5, 1.0, 0.0, 0.5, 0.5, 1.0}));
+  // Two domains: x (targets 0.5, 1, 0; mean 0.5) and y (0.5, 0.5, 1; mean 2/3).
+  const std::vector<std::string> dom = {"x", "x", "x", "y", "y", "y"};
+  auto pooled = RoutingTargets(weak, strong, dom, 0.75);
+  const std::vector<double> want = {0.5, 0.25 * 1.0 + 0.75 * 0.5, 0.75 * 0.5, 0.25 * 0.5 + 0.75 * 2 / 3,
+                                    0.25 * 0.5 + 0.75 * 2 / 3, 0.25 * 1.0 + 0.75 * 2 / 3};
+  ASSERT_EQ(pooled.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(pooled[i], want[i], 1e-12) << i;
+  // Pooling 1: every prompt of a domain gets its mean; 0: its own outcome.
+  auto all = RoutingTargets(weak, strong, dom, 1.0);
+  EXPECT_NEAR(all[1], 0.5, 1e-12);
+  EXPECT_NEAR(all[5], 2.0 / 3, 1e-12);
+  EXPECT_EQ(RoutingTargets(weak, strong, dom, 0.0), t);
+  // Graded qualities stay in [0, 1]; a domain list of the wrong length is ignored rather than misread.
+  auto graded = RoutingTargets({0.2}, {0.9}, {}, 0);
+  EXPECT_NEAR(graded[0], 0.85, 1e-12);
+  EXPECT_EQ(RoutingTargets(weak, strong, {"x"}, 0.75), t);
+}
+
+TEST(RoutingTargets, TheRouterLearnsEachDomainsGainFromItsWords) {
+  // Two domains told apart by their words; within each, outcomes are coin flips whose mean differs (0.8 vs 0.2
+  // strong-model wins). Pooled targets make the domain's mean the thing to learn.
+  std::vector<std::string> prompts, dom;
+  std::vector<double> weak, strong;
+  std::mt19937 rng(3);
+  for (int i = 0; i < 200; ++i) {
+    const bool law = i % 2 == 0;
+    prompts.push_back(std::string(law ? "statute tort plaintiff appeal " : "hello weather lunch friend ") +
+                      std::to_string(rng() % 1000));
+    dom.push_back(law ? "law" : "chat");
+    const bool gain = std::uniform_real_distribution<>(0, 1)(rng) < (law ? 0.8 : 0.2);
+    weak.push_back(gain ? 0 : 1);
+    strong.push_back(1);
+  }
+  TrainOptions opt;
+  opt.epochs = 20;
+  LearnedRouter r = LearnedRouter::Train(prompts, RoutingTargets(weak, strong, dom, 0.75), opt);
+  const double law = r.score("statute tort plaintiff appeal 1234"), chat = r.score("hello weather lunch friend 1234");
+  EXPECT_NEAR(law, 0.9, 0.06);   // the domain's mean target: 0.5 + 0.8 / 2
+  EXPECT_NEAR(chat, 0.6, 0.06);  // 0.5 + 0.2 / 2
 }
 
 // Random prompts of every length around the 64-byte mask blocks and the 1,537-byte window.
