@@ -1,8 +1,9 @@
 // Prompt-processing kernels on their own: each weight format's multi-row kernel as a prompt batch uses it (tile24:
-// two weight rows by four activation rows; else dot4, or dot4_batch where the format has llama.cpp's batch order) over a 2,048-row weight matrix and a 512-token batch, beside its peer
-// measured in the same run — the single-row dot kernel doing the same products one output at a time. Prints
-// GMAC/s for both and the ratio (tile over single; above 1: the tile is faster). Single thread; timings are the
-// median of the rounds, rounds interleaved so a noisy spell falls on both.
+// two weight rows by four activation rows; else dot4, or dot4_batch where the format has llama.cpp's batch order)
+// over a 2,048-row weight matrix and a 512-token batch, beside its peer measured in the same run — the single-row
+// dot kernel doing the same products one output at a time. Prints GMAC/s for both and the ratio (tile over single;
+// above 1: the tile is faster). Single thread; timings are the median of the rounds, rounds interleaved so a noisy
+// spell falls on both.
 //
 // Usage: kernels_bench [rounds]
 #include <algorithm>

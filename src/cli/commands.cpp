@@ -214,8 +214,8 @@ int TrainCommand(const std::string& data, const std::string& weak, const std::st
   auto [train, held_out] = eval::Split(d.value(), train_fraction, seed);
   const std::vector<double> labels = RoutingTargets(train.weak, train.strong, train.domains, pooling);
   if (!train.domains.empty() && pooling > 0) {
-    std::printf("targets pooled %.2f toward each prompt's domain (%s)\n", pooling,
-                std::filesystem::is_directory(data) ? "its MMLU subject" : "its \"domain\"");
+    const std::set<std::string> domains(train.domains.begin(), train.domains.end());
+    std::printf("targets pooled %.2f toward each prompt's domain (%zu domains)\n", pooling, domains.size());
   }
   TrainOptions opt;
   opt.learning_rate = rate;

@@ -225,7 +225,8 @@ int main(int argc, char** argv) {
     return tandem::MultiEvalCommand(data, multi_models, routers.substr(6));
   }
   if (*train && !multi_models.empty()) {
-    return tandem::MultiTrainCommand(data, multi_models, out, split, seed, bits ? bits : 14, epochs);
+    return tandem::MultiTrainCommand(data, multi_models, out, split, seed,
+                                     bits ? bits : tandem::TrainOptions().bits, epochs);
   }
   if (*train && !slm.encoder.empty()) {
     slm.data = data, slm.weak = weak, slm.strong = strong, slm.out = out;

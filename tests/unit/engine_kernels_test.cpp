@@ -170,8 +170,6 @@ TEST(DotTest, MultiRowKernelsEqualSingleRowBitForBit) {
   }
 }
 
-// The prompt-batch order (llama.cpp's tiled K-quant matmul) is a single float chain over exact integer block sums,
-// so the AVX2 kernels, their four-row form and the portable loop must agree to the bit.
 TEST(DotTest, KernelForPicksTheUnrepackedOrderByRowCount) {
   const DotKernel& k = GetDotKernel(TensorType::kQ4_0);
   EXPECT_EQ(&KernelFor(k, 2048), &k);
@@ -185,6 +183,8 @@ TEST(DotTest, KernelForPicksTheUnrepackedOrderByRowCount) {
   EXPECT_EQ(&KernelFor(q8, 273), &q8);  // formats llama.cpp does not repack on x86 have one order
 }
 
+// The prompt-batch order (llama.cpp's tiled K-quant matmul) is a single float chain over exact integer block sums,
+// so the AVX2 kernels, their four-row form and the portable loop must agree to the bit.
 TEST(DotTest, BatchOrderKernelsAreExactAcrossIsasAndRowCounts) {
   if (!CpuHasAvx2()) GTEST_SKIP() << "no AVX2 here";
   std::mt19937 rng(7);

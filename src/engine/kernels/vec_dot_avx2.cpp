@@ -67,10 +67,10 @@ inline __m256i MulSumI8I8(__m256i x, __m256i y) {
 
 inline __m256i Load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
-// The four activation rows of a multi-row kernel, `stride` bytes apart from `va`, as arrays of blocks.
-template <class Block>
-inline void ActRows(const void* va, size_t stride, const Block* a[4]) {
-  for (int r = 0; r < 4; ++r) a[r] = reinterpret_cast<const Block*>(static_cast<const uint8_t*>(va) + stride * r);
+// The N activation rows of a multi-row kernel, `stride` bytes apart from `va`, as arrays of blocks.
+template <class Block, int N>
+inline void ActRows(const void* va, size_t stride, const Block* (&a)[N]) {
+  for (int r = 0; r < N; ++r) a[r] = reinterpret_cast<const Block*>(static_cast<const uint8_t*>(va) + stride * r);
 }
 
 // Q4_0 in the order of llama.cpp's x86 kernels for repacked Q4_0 weights (ggml_gemv/gemm_q4_0_8x8_q8_0, which it
@@ -222,8 +222,7 @@ template <int kRows>
 void Q5KBatchRows(int n, const void* vw, const void* va, size_t stride, float* out) {
   const auto* w = static_cast<const BlockQ5_K*>(vw);
   const BlockQ8_K* a[kRows];
-  for (int r = 0; r < kRows; ++r)
-    a[r] = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(va) + stride * r);
+  ActRows(va, stride, a);
   float sum[kRows] = {};
   for (int i = 0; i < n / kQK_K; ++i) {
     uint8_t sc[8], mn[8];
@@ -505,7 +504,6 @@ void Dot4Q8_0(int n, const void* vw, const void* va, size_t stride, float* out) 
     }
   });
 }
-
 
 // The batched form (ggml_gemm_q4_K_8x8_q8_K, used for prompt rows in groups of four): the same integers as
 // DotQ4_K, folded into the float sums per pair of 32-value sub-blocks instead of per super-block. The weights'

@@ -130,31 +130,24 @@ void Q5KBlockSums(const BlockQ5_K& w, const BlockQ8_K& a, int* sumi, int* mins) 
   }
 }
 
-float DotQ5_K(int n, const void* vw, const void* va) {
+// Q5_K in either of llama.cpp's float orders: vec_dot's (decoding; kTiledOrder false), or its tiled matmul's for
+// prompt batches (r = d_w * isum, r = -(dmin_w * mins) + r fused, then one fma with d_a).
+template <bool kTiledOrder>
+float DotQ5_KOrder(int n, const void* vw, const void* va) {
   const auto* w = static_cast<const BlockQ5_K*>(vw);
   const auto* a = static_cast<const BlockQ8_K*>(va);
   float sum = 0;
   for (int i = 0; i < n / kQK_K; ++i) {
     int sumi, mins;
     Q5KBlockSums(w[i], a[i], &sumi, &mins);
-    sum += a[i].d * Fp16ToFp32Fast(w[i].d) * static_cast<float>(sumi) -
-           a[i].d * Fp16ToFp32Fast(w[i].dmin) * static_cast<float>(mins);
-  }
-  return sum;
-}
-
-// Q5_K in llama.cpp's tiled order for prompt batches: r = d_w * isum, r = -(dmin_w * mins) + r fused, then one
-// fma with d_a.
-float DotQ5_KBatch(int n, const void* vw, const void* va) {
-  const auto* w = static_cast<const BlockQ5_K*>(vw);
-  const auto* a = static_cast<const BlockQ8_K*>(va);
-  float sum = 0;
-  for (int i = 0; i < n / kQK_K; ++i) {
-    int sumi, mins;
-    Q5KBlockSums(w[i], a[i], &sumi, &mins);
-    const float res = std::fma(-Fp16ToFp32Fast(w[i].dmin), static_cast<float>(mins),
-                               Fp16ToFp32Fast(w[i].d) * static_cast<float>(sumi));
-    sum = std::fma(res, a[i].d, sum);
+    if constexpr (kTiledOrder) {
+      const float res = std::fma(-Fp16ToFp32Fast(w[i].dmin), static_cast<float>(mins),
+                                 Fp16ToFp32Fast(w[i].d) * static_cast<float>(sumi));
+      sum = std::fma(res, a[i].d, sum);
+    } else {
+      sum += a[i].d * Fp16ToFp32Fast(w[i].d) * static_cast<float>(sumi) -
+             a[i].d * Fp16ToFp32Fast(w[i].dmin) * static_cast<float>(mins);
+    }
   }
   return sum;
 }
@@ -285,10 +278,10 @@ KernelTable MakeTable() {
   set(TensorType::kQ5_1, TensorType::kQ8_1, Q8_1, DotQ5_1);
   set(TensorType::kQ8_0, TensorType::kQ8_0, Q8_0, DotQ8_0);
   set(TensorType::kQ4_K, TensorType::kQ8_K, Q8_K, DotQ4_K);
-  set(TensorType::kQ5_K, TensorType::kQ8_K, Q8_K, DotQ5_K);
+  set(TensorType::kQ5_K, TensorType::kQ8_K, Q8_K, DotQ5_KOrder<false>);
   set(TensorType::kQ6_K, TensorType::kQ8_K, Q8_K, DotQ6_K);
   t.by_type[static_cast<int>(TensorType::kQ6_K)].dot_batch = DotQ6_KBatch;
-  t.by_type[static_cast<int>(TensorType::kQ5_K)].dot_batch = DotQ5_KBatch;
+  t.by_type[static_cast<int>(TensorType::kQ5_K)].dot_batch = DotQ5_KOrder<true>;
   t.dot_f32 = DotF32;
   t.dot_f16_f32 = DotF16F32;
   t.axpy_f16 = AxpyF16;
