@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/utf8.h"
+
 namespace tandem {
 
 std::string JsonString(std::string_view s) {
@@ -10,28 +12,6 @@ std::string JsonString(std::string_view s) {
   AppendJsonString(out, s);
   return out;
 }
-
-namespace {
-
-// Length of the well-formed UTF-8 sequence that starts at s[i] (a byte >= 0x80), or 0 if there is none
-// (Unicode's table of well-formed byte sequences: no overlong forms, no surrogates, nothing above U+10FFFF).
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  const auto at = [&](size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u; };
-  const unsigned c = at(0);
-  const auto cont = [](unsigned b, unsigned lo = 0x80, unsigned hi = 0xBF) { return b >= lo && b <= hi; };
-  if (c >= 0xC2 && c <= 0xDF) return cont(at(1)) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    const unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-    return cont(at(1), lo, hi) && cont(at(2)) ? 3 : 0;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    const unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-    return cont(at(1), lo, hi) && cont(at(2)) && cont(at(3)) ? 4 : 0;
-  }
-  return 0;
-}
-
-}  // namespace
 
 void AppendJsonString(std::string& out, std::string_view s) {
   static const char* kHex = "0123456789abcdef";
@@ -41,16 +21,16 @@ void AppendJsonString(std::string& out, std::string_view s) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') continue;
     if (c >= 0x80) {
-      // JSON text is UTF-8: a byte that starts no well-formed sequence (a model's partial character, a stray
-      // Latin-1 byte) becomes U+FFFD, as a decoder with errors="replace" would read it.
-      const size_t n = Utf8SequenceLength(s, i);
-      if (n) {
-        i += n - 1;
-        continue;
+      // JSON text is UTF-8: each maximal subpart of an ill-formed sequence (a model's partial character, a
+      // stray Latin-1 byte) becomes one U+FFFD, as a decoder with errors="replace" would read it (core/utf8.h).
+      bool valid = true;
+      const size_t n = Utf8Step(s, i, &valid);
+      if (!valid) {
+        out.append(s.data() + run, i - run);
+        out.append("\xEF\xBF\xBD");
+        run = i + n;
       }
-      out.append(s.data() + run, i - run);
-      run = i + 1;
-      out.append("\xEF\xBF\xBD");
+      i += n - 1;
       continue;
     }
     out.append(s.data() + run, i - run);

@@ -17,12 +17,12 @@
 #include <thread>
 
 #include "core/json_writer.h"
+#include "core/utf8.h"
 #include "engine/chat/chat_template.h"
 #include "engine/generate/embed.h"
 #include "engine/generate/generate.h"
 #include "engine/generate/json_constraint.h"
 #include "engine/model/model.h"
-#include "engine/tokenizer/unicode.h"
 
 namespace tandem {
 
@@ -292,7 +292,7 @@ void WriteLogprobs(JsonWriter& w, const engine::Tokenizer& tok, const std::vecto
   auto entry = [&](int32_t id, float lp) {
     // A token may be part of a UTF-8 character: "token" is always valid text, "bytes" the exact bytes.
     const std::string piece = tok.Piece(id, true);
-    w.kv("token", engine::ToValidUtf8(piece));
+    w.kv("token", ToValidUtf8(piece));
     w.kv("logprob", static_cast<double>(lp));
     w.key("bytes").begin_array();
     for (unsigned char c : piece) w.value(static_cast<int64_t>(c));

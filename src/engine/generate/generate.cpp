@@ -3,24 +3,13 @@
 #include <algorithm>
 #include <chrono>
 
-#include "engine/tokenizer/unicode.h"
+#include "core/utf8.h"
 
 namespace tandem::engine {
 namespace {
 
 double MsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// Bytes at the end of s that form an incomplete UTF-8 character.
-size_t IncompleteUtf8Tail(std::string_view s) {
-  for (size_t back = 1; back <= 4 && back <= s.size(); ++back) {
-    const auto c = static_cast<uint8_t>(s[s.size() - back]);
-    if ((c & 0xC0) == 0x80) continue;  // continuation byte: keep looking for the lead
-    int len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-    return static_cast<size_t>(len) > back ? back : 0;
-  }
-  return 0;
 }
 
 // Length of the longest suffix of s that is a proper prefix of some stop string.
@@ -118,7 +107,7 @@ Result<GenerateResult> Generate(Session& session, const std::vector<int32_t>& pr
         stopped = true;
       }
     }
-    const size_t hold = stopped ? 0 : std::max(IncompleteUtf8Tail(pending), StopPrefixTail(pending, opts.stop));
+    const size_t hold = stopped ? 0 : std::max(Utf8IncompleteTail(pending), StopPrefixTail(pending, opts.stop));
     if (pending.size() > hold) {
       const std::string delta = ToValidUtf8(std::string_view(pending.data(), pending.size() - hold));
       r.text.append(delta);

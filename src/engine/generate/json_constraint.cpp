@@ -1,6 +1,6 @@
 #include "engine/generate/json_constraint.h"
 
-#include "engine/tokenizer/unicode.h"
+#include "core/utf8.h"
 
 #include <simdjson.h>
 
@@ -563,7 +563,7 @@ TokenTrie::TokenTrie(const Tokenizer& tok) : n_vocab_(tok.n_vocab()) {
     if (bytes.empty()) continue;
     Insert(0, bytes, id);
     // Plain: whole UTF-8 characters, none of them a quote, a backslash or a control character.
-    bool plain = ToValidUtf8(bytes) == bytes;
+    bool plain = IsValidUtf8(bytes);
     for (unsigned char c : bytes)
       if (c == '"' || c == '\\' || c < 0x20) plain = false;
     if (plain) plain_.push_back(id);

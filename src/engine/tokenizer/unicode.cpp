@@ -95,13 +95,6 @@ void AppendUtf8(uint32_t cp, std::string* out) {
   }
 }
 
-std::string ToValidUtf8(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (uint32_t cp : DecodeUtf8(s)) AppendUtf8(cp, &out);
-  return out;
-}
-
 uint32_t ByteToCp(uint8_t b) { return Maps().to_cp[b]; }
 int CpToByte(uint32_t cp) { return cp < 512 ? Maps().from_cp[cp] : -1; }
 

@@ -14,12 +14,12 @@ enum CpFlag : uint8_t { kCpLetter = 1, kCpNumber = 2, kCpWhitespace = 4, kCpAssi
 
 uint8_t CpFlags(uint32_t cp);  // 0 for kCpOutOfRange
 
-// Decodes UTF-8; each invalid or truncated sequence becomes U+FFFD and decoding resumes at the next byte.
+// Decodes UTF-8 for the tokenizers, as llama.cpp's tokenizer does (so that the two split any input alike): a lead
+// byte and the right number of continuation bytes make a code point, overlong and surrogate forms included; each
+// other byte becomes U+FFFD and decoding resumes at the next byte. Text that leaves the engine is made
+// well-formed by core/utf8.h instead, which is strict.
 std::vector<uint32_t> DecodeUtf8(std::string_view s);
 void AppendUtf8(uint32_t cp, std::string* out);
-// s with every invalid or truncated UTF-8 sequence replaced by U+FFFD (a model can emit any byte sequence; what
-// reaches JSON or a terminal must be valid text).
-std::string ToValidUtf8(std::string_view s);
 // Length of the UTF-8 sequence that starts with byte b (1 for invalid lead bytes).
 inline int Utf8Len(uint8_t b) {
   static const int kLen[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
