@@ -10,64 +10,39 @@
 namespace tandem::engine::detail {
 namespace {
 
-float DotQ4_0(int n, const void* vw, const void* va) {
-  const auto* w = static_cast<const BlockQ4_0*>(vw);
-  const auto* a = static_cast<const BlockQ8_0*>(va);
-  float sum = 0;
-  for (int i = 0; i < n / kQK; ++i) {
-    int s = 0;
-    for (int j = 0; j < kQK / 2; ++j)
-      s += ((w[i].qs[j] & 0xF) - 8) * a[i].qs[j] + ((w[i].qs[j] >> 4) - 8) * a[i].qs[j + kQK / 2];
-    sum += static_cast<float>(s) * (Fp16ToFp32Fast(w[i].d) * Fp16ToFp32Fast(a[i].d));
-  }
-  return sum;
-}
-
-float DotQ4_1(int n, const void* vw, const void* va) {
-  const auto* w = static_cast<const BlockQ4_1*>(vw);
-  const auto* a = static_cast<const BlockQ8_1*>(va);
-  float sum = 0;
-  for (int i = 0; i < n / kQK; ++i) {
-    int s = 0;
-    for (int j = 0; j < kQK / 2; ++j)
-      s += (w[i].qs[j] & 0xF) * a[i].qs[j] + (w[i].qs[j] >> 4) * a[i].qs[j + kQK / 2];
-    sum += static_cast<float>(s) * (Fp16ToFp32Fast(w[i].d) * Fp16ToFp32Fast(a[i].d)) +
-           Fp16ToFp32Fast(w[i].m) * Fp16ToFp32Fast(a[i].s);
-  }
-  return sum;
-}
-
-float DotQ5_0(int n, const void* vw, const void* va) {
-  const auto* w = static_cast<const BlockQ5_0*>(vw);
-  const auto* a = static_cast<const BlockQ8_0*>(va);
-  float sum = 0;
-  for (int i = 0; i < n / kQK; ++i) {
+// The 4- and 5-bit legacy formats: block i's quants j and j + 16 are the low and high nibble of qs[j], Q5 adding
+// a fifth bit from qh; Q4_0 and Q5_0 are centred (minus 8 or 16), Q4_1 and Q5_1 carry a minimum m instead, which
+// meets the activation block's s = d * sum(qs). The integer sum is exact; the float steps are ggml's.
+template <class Block>
+inline void Quants(const Block& b, int j, int* lo, int* hi) {
+  *lo = b.qs[j] & 0xF;
+  *hi = b.qs[j] >> 4;
+  if constexpr (requires { b.qh; }) {
     uint32_t qh;
-    std::memcpy(&qh, w[i].qh, 4);
+    std::memcpy(&qh, b.qh, 4);
+    *lo |= ((qh >> j) << 4) & 0x10;
+    *hi |= (qh >> (j + 12)) & 0x10;
+  }
+}
+
+template <class Block, class Act, int kOffset>
+float DotLegacy(int n, const void* vw, const void* va) {
+  const auto* w = static_cast<const Block*>(vw);
+  const auto* a = static_cast<const Act*>(va);
+  float sum = 0;
+  for (int i = 0; i < n / kQK; ++i) {
     int s = 0;
     for (int j = 0; j < kQK / 2; ++j) {
-      const int h0 = ((qh >> j) << 4) & 0x10, h1 = (qh >> (j + 12)) & 0x10;
-      s += (((w[i].qs[j] & 0xF) | h0) - 16) * a[i].qs[j] + (((w[i].qs[j] >> 4) | h1) - 16) * a[i].qs[j + 16];
+      int lo, hi;
+      Quants(w[i], j, &lo, &hi);
+      s += (lo - kOffset) * a[i].qs[j] + (hi - kOffset) * a[i].qs[j + kQK / 2];
     }
-    sum += static_cast<float>(s) * (Fp16ToFp32Fast(w[i].d) * Fp16ToFp32Fast(a[i].d));
-  }
-  return sum;
-}
-
-float DotQ5_1(int n, const void* vw, const void* va) {
-  const auto* w = static_cast<const BlockQ5_1*>(vw);
-  const auto* a = static_cast<const BlockQ8_1*>(va);
-  float sum = 0;
-  for (int i = 0; i < n / kQK; ++i) {
-    uint32_t qh;
-    std::memcpy(&qh, w[i].qh, 4);
-    int s = 0;
-    for (int j = 0; j < kQK / 2; ++j) {
-      const int h0 = ((qh >> j) << 4) & 0x10, h1 = (qh >> (j + 12)) & 0x10;
-      s += ((w[i].qs[j] & 0xF) | h0) * a[i].qs[j] + ((w[i].qs[j] >> 4) | h1) * a[i].qs[j + 16];
+    if constexpr (requires { w[i].m; }) {
+      sum += static_cast<float>(s) * (Fp16ToFp32Fast(w[i].d) * Fp16ToFp32Fast(a[i].d)) +
+             Fp16ToFp32Fast(w[i].m) * Fp16ToFp32Fast(a[i].s);
+    } else {
+      sum += static_cast<float>(s) * (Fp16ToFp32Fast(w[i].d) * Fp16ToFp32Fast(a[i].d));
     }
-    sum += static_cast<float>(s) * (Fp16ToFp32Fast(w[i].d) * Fp16ToFp32Fast(a[i].d)) +
-           Fp16ToFp32Fast(w[i].m) * Fp16ToFp32Fast(a[i].s);
   }
   return sum;
 }
@@ -272,10 +247,10 @@ KernelTable MakeTable() {
   set(TensorType::kF32, TensorType::kF32, CopyF32, DotF32W);
   set(TensorType::kF16, TensorType::kF32, CopyF32, DotF16W);
   set(TensorType::kBF16, TensorType::kF32, CopyF32, DotBF16W);
-  set(TensorType::kQ4_0, TensorType::kQ8_0, Q8_0, DotQ4_0);
-  set(TensorType::kQ4_1, TensorType::kQ8_1, Q8_1, DotQ4_1);
-  set(TensorType::kQ5_0, TensorType::kQ8_0, Q8_0, DotQ5_0);
-  set(TensorType::kQ5_1, TensorType::kQ8_1, Q8_1, DotQ5_1);
+  set(TensorType::kQ4_0, TensorType::kQ8_0, Q8_0, DotLegacy<BlockQ4_0, BlockQ8_0, 8>);
+  set(TensorType::kQ4_1, TensorType::kQ8_1, Q8_1, DotLegacy<BlockQ4_1, BlockQ8_1, 0>);
+  set(TensorType::kQ5_0, TensorType::kQ8_0, Q8_0, DotLegacy<BlockQ5_0, BlockQ8_0, 16>);
+  set(TensorType::kQ5_1, TensorType::kQ8_1, Q8_1, DotLegacy<BlockQ5_1, BlockQ8_1, 0>);
   set(TensorType::kQ8_0, TensorType::kQ8_0, Q8_0, DotQ8_0);
   set(TensorType::kQ4_K, TensorType::kQ8_K, Q8_K, DotQ4_K);
   set(TensorType::kQ5_K, TensorType::kQ8_K, Q8_K, DotQ5_KOrder<false>);
