@@ -32,7 +32,26 @@ const char* TypeName(element_type t) {
   return "value";
 }
 
-Status ParseContent(element content, const std::string& where, ChatMessage& m) {
+// Appends every string under `v` (object keys included) to `out`, a line each, except under the keys that hold
+// no text a person wrote: "role" and "type" (fixed vocabularies) and the binary payloads of media parts.
+void CollectStrings(element v, std::string* out, int depth = 0) {
+  if (depth > 64) return;  // simdjson has already bounded the depth; this only keeps the recursion honest
+  if (v.is_string()) {
+    out->append(v.get_string().value());
+    out->push_back('\n');
+  } else if (v.is_array()) {
+    for (element e : v.get_array()) CollectStrings(e, out, depth + 1);
+  } else if (v.is_object()) {
+    for (auto [key, value] : v.get_object()) {
+      if (key == "role" || key == "type" || key == "image_url" || key == "input_audio" || key == "file") continue;
+      out->append(key);  // metadata keys are the client's own words too
+      out->push_back('\n');
+      CollectStrings(value, out, depth + 1);
+    }
+  }
+}
+
+Status ParseContent(element content, const std::string& where, ChatMessage& m, std::string* other_text) {
   if (content.is_null()) return Status::Ok();
   if (content.is_string()) {
     m.text = std::string(content.get_string().value());
@@ -54,7 +73,8 @@ Status ParseContent(element content, const std::string& where, ChatMessage& m) {
       if (!m.text.empty()) m.text.push_back('\n');
       m.text.append(text.value());
     } else {
-      m.has_image = true;
+      m.has_image = m.has_image || type.value() != "refusal";
+      CollectStrings(part, other_text);  // a refusal's text, an image part's detail; never a media payload
     }
   }
   return Status::Ok();
@@ -78,7 +98,7 @@ Status ParseMessages(element messages, ChatRequest& req) {
     element content;
     bool has_content = !msg["content"].get(content);
     if (has_content) {
-      Status s = ParseContent(content, where, m);
+      Status s = ParseContent(content, where, m, &req.other_text);
       if (!s.ok()) return s;
     }
     element calls;
@@ -98,6 +118,8 @@ Status ParseMessages(element messages, ChatRequest& req) {
     if (m.role == "tool" && msg["tool_call_id"].get_string().error()) {
       return Invalid(where + ".tool_call_id: required string for role 'tool'");
     }
+    for (auto [key, value] : msg.get_object())  // tool calls, function_call, name, ...: all but text and role
+      if (key != "content" && key != "role") CollectStrings(value, &req.other_text);
     req.messages.push_back(std::move(m));
   }
   if (req.messages.empty()) return Invalid("messages: must contain at least one message");
@@ -196,6 +218,7 @@ Result<ChatRequest> ParseChatRequest(std::string_view body) {
     } else if (key == "metadata") {
       if (!value.is_object() && !value.is_null()) return Invalid("metadata: expected an object");
     }
+    if (key != "messages") CollectStrings(value, &req.other_text);
     req.fields.emplace_back(std::string(key), simdjson::minify(value));
   }
   if (!saw_model) return Invalid("model: required field is missing");

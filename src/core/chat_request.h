@@ -2,7 +2,8 @@
 //
 // ParseChatRequest reads the JSON body once (simdjson), checks every field the gateway relies on and
 // names the offending field in its error ("messages[2].role: ..."), and keeps what routing and the
-// ledger need: the messages' text, tool presence, streaming flags. Every top-level field is also kept
+// ledger need: the messages' text, tool presence, streaming flags, and every other string the request carries
+// (so the privacy scan sees all that an upstream would receive). Every top-level field is also kept
 // verbatim (minified) so an OpenAI-compatible upstream receives exactly what the client sent, with only
 // `model` (and, for streams, `stream_options`) rewritten. A ChatRequest is an immutable value after
 // parsing; share it freely between threads.
@@ -31,6 +32,12 @@ struct ChatRequest {
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
   std::vector<ChatMessage> messages;
+  // Every string (values and object keys) outside the messages' text content, one per line: tool-call
+  // arguments and names, a message's name or refusal, tool definitions, `user`, `metadata`, a response schema,
+  // and any other field an upstream receives verbatim. Personal data there reaches a cloud model just the same,
+  // so the privacy scan reads it too. Left out: "model", what "role" and "type" hold, and the payloads of
+  // image, audio and file parts (base64, not text).
+  std::string other_text;
   int tools = 0;  // number of tools offered
   bool tool_choice_none = false;
   std::optional<int64_t> max_tokens;  // max_completion_tokens or max_tokens
@@ -39,7 +46,7 @@ struct ChatRequest {
   std::vector<std::pair<std::string, std::string>> fields;
   size_t body_bytes = 0;
 
-  // Concatenated text of all messages (what PII detection scans).
+  // Concatenated text of all messages.
   std::string all_text() const;
   // Text of the last user message ("" if none).
   std::string_view last_user_text() const;

@@ -15,12 +15,15 @@ Features ComputeFeatures(const ChatRequest& req, const PiiDetector& pii, std::st
   f.messages = static_cast<int>(req.messages.size());
   f.tools = req.tool_choice_none ? 0 : req.tools;
   f.task = ClassifyTask(req.last_user_text());
-  // Message by message (no concatenated copy); a kind found in any message counts once.
-  for (const auto& m : req.messages) {
-    for (auto& kind : pii.kinds_in(m.text)) {
+  // Message by message (no concatenated copy), then every other string the request carries (tool-call
+  // arguments, `user`, tool definitions...: an upstream receives them too); a kind found anywhere counts once.
+  auto scan = [&](std::string_view text) {
+    for (auto& kind : pii.kinds_in(text)) {
       if (std::find(f.pii.begin(), f.pii.end(), kind) == f.pii.end()) f.pii.push_back(std::move(kind));
     }
-  }
+  };
+  for (const auto& m : req.messages) scan(m.text);
+  if (!req.other_text.empty()) scan(req.other_text);
   f.header_tier = std::string(header_tier);
   return f;
 }

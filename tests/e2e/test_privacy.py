@@ -31,6 +31,29 @@ def test_personal_data_stays_local(stack, prompt, model, header):
     assert row["local_only"] == 1 and row["locality"] == "local" and row["pii"]
 
 
+CLEAN = [{"role": "user", "content": "Write python code that sorts a list"}]  # alone, it goes to the cloud
+ELSEWHERE = {  # personal data outside the messages' text: the upstream would receive it all the same
+    "an earlier tool call's arguments": dict(messages=CLEAN + [
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function", "function": {
+            "name": "send_report", "arguments": json.dumps({"to": EMAIL})}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "sent"}]),
+    "the user field": dict(messages=CLEAN, user=EMAIL),
+    "metadata": dict(messages=CLEAN, extra_body={"metadata": {"card": CARD}}),
+    "a tool's description": dict(messages=CLEAN, tools=[{"type": "function", "function": {
+        "name": "notify", "description": f"Notify {EMAIL} when done", "parameters": {"type": "object"}}}]),
+}
+
+
+@pytest.mark.parametrize("where", list(ELSEWHERE))
+@pytest.mark.parametrize("model", ["auto", "cloud-gpt", "cloud-claude"])
+def test_personal_data_outside_the_messages_stays_local_too(stack, where, model):
+    raw = stack.client().chat.completions.with_raw_response.create(model=model, **ELSEWHERE[where])
+    assert raw.headers["x-tandem-model"] == "local-slm"
+    assert "privacy" in raw.headers["x-tandem-route"]
+    assert_cloud_saw_nothing(stack)
+    assert stack.wait_rows(1)[-1]["local_only"] == 1
+
+
 def test_no_fallback_to_the_cloud_when_the_slm_fails(stack):
     stack.slm.control(script=[{"status": 500}, {"status": 500}])
     with pytest.raises(openai.APIStatusError) as e:

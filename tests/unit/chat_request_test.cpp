@@ -36,6 +36,26 @@ TEST(ChatRequest, ParsesTheFieldsRoutingNeeds) {
   EXPECT_EQ(r->user_turns(), 2);
 }
 
+// What the privacy scan reads beside the messages' text: every other string an upstream would receive, and
+// neither the media payloads nor the fixed vocabularies (roles, part types, the model).
+TEST(ChatRequest, CollectsEveryOtherStringForThePrivacyScan) {
+  auto r = ParseChatRequest(R"({"model":"gpt-x","messages":[
+      {"role":"user","name":"Ann","content":[{"type":"text","text":"glance"},
+        {"type":"image_url","image_url":{"url":"data:image/png;base64,QUtJQQ==","detail":"high"}}]},
+      {"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function",
+        "function":{"name":"lookup","arguments":"{\"q\":\"x\"}"}}]},
+      {"role":"tool","tool_call_id":"c1","content":"done"}],
+    "tools":[{"type":"function","function":{"name":"lookup","description":"finds things"}}],
+    "user":"u1","metadata":{"k":"v"},"stop":["END"]})");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const std::string& t = r->other_text;
+  for (const char* want : {"Ann", "lookup", "{\"q\":\"x\"}", "c1", "finds things", "u1", "k\nv", "END"})
+    EXPECT_NE(t.find(want), std::string::npos) << want << " in " << t;
+  for (const char* absent : {"data:image", "QUtJQQ", "high", "gpt-x", "assistant", "user\n", "glance", "done"})
+    EXPECT_EQ(t.find(absent), std::string::npos) << absent << " in " << t;
+  EXPECT_TRUE(r->messages[0].has_image);
+}
+
 TEST(ChatRequest, NamesTheOffendingField) {
   EXPECT_NE(ErrorOf("{not json").find("malformed JSON"), std::string::npos);
   EXPECT_NE(ErrorOf("[]").find("expected a JSON object"), std::string::npos);

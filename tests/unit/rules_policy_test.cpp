@@ -135,6 +135,33 @@ TEST(RulesPolicy, PersonalDataStaysLocalWhateverElseSaysSo) {
   EXPECT_EQ(d.model, "small");
 }
 
+// Personal data outside the messages' text still reaches the upstream, so it keeps the request local too: in an
+// earlier tool call's arguments, the `user` field, metadata (key or value), a tool's description, a message's
+// name or an assistant's refusal. The same request without it may go to the cloud.
+TEST(RulesPolicy, PersonalDataAnywhereInTheRequestStaysLocal) {
+  Fixture f;
+  const std::string head = R"({"model":"big","messages":[{"role":"user","content":"write python code to sort)";
+  const std::string places[] = {
+      R"("},{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":)"
+      R"({"name":"send","arguments":"{\"to\":\"jane@example.com\"}"}}]},)"
+      R"({"role":"tool","tool_call_id":"c1","content":"sent"}]})",
+      R"("}],"user":"jane@example.com"})",
+      R"("}],"metadata":{"customer":"card 4111 1111 1111 1111"}})",
+      R"("}],"metadata":{"jane@example.com":"vip"}})",
+      R"("}],"tools":[{"type":"function","function":{"name":"f","description":"mail jane@example.com"}}]})",
+      R"(","name":"jane@example.com"}]})",
+      R"("},{"role":"assistant","content":[{"type":"refusal","refusal":"I won't mail jane@example.com"}]}]})",
+  };
+  for (const std::string& tail : places) {
+    Decision d = f.route(head + tail);
+    EXPECT_TRUE(d.local_only) << tail;
+    EXPECT_EQ(d.model, "small") << tail;
+  }
+  Decision clean = f.route(head + R"("}],"user":"u-123","metadata":{"customer":"acme"}})");
+  EXPECT_FALSE(clean.local_only);
+  EXPECT_EQ(clean.model, "big");
+}
+
 TEST(RulesPolicy, BadRegexIsReportedWithItsLine) {
   auto c = ParseConfig(
       "models:\n  - name: a\n    base_url: http://x\n    tier: slm\nrouting:\n  rules:\n    - if: {regex: "
