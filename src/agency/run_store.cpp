@@ -214,15 +214,17 @@ Result<RunRecord> RunStore::GetRun(const std::string& id) const {
   return SqliteError(db, "runs query");
 }
 
-Result<std::vector<RunRecord>> RunStore::ListRuns(const std::string& status, int limit) const {
+Result<std::vector<RunRecord>> RunStore::ListRuns(const std::string& status, int limit,
+                                                  const std::string* key_id) const {
   std::lock_guard<std::mutex> lock(mu_);
   sqlite3* db = db_->handle();
-  std::string q = std::string("SELECT ") + kRunColumns + " FROM runs";
-  if (!status.empty()) q += " WHERE status = ?1";
+  std::string q = std::string("SELECT ") + kRunColumns + " FROM runs WHERE (?1 = '' OR status = ?1)";
+  if (key_id) q += " AND key_id = ?2";
   q += " ORDER BY created_us DESC LIMIT " + std::to_string(limit);
   SqliteStmt s(db, q.c_str());
   if (!s.ok()) return SqliteError(db, "runs query");
-  if (!status.empty()) s.text(1, status);
+  s.text(1, status);
+  if (key_id) s.text(2, *key_id);
   std::vector<RunRecord> out;
   int rc;
   while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(ReadRun(s.get()));

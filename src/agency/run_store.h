@@ -61,8 +61,9 @@ class RunStore {
   Status UpdateRun(const std::string& id, const std::string& status, const std::string& output,
                    const std::string& error);
   Result<RunRecord> GetRun(const std::string& id) const;
-  // Runs with this status ("" = all), newest first.
-  Result<std::vector<RunRecord>> ListRuns(const std::string& status, int limit = 100) const;
+  // Runs with this status ("" = all), newest first; with `key_id`, only the runs that client key started.
+  Result<std::vector<RunRecord>> ListRuns(const std::string& status, int limit = 100,
+                                          const std::string* key_id = nullptr) const;
   // Claims the right to execute a run, so two processes never run it at once: succeeds when the run is free,
   // already ours, or held by a process that is gone (same host, pid no longer alive) or whose claim expired
   // (`ttl_s` after its last step). kUnavailable names the holder otherwise. Release() gives it up.

@@ -182,6 +182,9 @@ asio::awaitable<void> RunApi::handle(const HttpRequestIn& in, Responder& out) {
   }
   const std::string path = in.path();
   const bool post = in.method == "POST";
+  // With client keys configured, a key sees, traces and approves only the runs it started: runs hold prompts,
+  // tool results and answers. Another key's run reads as missing, so its existence is not disclosed either.
+  const std::string* scope = snap->config.keys.empty() ? nullptr : &auth.value();
   if (path == "/v1/agent/runs") {
     if (!post) co_await SendError(out, Status(Code::kInvalidArgument, "use POST for " + path));
     else co_await AgentRun(in, out, auth.value());
@@ -204,7 +207,7 @@ asio::awaitable<void> RunApi::handle(const HttpRequestIn& in, Responder& out) {
     co_return;
   }
   if (path == "/v1/runs") {
-    auto runs = store_->ListRuns(QueryParam(in.target, "status"), 100);
+    auto runs = store_->ListRuns(QueryParam(in.target, "status"), 100, scope);
     if (!runs.ok()) {
       co_await SendError(out, runs.status());
       co_return;
@@ -224,6 +227,13 @@ asio::awaitable<void> RunApi::handle(const HttpRequestIn& in, Responder& out) {
   const std::string rest = path.substr(9);
   const size_t slash = rest.find('/');
   const std::string id = rest.substr(0, slash), action = slash == std::string::npos ? "" : rest.substr(slash + 1);
+  if (scope) {
+    auto run = store_->GetRun(id);
+    if (run.ok() && run->key_id != *scope) {
+      co_await SendError(out, Status(Code::kNotFound, "no run '" + id + "' in the ledger"));
+      co_return;
+    }
+  }
   if (action == "approve" && post) {
     co_await Approve(id, in, out);
     co_return;

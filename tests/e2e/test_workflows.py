@@ -177,9 +177,12 @@ def test_a_workflow_killed_mid_run_resumes_without_repeating_steps(stack, tmp_pa
     assert tandem(stack, "runs").stdout.count("done") == 1
 
 
-def http(method, url, body=None, timeout=30):
+def http(method, url, body=None, timeout=30, key=None):
+    headers = {"content-type": "application/json"}
+    if key:
+        headers["authorization"] = f"Bearer {key}"
     req = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode(), method=method,
-                                 headers={"content-type": "application/json"})
+                                 headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.status, json.loads(r.read())
@@ -233,6 +236,28 @@ def test_workflows_and_approvals_over_http(stack, tmp_path):
     assert http("GET", stack.url + "/v1/runs/run_nope")[0] == 404
     code, err = http("POST", stack.url + "/v1/workflows/chain/runs", {"wait": "yes"})
     assert code == 400 and "'wait' must be true or false" in err["error"]["message"]
+
+
+# Runs hold prompts, tool results and answers: with client keys, each key sees, traces and approves only its own
+# runs, and another key's run reads as missing.
+def test_a_client_key_sees_only_its_own_runs(make_stack, tmp_path):
+    stack = make_stack(keys={"alice": "key-alice", "bob": "key-bob"})
+    serve_with_workflows(stack, tmp_path)
+    code, run = http("POST", stack.url + "/v1/workflows/ticket-enrichment/runs",
+                     {"inputs": {"ticket": HIGH, "customer": "ACME"}}, key="key-alice")
+    assert code == 200 and run["status"] == "waiting_approval", run
+    runs = stack.url + f"/v1/runs/{run['id']}"
+    for path in (runs, runs + "/trace"):
+        code, err = http("GET", path, key="key-bob")
+        assert code == 404 and f"no run '{run['id']}'" in err["error"]["message"], (path, code, err)
+    assert http("POST", runs + "/approve", {"by": "bob"}, key="key-bob")[0] == 404
+    assert http("GET", stack.url + "/v1/runs", key="key-bob") == (200, {"object": "list", "data": []})
+    assert http("GET", runs)[0] == 401  # no key at all
+    code, mine = http("GET", stack.url + "/v1/runs", key="key-alice")
+    assert code == 200 and [r["id"] for r in mine["data"]] == [run["id"]]
+    assert http("GET", runs, key="key-alice")[1]["status"] == "waiting_approval"  # bob's approval did nothing
+    code, done = http("POST", runs + "/approve", {"by": "alice"}, key="key-alice")
+    assert code == 200 and done["status"] == "done", done
 
 
 def test_agent_runs_over_http_use_only_allowed_tools(stack, tmp_path):

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 #include <mutex>
+#include <tuple>
 
 #include <sqlite3.h>
 #include <unistd.h>
@@ -274,6 +275,36 @@ TEST_F(Runs, StepsRunInOrderWithConditionsLoopsAndParallelBranches) {
   const size_t before = model_.models.size();
   EXPECT_EQ(RunWorkflow(*store_, wf, id, opt_).status, "done");
   EXPECT_EQ(model_.models.size(), before);
+}
+
+TEST_F(Runs, ListingFiltersByStatusAndByTheKeyThatStartedTheRun) {
+  int64_t t = 0;
+  for (const auto& [id, status, key] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"r1", "done", "alice"}, {"r2", "waiting_approval", "alice"}, {"r3", "done", "bob"}, {"r4", "done", ""}}) {
+    RunRecord r;
+    r.id = id;
+    r.kind = "workflow";
+    r.name = "flow";
+    r.status = status;
+    r.key_id = key;
+    r.created_us = ++t;
+    ASSERT_TRUE(store_->CreateRun(r).ok());
+  }
+  auto ids = [&](const std::string& status, const std::string* key) {
+    std::vector<std::string> out;
+    auto runs = store_->ListRuns(status, 100, key);
+    EXPECT_TRUE(runs.ok());
+    if (runs.ok())
+      for (const auto& r : runs.value()) out.push_back(r.id);
+    return out;
+  };
+  const std::string alice = "alice", bob = "bob", nobody = "carol";
+  EXPECT_EQ(ids("", nullptr), (std::vector<std::string>{"r4", "r3", "r2", "r1"}));  // newest first
+  EXPECT_EQ(ids("done", nullptr), (std::vector<std::string>{"r4", "r3", "r1"}));
+  EXPECT_EQ(ids("", &alice), (std::vector<std::string>{"r2", "r1"}));
+  EXPECT_EQ(ids("done", &alice), (std::vector<std::string>{"r1"}));
+  EXPECT_EQ(ids("", &bob), (std::vector<std::string>{"r3"}));
+  EXPECT_TRUE(ids("", &nobody).empty());
 }
 
 TEST_F(Runs, InputsAreCheckedBeforeARunStarts) {
