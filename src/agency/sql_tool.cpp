@@ -1,4 +1,6 @@
-// sql: one statement on a SQLite file; rows come back as JSON.
+// sql: one statement on a SQLite file; rows come back as JSON. The statement reaches no other file: ATTACH and
+// VACUUM INTO (which writes a copy of the database to any path, even from a read-only connection) are refused by
+// an authorizer, and a read-only tool runs only statements that change nothing.
 #include <simdjson.h>
 #include <sqlite3.h>
 
@@ -11,6 +13,11 @@ namespace tandem::agency {
 namespace {
 
 constexpr int kMaxRows = 200;
+
+// SQLite asks before every action; ATTACH (also what VACUUM INTO asks for) and DETACH would open other files.
+int DenyOtherFiles(void*, int action, const char*, const char*, const char*, const char*) {
+  return action == SQLITE_ATTACH || action == SQLITE_DETACH ? SQLITE_DENY : SQLITE_OK;
+}
 
 class SqlTool final : public Tool {
  public:
@@ -37,6 +44,7 @@ class SqlTool final : public Tool {
       return ToolResult{"cannot open the database: " + msg, true};
     }
     sqlite3_busy_timeout(db, static_cast<int>(std::min<int64_t>(timeout.count(), 30000)));
+    sqlite3_set_authorizer(db, DenyOtherFiles, nullptr);
     // The statement's run time is bounded by the timeout: the progress handler aborts it.
     struct Deadline {
       std::chrono::steady_clock::time_point at;
@@ -50,6 +58,12 @@ class SqlTool final : public Tool {
       std::string msg = sqlite3_errmsg(db);
       sqlite3_close(db);
       return ToolResult{"SQL error: " + msg, true};
+    }
+    if (!writable_ && st && !sqlite3_stmt_readonly(st)) {  // e.g. a PRAGMA that sets something
+      sqlite3_finalize(st);
+      sqlite3_close(db);
+      return ToolResult{"SQL error: the database is readonly for this tool; only statements that change nothing run",
+                        true};
     }
     std::string out;
     JsonWriter w(out);

@@ -119,5 +119,29 @@ TEST(SqlTool, RowsAsJsonAndReadOnlyByDefault) {
   EXPECT_NE(syntax.content.find("SQL error"), std::string::npos);
 }
 
+// One statement reaches no file but the tool's own: VACUUM INTO (which SQLite runs even on a read-only
+// connection) and ATTACH are refused in both modes, and a read-only tool refuses a PRAGMA that sets something.
+TEST(SqlTool, NoStatementReachesAnotherFile) {
+  const std::string db = testing::TempDir() + "/tool2.db", copy = testing::TempDir() + "/tool2-copy.db";
+  std::remove(db.c_str());
+  std::remove(copy.c_str());
+  const auto t = std::chrono::milliseconds(2000);
+  auto rw = MakeSqlTool(db, true);
+  ASSERT_FALSE(CallTool(*rw, R"j({"query":"CREATE TABLE t(secret TEXT)"})j", t).is_error);
+  auto ro = MakeSqlTool(db, false);
+  for (Tool* tool : {rw.get(), ro.get()}) {
+    ToolResult vacuum = CallTool(*tool, ("{\"query\":\"VACUUM INTO '" + copy + "'\"}").c_str(), t);
+    EXPECT_TRUE(vacuum.is_error) << vacuum.content;
+    EXPECT_FALSE(std::filesystem::exists(copy));
+    ToolResult attach = CallTool(*tool, ("{\"query\":\"ATTACH '" + db + "' AS other\"}").c_str(), t);
+    EXPECT_TRUE(attach.is_error) << attach.content;
+    EXPECT_NE(attach.content.find("not authorized"), std::string::npos) << attach.content;
+  }
+  ToolResult pragma = CallTool(*ro, R"({"query":"PRAGMA user_version = 7"})", t);
+  EXPECT_TRUE(pragma.is_error);
+  EXPECT_NE(pragma.content.find("readonly"), std::string::npos) << pragma.content;
+  EXPECT_FALSE(CallTool(*ro, R"({"query":"PRAGMA user_version"})", t).is_error);
+}
+
 }  // namespace
 }  // namespace tandem::agency
