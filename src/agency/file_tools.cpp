@@ -33,6 +33,10 @@ class Sandbox {
     if (ec) return Status(Code::kInvalidArgument, "bad path: " + ec.message());
     auto [r, f] = std::mismatch(root_.begin(), root_.end(), full.begin(), full.end());
     if (r != root_.end()) return Status(Code::kPermissionDenied, "the path leads outside the sandbox");
+    // A symbolic link still standing here points at nothing yet (weakly_canonical resolves the ones whose
+    // target exists), so writing through it would create its target, wherever that is.
+    if (fs::is_symlink(fs::symlink_status(full, ec)))
+      return Status(Code::kPermissionDenied, "the path is a symbolic link to nothing: it may lead outside the sandbox");
     return full;
   }
   const fs::path& root() const { return root_; }

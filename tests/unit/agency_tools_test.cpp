@@ -98,6 +98,14 @@ TEST(FileTools, StayInsideTheSandbox) {
   EXPECT_TRUE(link.is_error);
   EXPECT_NE(link.content.find("outside the sandbox"), std::string::npos) << link.content;
   EXPECT_TRUE(CallTool(read, R"({"path":"nope.txt"})", t).is_error);
+  // A link to a file that does not exist yet would create it wherever it points.
+  const fs::path planted = fs::path(testing::TempDir()) / "planted.txt";
+  fs::remove(planted);
+  fs::create_symlink(planted, root / "dangling.txt");
+  ToolResult through = CallTool(write, R"({"path":"dangling.txt","content":"x"})", t);
+  EXPECT_TRUE(through.is_error);
+  EXPECT_NE(through.content.find("symbolic link"), std::string::npos) << through.content;
+  EXPECT_FALSE(fs::exists(planted));
 }
 
 TEST(SqlTool, RowsAsJsonAndReadOnlyByDefault) {
