@@ -9,7 +9,8 @@
 // - sql {"query"}: one statement on a SQLite file, rows as JSON ({"columns", "rows"}, at most 200 rows);
 //   read-only unless created with writable = true.
 // - http_get {"url", "headers"?} / http_post {"url", "body", "headers"?}: only to hosts in the allow list
-//   ("host" or "host:port"); the status and at most 64 KiB of the body come back.
+//   ("host" or "host:port"); the status and at most 64 KiB of the body come back. Paths and headers with control
+//   characters, and the headers that frame the request (host, content-length, ...), are refused.
 #pragma once
 
 #include <memory>

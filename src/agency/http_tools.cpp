@@ -1,7 +1,11 @@
-// http_get and http_post: to allow-listed hosts only.
+// http_get and http_post: to allow-listed hosts only. What a model writes cannot reshape the request: a path with
+// spaces or control characters (CR, LF...), a header name that is not a token or a value with control characters
+// is refused, and so are the headers that frame the message or name its host (host, content-length,
+// transfer-encoding, connection, upgrade).
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "agency/builtin_tools.h"
 #include "core/json_writer.h"
@@ -11,6 +15,27 @@ namespace tandem::agency {
 namespace {
 
 constexpr size_t kMaxBody = 64 * 1024;
+
+bool HasControl(std::string_view s, bool space_too) {
+  return std::any_of(s.begin(), s.end(), [&](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7F || (space_too && u == ' ');
+  });
+}
+
+// RFC 9110's token: what a header name may hold.
+bool IsToken(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  });
+}
+
+bool FramingHeader(std::string_view name) {
+  std::string lower(name);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower == "host" || lower == "content-length" || lower == "transfer-encoding" || lower == "connection" ||
+         lower == "upgrade";
+}
 
 class HttpTool final : public Tool {
  public:
@@ -45,12 +70,20 @@ class HttpTool final : public Tool {
     call.method = method_;
     // ParseHttpUrl keeps the path as the base path; the request line wants it whole (query included).
     call.path = target->base_path.empty() ? "/" : target->base_path;
+    if (HasControl(call.path, true)) return ToolResult{"bad url: the path holds spaces or control characters", true};
     call.body = std::string(body);
     simdjson::dom::object headers;
     if (!doc["headers"].get(headers)) {
       for (auto h : headers) {
         std::string_view v;
-        if (!h.value.get(v)) call.headers.emplace_back(std::string(h.key), std::string(v));
+        if (h.value.get(v)) continue;
+        if (!IsToken(h.key) || HasControl(v, false))
+          return ToolResult{"header '" + std::string(h.key) +
+                                "': a name is letters, digits and !#$%&'*+-.^_`|~; a value holds no control characters",
+                            true};
+        if (FramingHeader(h.key))
+          return ToolResult{"header '" + std::string(h.key) + "' is set by the tool itself", true};
+        call.headers.emplace_back(std::string(h.key), std::string(v));
       }
     }
     if (method_ == "POST" && std::none_of(call.headers.begin(), call.headers.end(),
