@@ -47,6 +47,14 @@ void CollectStrings(element v, std::string* out, int depth = 0) {
       out->append(key);  // metadata keys are the client's own words too
       out->push_back('\n');
       CollectStrings(value, out, depth + 1);
+      // A tool call's arguments are JSON inside a string: its strings decoded too, so that an escape such as
+      // \u0040 for '@' hides nothing from the scan.
+      if (key == "arguments" && value.is_string()) {
+        simdjson::dom::parser inner;
+        element args;
+        const std::string_view text = value.get_string().value();
+        if (!inner.parse(text.data(), text.size()).get(args)) CollectStrings(args, out, depth + 1);
+      }
     }
   }
 }

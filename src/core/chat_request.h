@@ -33,8 +33,8 @@ struct ChatRequest {
   bool include_usage = false;  // stream_options.include_usage
   std::vector<ChatMessage> messages;
   // Every string (values and object keys) outside the messages' text content, one per line: tool-call
-  // arguments and names, a message's name or refusal, tool definitions, `user`, `metadata`, a response schema,
-  // and any other field an upstream receives verbatim. Personal data there reaches a cloud model just the same,
+  // arguments (as sent, and the strings of the JSON they hold, decoded) and names, a message's name or refusal,
+  // tool definitions, `user`, `metadata`, a response schema, and any other field an upstream receives verbatim. Personal data there reaches a cloud model just the same,
   // so the privacy scan reads it too. Left out: "model", what "role" and "type" hold, and the payloads of
   // image, audio and file parts (base64, not text).
   std::string other_text;

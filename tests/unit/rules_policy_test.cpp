@@ -145,6 +145,9 @@ TEST(RulesPolicy, PersonalDataAnywhereInTheRequestStaysLocal) {
       R"("},{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":)"
       R"({"name":"send","arguments":"{\"to\":\"jane@example.com\"}"}}]},)"
       R"({"role":"tool","tool_call_id":"c1","content":"sent"}]})",
+      R"("},{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":)"
+      R"({"name":"send","arguments":"{\"to\":\"jane\\u0040example.com\"}"}}]},)"
+      R"({"role":"tool","tool_call_id":"c1","content":"sent"}]})",
       R"("}],"user":"jane@example.com"})",
       R"("}],"metadata":{"customer":"card 4111 1111 1111 1111"}})",
       R"("}],"metadata":{"jane@example.com":"vip"}})",
