@@ -34,26 +34,26 @@ const char* TypeName(element_type t) {
 
 // Appends every string under `v` (object keys included) to `out`, a line each, except under the keys that hold
 // no text a person wrote: "role" and "type" (fixed vocabularies) and the binary payloads of media parts.
-void CollectStrings(element v, std::string* out, int depth = 0) {
+// A tool call's arguments are JSON inside a string: their strings are collected decoded too, so that an escape
+// such as \u0040 for '@' hides nothing from the scan (one level deep: arguments inside arguments mean nothing).
+void CollectStrings(element v, std::string* out, int depth = 0, bool in_arguments = false) {
   if (depth > 64) return;  // simdjson has already bounded the depth; this only keeps the recursion honest
   if (v.is_string()) {
     out->append(v.get_string().value());
     out->push_back('\n');
   } else if (v.is_array()) {
-    for (element e : v.get_array()) CollectStrings(e, out, depth + 1);
+    for (element e : v.get_array()) CollectStrings(e, out, depth + 1, in_arguments);
   } else if (v.is_object()) {
     for (auto [key, value] : v.get_object()) {
       if (key == "role" || key == "type" || key == "image_url" || key == "input_audio" || key == "file") continue;
       out->append(key);  // metadata keys are the client's own words too
       out->push_back('\n');
-      CollectStrings(value, out, depth + 1);
-      // A tool call's arguments are JSON inside a string: its strings decoded too, so that an escape such as
-      // \u0040 for '@' hides nothing from the scan.
-      if (key == "arguments" && value.is_string()) {
-        simdjson::dom::parser inner;
+      CollectStrings(value, out, depth + 1, in_arguments);
+      if (key == "arguments" && value.is_string() && !in_arguments) {
+        thread_local simdjson::dom::parser inner;  // not the request's own parser, whose document is in use
         element args;
         const std::string_view text = value.get_string().value();
-        if (!inner.parse(text.data(), text.size()).get(args)) CollectStrings(args, out, depth + 1);
+        if (!inner.parse(text.data(), text.size()).get(args)) CollectStrings(args, out, depth + 1, true);
       }
     }
   }
@@ -232,15 +232,6 @@ Result<ChatRequest> ParseChatRequest(std::string_view body) {
   if (!saw_model) return Invalid("model: required field is missing");
   if (!saw_messages) return Invalid("messages: required field is missing");
   return req;
-}
-
-std::string ChatRequest::all_text() const {
-  std::string out;
-  for (const auto& m : messages) {
-    out.append(m.text);
-    out.push_back('\n');
-  }
-  return out;
 }
 
 std::string_view ChatRequest::last_user_text() const {

@@ -33,10 +33,10 @@ struct ChatRequest {
   bool include_usage = false;  // stream_options.include_usage
   std::vector<ChatMessage> messages;
   // Every string (values and object keys) outside the messages' text content, one per line: tool-call
-  // arguments (as sent, and the strings of the JSON they hold, decoded) and names, a message's name or refusal,
-  // tool definitions, `user`, `metadata`, a response schema, and any other field an upstream receives verbatim. Personal data there reaches a cloud model just the same,
-  // so the privacy scan reads it too. Left out: "model", what "role" and "type" hold, and the payloads of
-  // image, audio and file parts (base64, not text).
+  // arguments (as sent, and the strings of the JSON they hold, decoded) and names, a message's name or
+  // refusal, tool definitions, `user`, `metadata`, a response schema, and any other field an upstream receives
+  // verbatim. Personal data there reaches a cloud model just the same, so the privacy scan reads it too. Left
+  // out: "model", what "role" and "type" hold, and the payloads of image, audio and file parts (base64).
   std::string other_text;
   int tools = 0;  // number of tools offered
   bool tool_choice_none = false;
@@ -46,8 +46,6 @@ struct ChatRequest {
   std::vector<std::pair<std::string, std::string>> fields;
   size_t body_bytes = 0;
 
-  // Concatenated text of all messages.
-  std::string all_text() const;
   // Text of the last user message ("" if none).
   std::string_view last_user_text() const;
   // Number of user turns.

@@ -17,7 +17,6 @@
 #include <thread>
 
 #include "core/json_writer.h"
-#include "core/utf8.h"
 #include "engine/chat/chat_template.h"
 #include "engine/generate/embed.h"
 #include "engine/generate/generate.h"
@@ -290,9 +289,10 @@ std::string NewId() {
 
 void WriteLogprobs(JsonWriter& w, const engine::Tokenizer& tok, const std::vector<engine::GeneratedToken>& tokens) {
   auto entry = [&](int32_t id, float lp) {
-    // A token may be part of a UTF-8 character: "token" is always valid text, "bytes" the exact bytes.
+    // A token may be part of a UTF-8 character: "token" is valid text (the JSON writer replaces what is not, by
+    // core/utf8.h's rule), "bytes" the exact bytes.
     const std::string piece = tok.Piece(id, true);
-    w.kv("token", ToValidUtf8(piece));
+    w.kv("token", piece);
     w.kv("logprob", static_cast<double>(lp));
     w.key("bytes").begin_array();
     for (unsigned char c : piece) w.value(static_cast<int64_t>(c));
