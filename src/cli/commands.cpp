@@ -198,7 +198,7 @@ namespace tandem {
 
 int TrainCommand(const std::string& data, const std::string& weak, const std::string& strong,
                  const std::string& out, double train_fraction, unsigned seed, int bits, int epochs, double pooling,
-                 double rate) {
+                 double rate, const std::string& scores_out) {
   auto d = eval::LoadDataset(data, weak, strong);
   if (!d.ok()) {
     std::fprintf(stderr, "%s\n", d.status().message().c_str());
@@ -238,6 +238,17 @@ int TrainCommand(const std::string& data, const std::string& weak, const std::st
     return 1;
   }
   std::fputs(eval::FormatEval(held_out, results.value()).c_str(), stdout);
+  if (!scores_out.empty()) {
+    std::vector<double> scores;
+    scores.reserve(held_out.prompts.size());
+    for (const auto& p : held_out.prompts) scores.push_back(router.score(p));
+    Status st = eval::SaveJsonl(held_out, scores_out, scores);
+    if (!st.ok()) {
+      std::fprintf(stderr, "%s\n", st.message().c_str());
+      return 1;
+    }
+    std::printf("held-out prompts and their scores: %s\n", scores_out.c_str());
+  }
   return 0;
 }
 

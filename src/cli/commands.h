@@ -37,7 +37,8 @@ int RouteExplainCommand(const std::string& config_path, const std::string& promp
 int EvalCommand(const std::string& data, const std::string& routers, const std::string& weak,
                 const std::string& strong, const std::string& plot, int bins);
 int TrainCommand(const std::string& data, const std::string& weak, const std::string& strong, const std::string& out,
-                 double train_fraction, unsigned seed, int bits, int epochs, double pooling, double rate);
+                 double train_fraction, unsigned seed, int bits, int epochs, double pooling, double rate,
+                 const std::string& scores_out);
 int CalibrateCommand(const std::string& config_path, const std::string& sample, double target, bool write);
 // Routing among more than two models (RouterBench CSV; `models` = "all" or a comma-separated list).
 int MultiTrainCommand(const std::string& data, const std::string& models, const std::string& out,

@@ -74,6 +74,9 @@ int main(int argc, char** argv) {
                     "Share of each training target taken from its domain's mean (MMLU subject, JSONL \"domain\")")
       ->capture_default_str();
   train->add_option("--rate", rate, "Adagrad learning rate")->capture_default_str();
+  std::string scores_out;
+  train->add_option("--scores-out", scores_out,
+                    "Write the held-out prompts with the router's scores as JSONL (tandem eval --router scores)");
   tandem::SlmTrainArgs slm;
   train->add_option("--encoder", slm.encoder,
                     "SLM-scored router: this GGUF model encodes the prompts (its pooled hidden states)");
@@ -249,6 +252,6 @@ int main(int argc, char** argv) {
   if (*eval_tools) return tandem::EvalToolsCommand(et);
   if (*calibrate) return tandem::CalibrateCommand(config, sample, target_share, write_config);
   if (*train) return tandem::TrainCommand(data, weak, strong, out, split, seed,
-                               bits ? bits : tandem::LearnedRouterDefaults().bits, epochs, pooling, rate);
+                               bits ? bits : tandem::LearnedRouterDefaults().bits, epochs, pooling, rate, scores_out);
   return 2;
 }

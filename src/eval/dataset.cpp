@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/json_writer.h"
 #include "core/read_file.h"
 #include "eval/csv.h"
 
@@ -285,6 +286,29 @@ Result<Dataset> LoadJsonl(const std::string& file) {
   if (!scores) d.scores.clear();
   if (d.prompts.empty()) return Status(Code::kInvalidArgument, file + ": no outcomes");
   return d;
+}
+
+Status SaveJsonl(const Dataset& d, const std::string& file, const std::vector<double>& scores) {
+  const std::vector<double>& sc = scores.empty() ? d.scores : scores;
+  if (!sc.empty() && sc.size() != d.prompts.size())
+    return Status(Code::kInvalidArgument, file + ": " + std::to_string(sc.size()) + " scores for " +
+                                              std::to_string(d.prompts.size()) + " prompts");
+  std::string out;
+  for (size_t i = 0; i < d.prompts.size(); ++i) {
+    JsonWriter w(out);
+    w.begin_object().key("prompt").value(d.prompts[i]);
+    w.key("weak").value(d.weak[i]).key("strong").value(d.strong[i]);
+    if (!d.weak_cost.empty()) w.key("weak_cost").value(d.weak_cost[i]).key("strong_cost").value(d.strong_cost[i]);
+    if (!sc.empty()) w.key("score").value(sc[i]);
+    if (!d.domains.empty()) w.key("domain").value(d.domains[i]);
+    w.end_object();
+    out += '\n';
+  }
+  std::ofstream f(file, std::ios::binary);
+  f << out;
+  f.close();
+  if (!f) return Status(Code::kInternal, file + ": cannot write");
+  return Status::Ok();
 }
 
 Result<Dataset> LoadDataset(const std::string& path, const std::string& weak, const std::string& strong) {

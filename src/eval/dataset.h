@@ -35,6 +35,9 @@ struct Dataset {
 Result<Dataset> LoadRouteLlm(const std::string& dir);
 Result<Dataset> LoadRouterBench(const std::string& file, const std::string& weak, const std::string& strong);
 Result<Dataset> LoadJsonl(const std::string& file);
+// Writes `d` in our JSONL format (what LoadJsonl reads back): prompt, weak, strong, and costs, domain and
+// `scores` (as "score") where `d` has them. `scores` overrides d.scores when non-empty.
+Status SaveJsonl(const Dataset& d, const std::string& file, const std::vector<double>& scores = {});
 // Outcomes of K >= 2 models on the same prompts (RouterBench has 11, with per-call costs).
 struct MultiDataset {
   std::string name;

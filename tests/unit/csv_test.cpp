@@ -103,5 +103,32 @@ TEST(Dataset, JsonlWithScoresRunsThroughEval) {
       << bad.status().message();
 }
 
+TEST(Jsonl, SavedDatasetReadsBackTheSame) {
+  Dataset d;
+  d.prompts = {"plain", "quote \" and\nnewline", "caf\xC3\xA9 \xF0\x9F\x99\x82"};
+  d.weak = {1, 0, 0.25};
+  d.strong = {1, 1, 0.75};
+  d.weak_cost = {0.001, 0.002, 0.003};
+  d.strong_cost = {0.01, 0.02, 0.03};
+  d.domains = {"law", "math", "law"};
+  const auto file = TempDir() / "saved_outcomes.jsonl";
+  ASSERT_TRUE(SaveJsonl(d, file.string(), {0.9, 0.1, 0.5}).ok());
+  auto back = LoadJsonl(file.string());
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->prompts, d.prompts);
+  EXPECT_EQ(back->weak, d.weak);
+  EXPECT_EQ(back->strong, d.strong);
+  EXPECT_EQ(back->weak_cost, d.weak_cost);
+  EXPECT_EQ(back->strong_cost, d.strong_cost);
+  EXPECT_EQ(back->domains, d.domains);
+  EXPECT_EQ(back->scores, (std::vector<double>{0.9, 0.1, 0.5}));
+  // A score count that does not match is refused, and an unwritable path says so.
+  EXPECT_FALSE(SaveJsonl(d, file.string(), {0.5}).ok());
+  Status st = SaveJsonl(d, "/nonexistent-dir/x.jsonl");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("cannot write"), std::string::npos) << st.message();
+  std::filesystem::remove(file);
+}
+
 }  // namespace
 }  // namespace tandem::eval
