@@ -1,7 +1,9 @@
 // route_bench: how long a routing decision takes — features (task type, PII scan), the rules, and the learned
 // router — on prompts of 50 and 2,000 tokens. Prints decisions/s and p50/p99 per stage, each timed per call, the
 // stages interleaved; the worst path (every rule evaluated, then the learned router) beside its peer, a plain
-// loop of the same median time. ROUTE_BENCH_PERCENTILES=1 adds p90/p95/p98/max.
+// loop of the same median time, and the same path over different prompts in turn, each parsed just before (as
+// in the gateway), so the router's table slots are cold. ROUTE_BENCH_PERCENTILES=1 adds p90/p95/p98/max;
+// ROUTE_BENCH_STAGE=<part of a name> runs only the stages so named (for a profiler).
 // Usage: route_bench <config.yaml> [iterations]
 #include <algorithm>
 #include <chrono>
@@ -9,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,7 +27,7 @@ namespace {
 // Prose of ~4 bytes a token: words drawn (fixed seed) from a few hundred common ones with a Zipf-like skew, some
 // numbers and punctuation. Not a repeated sentence: a repeating text would let every branch and cache line of
 // the routers settle, and flatter them.
-std::string Prompt(size_t tokens) {
+std::string Prompt(size_t tokens, uint64_t seed = 42) {
   static const char* kWords[] = {
       "the", "of", "and", "to", "a", "in", "is", "that", "for", "it", "as", "was", "with", "be", "by", "on", "not",
       "he", "this", "are", "or", "his", "from", "at", "which", "but", "have", "an", "had", "they", "you", "were",
@@ -43,7 +46,7 @@ std::string Prompt(size_t tokens) {
       "history", "science", "physics", "chemistry", "biology", "economics", "philosophy", "law", "medicine",
       "patient", "treatment", "symptoms", "diagnosis", "study", "results", "evidence", "theory", "experiment"};
   constexpr size_t kCount = sizeof kWords / sizeof *kWords;
-  uint64_t state = 42;
+  uint64_t state = seed;
   auto next = [&] {
     state = state * 6364136223846793005ULL + 1442695040888963407ULL;
     return static_cast<uint32_t>(state >> 33);
@@ -71,6 +74,7 @@ struct Stage {
   std::function<void()> run;
   std::vector<double> us;
   Stats stats;
+  std::function<void()> prepare;  // untimed, before each run (when set)
 };
 
 volatile size_t benchmark_sink = 0;  // keeps a stage's result alive
@@ -83,6 +87,7 @@ void RunInterleaved(std::vector<Stage>& stages, size_t tokens, int iterations) {
   for (auto& st : stages) st.us.reserve(static_cast<size_t>(iterations));
   for (int i = 0; i < iterations; ++i) {
     for (auto& st : stages) {
+      if (st.prepare) st.prepare();
       const auto t0 = Clock::now();
       st.run();
       st.us.push_back(Micros(t0));
@@ -166,64 +171,108 @@ int main(int argc, char** argv) {
       Features g = ComputeFeatures(req.value(), pii, "");
       auto d = worst->decide(req.value(), g);
     };
+    // The same path over 64 different prompts in turn, as live traffic would be: each request is parsed just
+    // before (untimed), as the gateway does, so its text is as warm as there, while the router's table slots are
+    // another prompt's. Prompts where a remaining rule would match are left out, so each call takes the worst
+    // path.
+    std::vector<std::string> bodies;
+    for (uint64_t k = 0; k < 64 && worst; ++k) {
+      std::string b = "{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"" +
+                      Prompt(tokens, 1000 + k) + "\"}]}";
+      for (char& ch : b) {
+        if (ch == '\n') ch = ' ';
+      }
+      auto r = ParseChatRequest(b);
+      if (r.ok() && worst->decide(r.value(), ComputeFeatures(r.value(), pii, "")).rule == "learned")
+        bodies.push_back(std::move(b));
+    }
+    size_t turn = 0;
+    std::optional<ChatRequest> live;
+    auto parse_next = [&] {
+      auto r = ParseChatRequest(bodies[turn++ % bodies.size()]);
+      live.emplace(std::move(r.value()));
+    };
+    auto whole_live = [&] {
+      Features g = ComputeFeatures(*live, pii, "");
+      auto d = worst->decide(*live, g);
+    };
     // The peer: a plain loop over the prompt, sized to take the whole decision's median time. On a shared VM
     // its p99 shows how much of the decision's tail is the machine's (interrupts, steal), not the router's.
     const std::string_view text = req->last_user_text();
     volatile uint64_t sink = 0;
-    auto spin = [&](int reps) {
+    // `bytes` bytes of the prompt, from its start and round again (one pass of a 2,000-token prompt alone
+    // takes longer than the decision).
+    auto spin = [&](size_t bytes) {
       uint64_t h = 0;
-      for (int r = 0; r < reps; ++r) {
-        for (unsigned char ch : text) h = h * 31 + ch;
+      size_t left = bytes;
+      while (left > 0) {
+        const size_t n = std::min(left, text.size());
+        for (size_t k = 0; k < n; ++k) h = h * 31 + static_cast<unsigned char>(text[k]);
+        left -= n;
       }
       sink = h;
     };
-    int reps = 0;
-    if (worst) {  // calibrate: medians of the decision and of 16 passes of the loop, alternating
-      std::vector<double> d, l;
-      volatile int sixteen = 16;  // not a constant the loop could be specialised for
-      for (int i = 0; i < 2000; ++i) {
-        auto t0 = Clock::now();
-        whole();
-        d.push_back(Micros(t0));
-        t0 = Clock::now();
-        spin(sixteen);
-        l.push_back(Micros(t0));
+    size_t reps = 0;  // bytes the loop reads
+    if (worst) {  // calibrate: medians of the decision and of the loop over `trial` bytes, alternating; twice,
+                  // since a short loop's per-call overhead makes the first scaling overshoot
+      volatile size_t trial = 4096;  // not a constant the loop could be specialised for
+      for (int pass = 0; pass < 2; ++pass) {
+        std::vector<double> d, l;
+        for (int i = 0; i < 2000; ++i) {
+          auto t0 = Clock::now();
+          whole();
+          d.push_back(Micros(t0));
+          t0 = Clock::now();
+          spin(trial);
+          l.push_back(Micros(t0));
+        }
+        std::sort(d.begin(), d.end());
+        std::sort(l.begin(), l.end());
+        reps = std::max<size_t>(1, static_cast<size_t>(static_cast<double>(trial) * d[d.size() / 2] /
+                                                           std::max(l[l.size() / 2], 1e-3) + 0.5));
+        trial = reps;
       }
-      std::sort(d.begin(), d.end());
-      std::sort(l.begin(), l.end());
-      reps = std::max(1, static_cast<int>(16 * d[d.size() / 2] / std::max(l[l.size() / 2], 1e-3) + 0.5));
     }
     std::vector<Stage> stages;
-    stages.push_back({"parse request", [&] { auto r = ParseChatRequest(body); }, {}, {}});
-    stages.push_back({"features (task, PII)", [&] { auto x = ComputeFeatures(req.value(), pii, ""); }, {}, {}});
-    stages.push_back({"  task type", [&] { auto t = ClassifyTask(req->last_user_text()); }, {}, {}});
+    stages.push_back({"parse request", [&] { auto r = ParseChatRequest(body); }, {}, {}, {}});
+    stages.push_back({"features (task, PII)", [&] { auto x = ComputeFeatures(req.value(), pii, ""); }, {}, {}, {}});
+    stages.push_back({"  task type", [&] { auto t = ClassifyTask(req->last_user_text()); }, {}, {}, {}});
     stages.push_back({"  PII scan", [&] {  // what ComputeFeatures scans: each message, then the other strings
                         size_t kinds = pii.kinds_in(req->other_text).size();
                         for (const auto& m : req->messages) kinds += pii.kinds_in(m.text).size();
                         benchmark_sink = kinds;
-                      }, {}, {}});
+                      }, {}, {}, {}});
     if (learned) {
       stages.push_back(
-          {"  learned router score", [&] { sink = static_cast<uint64_t>(learned->score(text, f.task) * 1e9); }, {}, {}});
+          {"  learned router score", [&] { sink = static_cast<uint64_t>(learned->score(text, f.task) * 1e9); }, {}, {}, {}});
     }
-    stages.push_back({"decide (config's rules)", [&] { auto d = policy.value()->decide(req.value(), f); }, {}, {}});
+    stages.push_back({"decide (config's rules)", [&] { auto d = policy.value()->decide(req.value(), f); }, {}, {}, {}});
     stages.push_back({"features + decide", [&] {
                         Features g = ComputeFeatures(req.value(), pii, "");
                         auto d = policy.value()->decide(req.value(), g);
-                      }, {}, {}});
-    if (worst) {
-      stages.push_back({"features + " + std::to_string(kept) + " rules + learned", whole, {}, {}});
-      stages.push_back({"  plain loop, same median", [&] { spin(reps); }, {}, {}});
+                      }, {}, {}, {}});
+    if (worst && !bodies.empty()) {
+      stages.push_back({"features + " + std::to_string(kept) + " rules + learned", whole, {}, {}, {}});
+      stages.push_back({"  plain loop, same median", [&] { spin(reps); }, {}, {}, {}});
+      stages.push_back({"  the same, " + std::to_string(bodies.size()) + " prompts in turn", whole_live, {}, {}, parse_next});
+    }
+    if (const char* only = std::getenv("ROUTE_BENCH_STAGE")) {  // for a profiler: the stages named so, alone
+      stages.erase(std::remove_if(stages.begin(), stages.end(),
+                                  [&](const Stage& st) { return st.name.find(only) == std::string::npos; }),
+                   stages.end());
+      RunInterleaved(stages, tokens, iterations);
+      continue;
     }
     RunInterleaved(stages, tokens, iterations);
-    if (worst) {
+    if (worst && !bodies.empty()) {
       const Stats& parse = stages.front().stats;
-      const Stats& s = stages[stages.size() - 2].stats;
-      const Stats& loop = stages.back().stats;
-      std::printf("%-30s %5zu tokens  p50 %.2f us, p99 %.2f us; the plain loop's p99 %.2f us (ratio %.2f); "
-                  "%.2fx parsing the request\n",
-                  "whole decision (worst path)", tokens, s.p50, s.p99, loop.p99, s.p99 / loop.p99,
-                  s.p50 / parse.p50);
+      const Stats& s = stages[stages.size() - 3].stats;
+      const Stats& loop = stages[stages.size() - 2].stats;
+      const Stats& many = stages.back().stats;
+      std::printf("%-30s %5zu tokens  p50 %.2f us, p99 %.2f us (%zu prompts in turn: p50 %.2f us, p99 %.2f us); "
+                  "the plain loop's p99 %.2f us (ratio %.2f); %.2fx parsing the request\n",
+                  "whole decision (worst path)", tokens, s.p50, s.p99, bodies.size(), many.p50, many.p99,
+                  loop.p99, s.p99 / loop.p99, s.p50 / parse.p50);
     }
   }
   return 0;

@@ -16,7 +16,12 @@
 namespace tandem {
 namespace {
 
-constexpr char kMagic[8] = {'T', 'N', 'D', 'M', 'L', 'R', '0', '4'};
+constexpr char kMagic[8] = {'T', 'N', 'D', 'M', 'L', 'R', '0', '5'};
+
+// The part of a prompt the router reads: its first kRouterHead and last kRouterTail bytes (LowerWindow). Half
+// the task type's window: on MMLU half splits the same APGR (0.672 vs 0.673, six seeds) and CPT(50%) (27.2% vs
+// 27.4%) as 1,024 + 512, at half the features, which is what a 2,000-token decision spends its time on.
+constexpr size_t kRouterHead = 512, kRouterTail = 256;
 
 
 uint64_t Fnv(std::string_view s, uint64_t seed) {
@@ -50,14 +55,19 @@ inline float Log1pCount(uint32_t c) { return c < kLog1pTableSize ? Log1pTable()[
 // Counts per hashed slot for one prompt: a dense array reused by the thread, and every slot added, repeats
 // included (to read and clear them: a slot's second visit reads 0, and log1p(0) adds nothing). No allocation
 // once warm, and no branch or dependency per feature: a "first time in this slot?" test either mispredicts or
-// makes each add wait for the previous one's load.
+// makes each add wait for the previous one's load. The counts are bytes, so that they and the weights fit in a
+// core's L2 together (256 KiB + 512 KiB with 2^18 slots; bench/route's prompts in turn). A count that passes
+// 255 (a window repeating one word or 4-gram hundreds of times) sets `wrapped`; Drain then takes the exact
+// counts from `touched`, sorted.
 struct Counter {
   int bits = 0;
-  std::vector<uint16_t> counts;  // the window cannot put 65,535 features in one slot
-  std::vector<uint32_t> touched;
+  std::vector<uint8_t> counts;
+  std::vector<uint32_t> touched;  // one entry per occurrence
   size_t n_touched = 0;
+  bool wrapped = false;
   std::string lower;            // the window, lower-cased, then 8 zero bytes
   std::vector<uint8_t> alnum;   // 1 where lower[i] is an ASCII letter or digit
+  std::vector<uint32_t> sorted;  // Drain's exact path
   void Reset(int b, size_t max_features) {
     if (b != bits) {
       bits = b;
@@ -66,21 +76,34 @@ struct Counter {
     }
     for (size_t i = 0; i < n_touched; ++i) counts[touched[i]] = 0;  // normally drained already
     n_touched = 0;
+    wrapped = false;
     if (touched.size() < max_features) touched.resize(max_features);
   }
-  void Add(uint32_t slot, uint32_t v = 1) {
+  void Add(uint32_t slot) {
     touched[n_touched++] = slot;
-    counts[slot] = static_cast<uint16_t>(counts[slot] + v);
+    wrapped |= ++counts[slot] == 0;
   }
-  // Calls f(slot, count) once for every slot touched, in first-touch order, and clears the counts.
+  // Calls f(slot, count) once for every slot touched and clears the counts: in first-touch order, or in slot
+  // order when a count wrapped.
   template <class F>
   void Drain(F&& f) {
-    for (size_t i = 0; i < n_touched; ++i) {
-      const uint32_t s = touched[i];
-      if (counts[s] != 0) f(s, counts[s]);
-      counts[s] = 0;
+    if (wrapped) {
+      sorted.assign(touched.begin(), touched.begin() + static_cast<std::ptrdiff_t>(n_touched));
+      std::sort(sorted.begin(), sorted.end());
+      for (size_t i = 0, j = 0; i < sorted.size(); i = j) {
+        while (j < sorted.size() && sorted[j] == sorted[i]) ++j;
+        f(sorted[i], static_cast<uint32_t>(j - i));
+      }
+      for (size_t i = 0; i < n_touched; ++i) counts[touched[i]] = 0;
+    } else {
+      for (size_t i = 0; i < n_touched; ++i) {
+        const uint32_t s = touched[i];
+        if (counts[s] != 0) f(s, counts[s]);
+        counts[s] = 0;
+      }
     }
     n_touched = 0;
+    wrapped = false;
   }
 };
 
@@ -109,9 +132,9 @@ inline uint64_t PackFlags(const uint8_t* f) {
 Counter& Count(std::string_view prompt, std::string_view task, int bits) {
   thread_local Counter c;
   std::string& lower = c.lower;
-  const size_t n = LowerWindow(prompt, 8, &lower);  // the window task_type.h defines
-  c.Reset(bits, 2 * n + 8);  // 4-grams, words and bigrams, structure
-  static_assert(2 * (kWindowHead + 1 + kWindowTail) + 8 + 2 * 5 < kLog1pTableSize,
+  const size_t n = LowerWindow(prompt, 8, &lower, kRouterHead, kRouterTail);
+  c.Reset(bits, 2 * n + 16);  // 4-grams, words and bigrams, structure (5 features, twice each)
+  static_assert(2 * (kRouterHead + 1 + kRouterTail) + 8 + 2 * 5 < kLog1pTableSize,
                 "a count can outgrow the log1p table");
   auto* b = reinterpret_cast<uint8_t*>(lower.data());
   const size_t padded = (n / 64 + 1) * 64;  // at least one non-alphanumeric byte after the window ends a word
@@ -129,11 +152,12 @@ Counter& Count(std::string_view prompt, std::string_view task, int bits) {
   }
   std::memset(alnum + n, 0, padded + 8 - n);
 
-  uint16_t* counts = c.counts.data();
+  uint8_t* counts = c.counts.data();
   uint32_t* touched = c.touched.data();
+  uint8_t zero = 1;  // 0 once a count has wrapped
   auto add = [&](uint32_t slot) {
     *touched++ = slot;
-    ++counts[slot];
+    zero &= ++counts[slot] != 0;
   };
   // Words (maximal alphanumeric runs) and word bigrams: runs start and end where the mask changes.
   uint64_t prev_word = 0, carry = 0;
@@ -167,9 +191,10 @@ Counter& Count(std::string_view prompt, std::string_view task, int bits) {
     std::memcpy(&x, b + k, 4);
     touched[k] = ((x ^ 0x27D4EB4Fu) * 0x9E3779B1u) >> shift;
   }
-  for (k = 0; k < grams; ++k) ++counts[touched[k]];
+  for (k = 0; k < grams; ++k) zero &= ++counts[touched[k]] != 0;
   touched += grams;
   c.n_touched = static_cast<size_t>(touched - c.touched.data());
+  c.wrapped = !zero;
   // Structure: length (of the whole prompt); digit and symbol density and lines (of the window); the task type.
   const double len = std::max<double>(1, static_cast<double>(prompt.size()));
   const double window = std::max<double>(1, static_cast<double>(n));
@@ -177,7 +202,9 @@ Counter& Count(std::string_view prompt, std::string_view task, int bits) {
   auto structure = [&](std::string_view kind, long value) {  // the feature "<kind><value>", e.g. "lines3"
     std::memcpy(name, kind.data(), kind.size());
     const char* end = std::to_chars(name + kind.size(), name + sizeof name, value).ptr;
-    c.Add(Slot(Fnv(std::string_view(name, static_cast<size_t>(end - name)), 4), bits), 2);
+    const uint32_t slot = Slot(Fnv(std::string_view(name, static_cast<size_t>(end - name)), 4), bits);
+    c.Add(slot);  // counted twice: structure weighs as two occurrences
+    c.Add(slot);
   };
   structure("len", static_cast<long>(std::log2(len)));
   structure("lines", std::min(lines, 32) / 4);
@@ -185,7 +212,9 @@ Counter& Count(std::string_view prompt, std::string_view task, int bits) {
   structure("symbols", static_cast<long>(20 * symbols / window));
   std::string task_name = "task";
   task_name.append(task);
-  c.Add(Slot(Fnv(task_name, 4), bits), 2);
+  const uint32_t task_slot = Slot(Fnv(task_name, 4), bits);
+  c.Add(task_slot);
+  c.Add(task_slot);
   return c;
 }
 
@@ -265,10 +294,71 @@ LearnedRouter LearnedRouter::Train(const std::vector<std::string>& prompts, cons
   xs.reserve(prompts.size());
   for (const auto& p : prompts) xs.push_back(Featurize(p, opt.bits));
   r.bias_ = static_cast<float>(FitLogistic(xs, labels, opt, &r.weights_));
+  r.Pack();
   return r;
 }
 
 double LearnedRouter::score(std::string_view prompt) const { return score(prompt, ClassifyTask(prompt)); }
+
+namespace {
+
+// A weight stored as bfloat16: the top half of a float32 (rounded to nearest even when packed).
+struct Bf16 {
+  uint16_t bits;
+  static Bf16 From(float f) {
+    uint32_t x;
+    std::memcpy(&x, &f, 4);
+    x += 0x7FFF + ((x >> 16) & 1);
+    return Bf16{static_cast<uint16_t>(x >> 16)};
+  }
+  float get() const {
+    const uint32_t x = static_cast<uint32_t>(bits) << 16;
+    float f;
+    std::memcpy(&f, &x, 4);
+    return f;
+  }
+};
+inline float WeightOf(float w) { return w; }
+inline float WeightOf(Bf16 w) { return w.get(); }
+
+// Sets *dot to sum of w[slot] * log1p(count) over the counted slots and *norm to the squared norm of those
+// log counts, and clears the counts. Two partial sums, so the adds do not wait on each other; a slot's
+// repeats read 0 once it is cleared and add log1p(0) = 0.
+template <class W>
+void DotCounts(Counter& c, const W* w, double* dot, double* norm) {
+  if (c.wrapped) {
+    double z = 0, q = 0;
+    c.Drain([&](uint32_t s, uint32_t count) {
+      const float x = Log1pCount(count);
+      z += static_cast<double>(WeightOf(w[s]) * x);
+      q += static_cast<double>(x) * x;
+    });
+    *dot = z, *norm = q;
+    return;
+  }
+  const float* log1p = Log1pTable();
+  const uint32_t* touched = c.touched.data();
+  uint8_t* counts = c.counts.data();
+  const size_t n = c.n_touched;
+  float z0 = 0, z1 = 0, q0 = 0, q1 = 0;
+  auto term = [&](uint32_t s, float& z, float& q) {
+    const float x = log1p[counts[s]];
+    counts[s] = 0;
+    z += WeightOf(w[s]) * x;
+    q += x * x;
+  };
+  size_t i = 0;
+  for (; i + 2 <= n; i += 2) {
+    term(touched[i], z0, q0);
+    term(touched[i + 1], z1, q1);
+  }
+  if (i < n) term(touched[i], z0, q0);
+  c.n_touched = 0;
+  *dot = static_cast<double>(z0 + z1);
+  *norm = static_cast<double>(q0 + q1);
+}
+
+}  // namespace
 
 void LinearScores(std::string_view prompt, std::string_view task, int bits, const float* const* weights,
                   const float* biases, size_t heads, double* out) {
@@ -276,31 +366,7 @@ void LinearScores(std::string_view prompt, std::string_view task, int bits, cons
   for (size_t h = 0; h < heads; ++h) out[h] = 0;
   double norm = 0;
   if (heads == 1) {
-    // One weight vector: four partial sums, so the adds do not wait on each other; repeats add log1p(0) = 0.
-    const float* w = weights[0];
-    const float* log1p = Log1pTable();
-    const uint32_t* touched = c.touched.data();
-    uint16_t* counts = c.counts.data();
-    const size_t n = c.n_touched;
-    float z0 = 0, z1 = 0, z2 = 0, z3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
-    auto term = [&](uint32_t s, float& z, float& q) {
-      const uint16_t k = counts[s];
-      const float x = log1p[k];  // k < kLog1pTableSize: see Count
-      counts[s] = 0;
-      z += w[s] * x;
-      q += x * x;
-    };
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-      term(touched[i], z0, q0);
-      term(touched[i + 1], z1, q1);
-      term(touched[i + 2], z2, q2);
-      term(touched[i + 3], z3, q3);
-    }
-    for (; i < n; ++i) term(touched[i], z0, q0);
-    c.n_touched = 0;
-    out[0] = static_cast<double>((z0 + z1) + (z2 + z3));
-    norm = static_cast<double>((q0 + q1) + (q2 + q3));
+    DotCounts(c, weights[0], &out[0], &norm);
   } else {
     c.Drain([&](uint32_t s, uint32_t count) {
       const float x = Log1pCount(count);
@@ -313,10 +379,15 @@ void LinearScores(std::string_view prompt, std::string_view task, int bits, cons
 }
 
 double LearnedRouter::score(std::string_view prompt, std::string_view task) const {
-  const float* w = weights_.data();
-  double z = 0;
-  LinearScores(prompt, task, bits_, &w, &bias_, 1, &z);
-  return Sigmoid(z);
+  Counter& c = Count(prompt, task, bits_);
+  double z = 0, norm = 0;
+  DotCounts(c, reinterpret_cast<const Bf16*>(packed_.data()), &z, &norm);
+  return Sigmoid(bias_ + z / std::sqrt(std::max(norm, 1e-12)));
+}
+
+void LearnedRouter::Pack() {
+  packed_.resize(weights_.size());
+  for (size_t i = 0; i < weights_.size(); ++i) packed_[i] = Bf16::From(weights_[i]).bits;
 }
 
 Status CheckRouterMagic(const char* magic, const char* expected, const char* what, const std::string& path) {
@@ -362,6 +433,7 @@ Result<LearnedRouter> LearnedRouter::Load(const std::string& path) {
     return Status(Code::kInvalidArgument, path + ": truncated (expected " +
                                               std::to_string(r.weights_.size() * 4) + " bytes of weights)");
   }
+  r.Pack();
   return r;
 }
 

@@ -11,7 +11,7 @@
 namespace tandem {
 namespace {
 
-constexpr char kMagic[8] = {'T', 'N', 'D', 'M', 'M', 'R', '0', '2'};  // 02: learned_router's features 03
+constexpr char kMagic[8] = {'T', 'N', 'D', 'M', 'M', 'R', '0', '3'};  // 03: learned_router's features 04
 constexpr uint32_t kMaxModels = 256;
 
 template <typename T>

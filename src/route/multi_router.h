@@ -8,7 +8,7 @@
 //     the most is worth one whole answer less".
 //   - ChooseWithinBudget(budget): the best predicted model whose expected cost fits the budget (the cheapest
 //     one when none fits).
-// Saved as a small versioned binary ("TNDMMR02", bits, K, names, mean training cost, heads). Immutable after
+// Saved as a small versioned binary ("TNDMMR03", bits, K, names, mean training cost, heads). Immutable after
 // training or loading: thread-safe. Scores every head in one pass over the prompt's features.
 #pragma once
 

@@ -218,17 +218,17 @@ void FindNeedles(const char* lower, size_t n, bool with_short, std::vector<char>
 
 }  // namespace
 
-size_t LowerWindow(std::string_view prompt, size_t padding, std::string* out) {
-  const bool whole = prompt.size() <= kWindowHead + kWindowTail;
-  const size_t m = whole ? prompt.size() : kWindowHead + 1 + kWindowTail;
+size_t LowerWindow(std::string_view prompt, size_t padding, std::string* out, size_t head, size_t tail) {
+  const bool whole = prompt.size() <= head + tail;
+  const size_t m = whole ? prompt.size() : head + 1 + tail;
   out->resize(m + padding);
   char* w = out->data();  // locals, so the loop vectorizes
   if (whole) {
     std::memcpy(w, prompt.data(), m);
   } else {
-    std::memcpy(w, prompt.data(), kWindowHead);
-    w[kWindowHead] = '\n';
-    std::memcpy(w + kWindowHead + 1, prompt.data() + prompt.size() - kWindowTail, kWindowTail);
+    std::memcpy(w, prompt.data(), head);
+    w[head] = '\n';
+    std::memcpy(w + head + 1, prompt.data() + prompt.size() - tail, tail);
   }
   for (size_t i = 0; i < m; ++i) {
     const auto c = static_cast<unsigned char>(w[i]);

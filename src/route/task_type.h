@@ -1,7 +1,7 @@
 // Task type of a prompt: code, math, translation, summary, extraction, chitchat or general, from literal
 // keywords and the prompt's structure.
 //
-// The first KiB and the last 512 bytes decide (the learned router reads the same window). Each keyword (a "needle") counts for its category when it occurs anywhere in that
+// The first KiB and the last 512 bytes decide (the learned router reads the first 512 and last 256). Each keyword (a "needle") counts for its category when it occurs anywhere in that
 // window, in any ASCII case; symbol, digit and operator densities add to code and math. Needles are found with
 // one pass of probes into a small bit filter, keyed by each needle's rarest three bytes, over the lower-cased
 // window, each hit confirmed by comparison: unlike a regex automaton's steps, the probes of neighbouring
@@ -21,8 +21,10 @@ namespace tandem {
 inline constexpr size_t kWindowHead = 1024, kWindowTail = 512;
 
 // Replaces *out with the prompt's window lower-cased (ASCII), followed by `padding` zero bytes (for kernels that
-// read ahead); returns the window's length. The copy and the lower-casing vectorize.
-size_t LowerWindow(std::string_view prompt, size_t padding, std::string* out);
+// read ahead); returns the window's length. The copy and the lower-casing vectorize. `head` and `tail` choose
+// another window of the same shape (the learned router reads a shorter one).
+size_t LowerWindow(std::string_view prompt, size_t padding, std::string* out, size_t head = kWindowHead,
+                   size_t tail = kWindowTail);
 
 // Heuristic task type of a prompt: code, math, translation, summary, extraction, chitchat or general.
 std::string ClassifyTask(std::string_view prompt);

@@ -1,6 +1,8 @@
 #include "route/learned_router.h"
 
 #include <gtest/gtest.h>
+
+#include <cmath>
 #include <unistd.h>
 
 #include <cstring>
@@ -85,11 +87,11 @@ TEST(LearnedRouter, AFileOfAnotherFeatureSetIsRefusedWithAMessageToRetrain) {
   {
     std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(6);
-    f.write("03", 2);  // the previous format (its scores meant p(strong needed))
+    f.write("04", 2);  // the previous format (its features read the first KiB and the last 512 bytes)
   }
   auto old = LearnedRouter::Load(path.string());
   ASSERT_FALSE(old.ok());
-  EXPECT_NE(old.status().message().find("format 03, this build reads 04"), std::string::npos)
+  EXPECT_NE(old.status().message().find("format 04, this build reads 05"), std::string::npos)
       << old.status().message();
   EXPECT_NE(old.status().message().find("train it again"), std::string::npos);
   std::filesystem::remove(path);
@@ -143,7 +145,7 @@ TEST(RoutingTargets, TheRouterLearnsEachDomainsGainFromItsWords) {
   EXPECT_NEAR(chat, 0.6, 0.06);  // 0.5 + 0.2 / 2
 }
 
-// Random prompts of every length around the 64-byte mask blocks and the 1,537-byte window.
+// Random prompts of every length around the 64-byte mask blocks and the 769-byte window.
 std::string RandomPrompt(std::mt19937& rng) {
   static const char* kPieces[] = {"quantum", "Hello", "a", "I", "theorem", "supercalifragilisticexpialidocious",
                                   "42", "x^2", " ", "  ", "\n", ", ", "...", "\xc3\xa9t\xc3\xa9", "don't", "C++"};
@@ -168,20 +170,53 @@ TEST(LearnedRouter, ScoresAreTheSameWithAndWithoutAvx2) {
   }
 }
 
-TEST(LearnedRouter, ReadsTheFirstKibAndTheLast512BytesInAnyCase) {
+TEST(LearnedRouter, CountsPast255AreExact) {
+  // 700 'a's: one word (count 1), the 4-gram "aaaa" 697 times (past what a byte counter holds), and the five
+  // structure features (count 2 each). Log-scaled, the largest value over the smallest is log1p(697) / log1p(1).
+  const std::string many(700, 'a');
+  const auto v = LearnedRouter::Featurize(many, 18);
+  ASSERT_GE(v.size(), 3u);
+  float lo = v[0].second, hi = v[0].second;
+  for (const auto& [slot, x] : v) lo = std::min(lo, x), hi = std::max(hi, x);
+  EXPECT_NEAR(hi / lo, std::log1p(697.0) / std::log1p(1.0), 1e-4);
+  // The counters are left clean: the same prompt again, and a plain one after it, featurize as before.
+  const std::string plain = "derive the quantum field theorem";
+  const auto plain_before = LearnedRouter::Featurize(plain, 18);
+  EXPECT_EQ(LearnedRouter::Featurize(many, 18), v);
+  EXPECT_EQ(LearnedRouter::Featurize(plain, 18), plain_before);
+  const LearnedRouter r = TrainedOnCorpus();
+  const double s1 = r.score(many);
+  EXPECT_EQ(r.score(many), s1);
+  EXPECT_GT(s1, 0.0);
+  EXPECT_LT(s1, 1.0);
+}
+
+TEST(LearnedRouter, ReadsTheFirst512AndTheLast256BytesInAnyCase) {
   const LearnedRouter r = TrainedOnCorpus();
   EXPECT_EQ(r.score("PROVE the Quantum theorem"), r.score("prove the quantum THEOREM"));
-  std::string head(1024, 'h'), middle(3000, 'm'), tail(512, 't');
+  std::string head(512, 'h'), middle(3000, 'm'), tail(256, 't');
   head.replace(0, 32, "derive the quantum field theorem");
   const std::string p = head + middle + tail;
-  std::string other_middle = p;
-  std::memset(&other_middle[1024 + 100], 'q', 200);  // outside the window: the same features
-  EXPECT_EQ(LearnedRouter::Featurize(p, 14), LearnedRouter::Featurize(other_middle, 14));
-  std::string other_head = p, other_tail = p;
-  other_head[5] = 'X';                   // inside: different
-  other_tail[p.size() - 5] = '!';
-  EXPECT_NE(LearnedRouter::Featurize(p, 14), LearnedRouter::Featurize(other_head, 14));
-  EXPECT_NE(LearnedRouter::Featurize(p, 14), LearnedRouter::Featurize(other_tail, 14));
+  auto with = [&](size_t at, char c) {
+    std::string q = p;
+    q[at] = c;
+    return LearnedRouter::Featurize(q, 14);
+  };
+  const auto base = LearnedRouter::Featurize(p, 14);
+  // Outside the window (bytes 512 .. size - 257): the same features, at the edges too.
+  EXPECT_EQ(with(512, 'X'), base);
+  EXPECT_EQ(with(2000, 'X'), base);
+  EXPECT_EQ(with(p.size() - 257, '!'), base);
+  // Inside: different.
+  EXPECT_NE(with(511, 'X'), base);
+  EXPECT_NE(with(5, 'X'), base);
+  EXPECT_NE(with(p.size() - 256, '!'), base);
+  EXPECT_NE(with(p.size() - 5, '!'), base);
+  // A prompt of at most 768 bytes is read whole.
+  const std::string short_p = p.substr(0, 768);
+  std::string changed = short_p;
+  changed[600] = 'X';
+  EXPECT_NE(LearnedRouter::Featurize(short_p, 14), LearnedRouter::Featurize(changed, 14));
 }
 
 }  // namespace
