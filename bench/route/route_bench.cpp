@@ -17,6 +17,7 @@
 
 #include "config/config.h"
 #include "route/features.h"
+#include "route/keyword_set.h"
 #include "route/rules_policy.h"
 
 using namespace tandem;
@@ -242,6 +243,15 @@ int main(int argc, char** argv) {
                         for (const auto& m : req->messages) kinds += pii.kinds_in(m.text).size();
                         benchmark_sink = kinds;
                       }, {}, {}, {}});
+    std::vector<std::string> all_keywords;  // every rule's, as one set: what the rules compare at most
+    for (const auto& r : config->routing.rules) {
+      all_keywords.insert(all_keywords.end(), r.keywords.begin(), r.keywords.end());
+    }
+    const KeywordSet keywords(all_keywords);
+    if (!keywords.empty()) {
+      stages.push_back({"  rule keywords (" + std::to_string(all_keywords.size()) + ")",
+                        [&] { benchmark_sink = keywords.FirstIn(text) != nullptr; }, {}, {}, {}});
+    }
     if (learned) {
       stages.push_back(
           {"  learned router score", [&] { sink = static_cast<uint64_t>(learned->score(text, f.task) * 1e9); }, {}, {}, {}});
