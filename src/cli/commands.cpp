@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "agency/tool_specs.h"
+#include "cli/slm_embed.h"
 #include "config/config.h"
 #include "core/clock.h"
 #include "core/json_writer.h"
@@ -21,6 +22,7 @@
 #include "ledger/sqlite_store.h"
 #include "route/features.h"
 #include "route/learned_router.h"
+#include "route/slm_head.h"
 
 namespace tandem {
 namespace {
@@ -158,7 +160,7 @@ int ReportCommand(const std::string& path, const std::string& ledger_override, c
 namespace tandem {
 
 int EvalCommand(const std::string& data, const std::string& routers, const std::string& weak,
-                const std::string& strong, const std::string& plot, int bins) {
+                const std::string& strong, const std::string& plot, int bins, const EvalSlmArgs& slm) {
   auto d = eval::LoadDataset(data, weak, strong);
   if (!d.ok()) {
     std::fprintf(stderr, "%s\n", d.status().message().c_str());
@@ -167,9 +169,46 @@ int EvalCommand(const std::string& data, const std::string& routers, const std::
   eval::EvalOptions opt;
   opt.bins = bins;
   opt.routers.clear();
+  std::vector<std::pair<std::string, SlmHead>> heads;  // slm:<file> routers
   std::stringstream ss(routers);
   for (std::string r; std::getline(ss, r, ',');) {
-    if (!r.empty()) opt.routers.push_back(r);
+    if (r.rfind("slm:", 0) == 0) {
+      auto head = SlmHead::Load(r.substr(4));
+      if (!head.ok()) {
+        std::fprintf(stderr, "%s\n", head.status().message().c_str());
+        return 1;
+      }
+      heads.emplace_back(r, std::move(head.value()));
+    } else if (!r.empty()) {
+      opt.routers.push_back(r);
+    }
+  }
+  if (!heads.empty()) {
+    if (slm.encoder.empty()) {
+      std::fprintf(stderr, "router %s needs --encoder <model.gguf>, the model it was trained on\n",
+                   heads.front().first.c_str());
+      return 2;
+    }
+    auto embedded = EmbedDataset(d.value(), slm.encoder, slm.cache, slm.threads, slm.ctx);
+    if (!embedded.ok()) {
+      std::fprintf(stderr, "%s\n", embedded.status().message().c_str());
+      return 1;
+    }
+    for (const auto& [name, head] : heads) {
+      if (head.encoder_id() != embedded->encoder_id) {
+        std::fprintf(stderr, "%s: trained on %s, but --encoder is %s\n", name.c_str(), head.encoder_id().c_str(),
+                     embedded->encoder_id.c_str());
+        return 1;
+      }
+      std::vector<double> scores;
+      for (const auto& row : embedded->rows) scores.push_back(head.score(row));
+      opt.scored.emplace_back(name, std::move(scores));
+    }
+    if (embedded->too_long) {
+      std::printf("%zu prompts longer than the encoder's context are left out for every router\n",
+                  embedded->too_long);
+    }
+    d.value() = std::move(embedded->kept);
   }
   auto results = eval::RunEval(d.value(), opt);
   if (!results.ok()) {

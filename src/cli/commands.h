@@ -34,8 +34,14 @@ int ServeCommand(const std::string& config_path);
 int CheckConfigCommand(const std::string& config_path);
 int RouteExplainCommand(const std::string& config_path, const std::string& prompt, const std::string& model,
                         const std::string& tier_header, double tradeoff = -1, double max_cost_usd = -1);
+// Routers named slm:<file.tsr> (SLM-scored heads) embed the prompts with `slm.encoder` first (its cache and
+// threads); every router is then scored on the prompts that fit that model's context.
+struct EvalSlmArgs {
+  std::string encoder, cache;
+  int threads = 2, ctx = 2048;
+};
 int EvalCommand(const std::string& data, const std::string& routers, const std::string& weak,
-                const std::string& strong, const std::string& plot, int bins);
+                const std::string& strong, const std::string& plot, int bins, const EvalSlmArgs& slm = {});
 int TrainCommand(const std::string& data, const std::string& weak, const std::string& strong, const std::string& out,
                  double train_fraction, unsigned seed, int bits, int epochs, double pooling, double rate,
                  const std::string& scores_out);

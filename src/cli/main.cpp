@@ -45,7 +45,13 @@ int main(int argc, char** argv) {
   auto* eval =
       app.add_subcommand("eval", "Replay recorded outcomes through routers: PGR, APGR, CPT, and a plot");
   eval->add_option("--data", data, "RouteLLM directory, RouterBench .csv or Tandem .jsonl")->required();
-  eval->add_option("--router", routers, "Comma-separated: random, length, scores")->capture_default_str();
+  eval->add_option("--router", routers,
+                   "Comma-separated: random, length, scores, model:<file.tlr>, slm:<file.tsr> (needs --encoder)")
+      ->capture_default_str();
+  tandem::EvalSlmArgs eval_slm;
+  eval->add_option("--encoder", eval_slm.encoder, "slm:<file> routers: the GGUF model their head was trained on");
+  eval->add_option("--cache", eval_slm.cache, "slm:<file> routers: keep embeddings in this file across runs");
+  eval->add_option("--threads", eval_slm.threads, "slm:<file> routers: compute threads")->capture_default_str();
   eval->add_option("--weak", weak, "RouterBench: the weak model's column")->capture_default_str();
   eval->add_option("--strong", strong, "RouterBench: the strong model's column")->capture_default_str();
   eval->add_option("--plot", plot, "Write the quality-cost curve here (SVG)");
@@ -237,7 +243,7 @@ int main(int argc, char** argv) {
     if (epochs != 6) slm.epochs = epochs;
     return tandem::SlmTrainCommand(slm);
   }
-  if (*eval) return tandem::EvalCommand(data, routers, weak, strong, plot, bins);
+  if (*eval) return tandem::EvalCommand(data, routers, weak, strong, plot, bins, eval_slm);
   if (*agent) return tandem::AgentCommand(ag);
   if (*run) return tandem::RunCommand(rn);
   if (*tools_cmd) return tandem::ToolsCommand(tool_specs, tool_call, tool_args);

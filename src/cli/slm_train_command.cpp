@@ -1,69 +1,17 @@
-// `tandem train --encoder <gguf>`: the SLM-scored router. Embeds each prompt with the small model (rendered with
-// its chat template, as the gateway will render it), trains route/slm_head on one part and reports RouteLLM's
-// metrics on the rest — beside the text router trained on the same part and the average of the two.
+// `tandem train --encoder <gguf>`: the SLM-scored router. Embeds each prompt with the small model
+// (cli/slm_embed: rendered with its chat template, as the gateway will render it), trains route/slm_head on one
+// part and reports RouteLLM's metrics on the rest — beside the text router trained on the same part and the
+// average of the two.
+#include <algorithm>
 #include <cstdio>
-#include <fstream>
-#include <unordered_map>
 
 #include "cli/commands.h"
-#include "engine/chat/chat_template.h"
-#include "engine/generate/embed.h"
-#include "engine/model/model.h"
-#include "engine/runtime/thread_pool.h"
+#include "cli/slm_embed.h"
 #include "eval/run_eval.h"
 #include "route/learned_router.h"
 #include "route/slm_head.h"
 
 namespace tandem {
-namespace {
-
-uint64_t Fnv64(std::string_view s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
-
-// Embeddings already computed, keyed by the prompt's hash and the encoder: a cache file of
-// (u64 key, u32 dim, dim floats) records. A run that is interrupted keeps what it computed.
-class EmbeddingCache {
- public:
-  EmbeddingCache(std::string path, std::string encoder) : path_(std::move(path)), salt_(Fnv64(encoder)) {
-    if (path_.empty()) return;
-    std::ifstream in(path_, std::ios::binary);
-    uint64_t key;
-    uint32_t dim;
-    while (in.read(reinterpret_cast<char*>(&key), sizeof key) && in.read(reinterpret_cast<char*>(&dim), sizeof dim)) {
-      if (dim > (1u << 16)) break;
-      std::vector<float> v(dim);
-      if (!in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(dim * sizeof(float)))) break;
-      map_[key] = std::move(v);
-    }
-    out_.open(path_, std::ios::binary | std::ios::app);
-  }
-  const std::vector<float>* find(std::string_view prompt) const {
-    auto it = map_.find(Fnv64(prompt) ^ salt_);
-    return it == map_.end() ? nullptr : &it->second;
-  }
-  void put(std::string_view prompt, const std::vector<float>& v) {
-    const uint64_t key = Fnv64(prompt) ^ salt_;
-    map_[key] = v;
-    if (!out_) return;
-    const uint32_t dim = static_cast<uint32_t>(v.size());
-    out_.write(reinterpret_cast<const char*>(&key), sizeof key);
-    out_.write(reinterpret_cast<const char*>(&dim), sizeof dim);
-    out_.write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(v.size() * sizeof(float)));
-    out_.flush();
-  }
-  size_t size() const { return map_.size(); }
-
- private:
-  std::string path_;
-  uint64_t salt_;
-  std::unordered_map<uint64_t, std::vector<float>> map_;
-  std::ofstream out_;
-};
-
-}  // namespace
 
 int SlmTrainCommand(const SlmTrainArgs& a) {
   auto loaded = eval::LoadDataset(a.data, a.weak, a.strong);
@@ -80,46 +28,14 @@ int SlmTrainCommand(const SlmTrainArgs& a) {
   constexpr unsigned kSampleSeed = 1001;
   if (a.limit > 0 && static_cast<size_t>(a.limit) < d.prompts.size())
     d = eval::Split(d, static_cast<double>(a.limit) / static_cast<double>(d.prompts.size()), kSampleSeed).first;
-  auto model = engine::Model::Load(a.encoder);
-  if (!model.ok()) {
-    std::fprintf(stderr, "%s\n", model.status().message().c_str());
+  auto embedded = EmbedDataset(d, a.encoder, a.cache, a.threads, a.ctx);
+  if (!embedded.ok()) {
+    std::fprintf(stderr, "%s\n", embedded.status().message().c_str());
     return 1;
   }
-  const std::string encoder_id = engine::EncoderId(**model);
-  engine::ThreadPool pool(a.threads);
-  engine::Session session(*model, std::min(a.ctx, (*model)->config().n_ctx_train), &pool);
-  const auto tmpl = engine::ChatTemplate::Detect((*model)->config().chat_template, (*model)->config().arch);
-  EmbeddingCache cache(a.cache, encoder_id);
-  std::fprintf(stderr, "encoder %s; %zu prompts (%zu cached)\n", encoder_id.c_str(), d.prompts.size(), cache.size());
-
-  // Embed every prompt (dropping those that do not fit the context, as the gateway would not score them).
-  eval::Dataset kept = d;
-  kept.prompts.clear(), kept.weak.clear(), kept.strong.clear(), kept.weak_cost.clear(), kept.strong_cost.clear();
-  kept.scores.clear(), kept.domains.clear();
-  std::vector<std::vector<float>> emb;
-  size_t done = 0, too_long = 0;
-  for (size_t i = 0; i < d.prompts.size(); ++i) {
-    const std::vector<float>* v = cache.find(d.prompts[i]);
-    std::vector<float> fresh;
-    if (!v) {
-      const std::string text = tmpl.Render({{"user", d.prompts[i]}});
-      auto r = engine::EmbedPrompt(session, (*model)->tokenizer().Encode(text, true, true));
-      if (!r.ok()) {
-        ++too_long;
-        continue;
-      }
-      fresh = std::move(*r);
-      cache.put(d.prompts[i], fresh);
-      v = &fresh;
-    }
-    emb.push_back(*v);
-    kept.prompts.push_back(d.prompts[i]);
-    kept.weak.push_back(d.weak[i]);
-    kept.strong.push_back(d.strong[i]);
-    if (!d.domains.empty()) kept.domains.push_back(d.domains[i]);
-    if (++done % 250 == 0) std::fprintf(stderr, "  embedded %zu/%zu\n", done, d.prompts.size());
-  }
-  if (too_long) std::fprintf(stderr, "%zu prompts left out: longer than the context\n", too_long);
+  const std::string& encoder_id = embedded->encoder_id;
+  eval::Dataset& kept = embedded->kept;
+  const std::vector<std::vector<float>>& emb = embedded->rows;
 
   // The same split for the head and for the text router it is compared with.
   kept.scores.resize(kept.prompts.size());

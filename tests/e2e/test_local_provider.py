@@ -334,6 +334,17 @@ def test_slm_scored_router_decides_with_the_prefill_and_reuses_it(local, request
     # The two kinds of prompt are apart in the model's hidden states: the head routes as well as the oracle.
     assert apgr["slm-head"] >= apgr["oracle"] - 0.005 and apgr["random"] < 0.6, r.stdout
 
+    # `tandem eval` replays the same outcomes through the saved head, embedding with the model it names.
+    ev = subprocess.run([tandem, "eval", "--data", str(data), "--router", f"random,slm:{head}", "--encoder", tiny],
+                        capture_output=True, text=True, timeout=120)
+    assert ev.returncode == 0, ev.stderr
+    scored = {m.group(1): float(m.group(2)) for m in re.finditer(r"^(slm:\S+|oracle)\s+([\d.]+)", ev.stdout, re.M)}
+    assert scored[f"slm:{head}"] >= scored["oracle"] - 0.005, ev.stdout
+    assert "240 prompts" in ev.stdout
+    no_encoder = subprocess.run([tandem, "eval", "--data", str(data), "--router", f"slm:{head}"],
+                                capture_output=True, text=True, timeout=60)
+    assert no_encoder.returncode == 2 and "needs --encoder" in no_encoder.stderr
+
     s = local(routing_extra=f"  slm_scored: {{router: {head}, threshold: 0.5}}\n")
     msgs = [{"role": "user", "content": "what is the weather like in Oslo today"}]
     raw = s.client.chat.completions.with_raw_response.create(model="auto", messages=msgs, max_tokens=4)
@@ -367,6 +378,9 @@ def test_slm_scored_router_decides_with_the_prefill_and_reuses_it(local, request
     s.config.write_text(cfg)
     chk = subprocess.run([tandem, "check-config", str(s.config)], capture_output=True, text=True, timeout=60)
     assert chk.returncode == 1 and "routing.slm_scored.router: trained on" in chk.stderr, chk.stderr
+    ev = subprocess.run([tandem, "eval", "--data", str(data), "--router", f"slm:{head}", "--encoder", str(other)],
+                        capture_output=True, text=True, timeout=120)
+    assert ev.returncode == 1 and "trained on" in ev.stderr and "but --encoder is" in ev.stderr, ev.stderr
 
 
 WEATHER_TOOL = [{"type": "function", "function": {
