@@ -66,6 +66,16 @@ std::string Prompt(size_t tokens, uint64_t seed = 42) {
   return p;
 }
 
+// A chat request body with Prompt(tokens, seed) as its one user message (newlines as spaces: no escaping).
+std::string Body(size_t tokens, uint64_t seed = 42) {
+  std::string b = "{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"" + Prompt(tokens, seed) +
+                  "\"}]}";
+  for (char& c : b) {
+    if (c == '\n') c = ' ';
+  }
+  return b;
+}
+
 struct Stats {
   double p50 = 0, p99 = 0;
 };
@@ -78,7 +88,7 @@ struct Stage {
   std::function<void()> prepare;  // untimed, before each run (when set)
 };
 
-volatile size_t benchmark_sink = 0;  // keeps a stage's result alive
+volatile uint64_t benchmark_sink = 0;  // keeps a stage's result alive
 
 double Micros(Clock::time_point t0) { return std::chrono::duration<double, std::micro>(Clock::now() - t0).count(); }
 
@@ -137,11 +147,7 @@ int main(int argc, char** argv) {
   std::printf("config %s: %zu rules, learned router %s\n", argv[1], config->routing.rules.size(),
               config->routing.learned_model.empty() ? "off" : config->routing.learned_model.c_str());
   for (size_t tokens : {50, 2000}) {
-    std::string body =
-        "{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"" + Prompt(tokens) + "\"}]}";
-    for (char& c : body) {
-      if (c == '\n') c = ' ';
-    }
+    const std::string body = Body(tokens);
     auto req = ParseChatRequest(body);
     if (!req.ok()) {
       std::fprintf(stderr, "%s\n", req.status().message().c_str());
@@ -178,11 +184,7 @@ int main(int argc, char** argv) {
     // path.
     std::vector<std::string> bodies;
     for (uint64_t k = 0; k < 64 && worst; ++k) {
-      std::string b = "{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"" +
-                      Prompt(tokens, 1000 + k) + "\"}]}";
-      for (char& ch : b) {
-        if (ch == '\n') ch = ' ';
-      }
+      std::string b = Body(tokens, 1000 + k);
       auto r = ParseChatRequest(b);
       if (r.ok() && worst->decide(r.value(), ComputeFeatures(r.value(), pii, "")).rule == "learned")
         bodies.push_back(std::move(b));
@@ -200,7 +202,6 @@ int main(int argc, char** argv) {
     // The peer: a plain loop over the prompt, sized to take the whole decision's median time. On a shared VM
     // its p99 shows how much of the decision's tail is the machine's (interrupts, steal), not the router's.
     const std::string_view text = req->last_user_text();
-    volatile uint64_t sink = 0;
     // `bytes` bytes of the prompt, from its start and round again (one pass of a 2,000-token prompt alone
     // takes longer than the decision).
     auto spin = [&](size_t bytes) {
@@ -211,7 +212,7 @@ int main(int argc, char** argv) {
         for (size_t k = 0; k < n; ++k) h = h * 31 + static_cast<unsigned char>(text[k]);
         left -= n;
       }
-      sink = h;
+      benchmark_sink = h;
     };
     size_t reps = 0;  // bytes the loop reads
     if (worst) {  // calibrate: medians of the decision and of the loop over `trial` bytes, alternating; twice,
@@ -254,14 +255,16 @@ int main(int argc, char** argv) {
     }
     if (learned) {
       stages.push_back(
-          {"  learned router score", [&] { sink = static_cast<uint64_t>(learned->score(text, f.task) * 1e9); }, {}, {}, {}});
+          {"  learned router score", [&] { benchmark_sink = static_cast<uint64_t>(learned->score(text, f.task) * 1e9); }, {}, {}, {}});
     }
     stages.push_back({"decide (config's rules)", [&] { auto d = policy.value()->decide(req.value(), f); }, {}, {}, {}});
     stages.push_back({"features + decide", [&] {
                         Features g = ComputeFeatures(req.value(), pii, "");
                         auto d = policy.value()->decide(req.value(), g);
                       }, {}, {}, {}});
+    size_t worst_at = 0;  // the worst path's stage; the peer loop and the prompts in turn follow it
     if (worst && !bodies.empty()) {
+      worst_at = stages.size();
       stages.push_back({"features + " + std::to_string(kept) + " rules + learned", whole, {}, {}, {}});
       stages.push_back({"  plain loop, same median", [&] { spin(reps); }, {}, {}, {}});
       stages.push_back({"  the same, " + std::to_string(bodies.size()) + " prompts in turn", whole_live, {}, {}, parse_next});
@@ -276,9 +279,9 @@ int main(int argc, char** argv) {
     RunInterleaved(stages, tokens, iterations);
     if (worst && !bodies.empty()) {
       const Stats& parse = stages.front().stats;
-      const Stats& s = stages[stages.size() - 3].stats;
-      const Stats& loop = stages[stages.size() - 2].stats;
-      const Stats& many = stages.back().stats;
+      const Stats& s = stages[worst_at].stats;
+      const Stats& loop = stages[worst_at + 1].stats;
+      const Stats& many = stages[worst_at + 2].stats;
       std::printf("%-30s %5zu tokens  p50 %.2f us, p99 %.2f us (%zu prompts in turn: p50 %.2f us, p99 %.2f us); "
                   "the plain loop's p99 %.2f us (ratio %.2f); %.2fx parsing the request\n",
                   "whole decision (worst path)", tokens, s.p50, s.p99, bodies.size(), many.p50, many.p99,

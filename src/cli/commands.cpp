@@ -269,8 +269,12 @@ int TrainCommand(const std::string& data, const std::string& weak, const std::st
   }
   std::printf("trained on %zu prompts, saved %s\n", train.prompts.size(), out.c_str());
   if (held_out.prompts.empty()) return 0;
+  std::vector<double> scores;  // once, for the table and for --scores-out
+  scores.reserve(held_out.prompts.size());
+  for (const auto& p : held_out.prompts) scores.push_back(router.score(p));
   eval::EvalOptions eo;
-  eo.routers = {"random", "length", "model:" + out};
+  eo.routers = {"random", "length"};
+  eo.scored = {{"model:" + out, scores}};
   auto results = eval::RunEval(held_out, eo);
   if (!results.ok()) {
     std::fprintf(stderr, "%s\n", results.status().message().c_str());
@@ -278,9 +282,6 @@ int TrainCommand(const std::string& data, const std::string& weak, const std::st
   }
   std::fputs(eval::FormatEval(held_out, results.value()).c_str(), stdout);
   if (!scores_out.empty()) {
-    std::vector<double> scores;
-    scores.reserve(held_out.prompts.size());
-    for (const auto& p : held_out.prompts) scores.push_back(router.score(p));
     Status st = eval::SaveJsonl(held_out, scores_out, scores);
     if (!st.ok()) {
       std::fprintf(stderr, "%s\n", st.message().c_str());

@@ -302,35 +302,29 @@ double LearnedRouter::score(std::string_view prompt) const { return score(prompt
 
 namespace {
 
-// A weight stored as bfloat16: the top half of a float32 (rounded to nearest even when packed).
-struct Bf16 {
-  uint16_t bits;
-  static Bf16 From(float f) {
-    uint32_t x;
-    std::memcpy(&x, &f, 4);
-    x += 0x7FFF + ((x >> 16) & 1);
-    return Bf16{static_cast<uint16_t>(x >> 16)};
-  }
-  float get() const {
-    const uint32_t x = static_cast<uint32_t>(bits) << 16;
-    float f;
-    std::memcpy(&f, &x, 4);
-    return f;
-  }
-};
-inline float WeightOf(float w) { return w; }
-inline float WeightOf(Bf16 w) { return w.get(); }
+// Weights are read as bfloat16: the top half of a float32, rounded to nearest even when packed.
+uint16_t FloatToBf16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  x += 0x7FFF + ((x >> 16) & 1);
+  return static_cast<uint16_t>(x >> 16);
+}
+inline float Bf16ToFloat(uint16_t h) {
+  const uint32_t x = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &x, 4);
+  return f;
+}
 
 // Sets *dot to sum of w[slot] * log1p(count) over the counted slots and *norm to the squared norm of those
 // log counts, and clears the counts. Two partial sums, so the adds do not wait on each other; a slot's
 // repeats read 0 once it is cleared and add log1p(0) = 0.
-template <class W>
-void DotCounts(Counter& c, const W* w, double* dot, double* norm) {
+void DotCounts(Counter& c, const uint16_t* w, double* dot, double* norm) {
   if (c.wrapped) {
     double z = 0, q = 0;
     c.Drain([&](uint32_t s, uint32_t count) {
       const float x = Log1pCount(count);
-      z += static_cast<double>(WeightOf(w[s]) * x);
+      z += static_cast<double>(Bf16ToFloat(w[s]) * x);
       q += static_cast<double>(x) * x;
     });
     *dot = z, *norm = q;
@@ -344,7 +338,7 @@ void DotCounts(Counter& c, const W* w, double* dot, double* norm) {
   auto term = [&](uint32_t s, float& z, float& q) {
     const float x = log1p[counts[s]];
     counts[s] = 0;
-    z += WeightOf(w[s]) * x;
+    z += Bf16ToFloat(w[s]) * x;
     q += x * x;
   };
   size_t i = 0;
@@ -365,15 +359,11 @@ void LinearScores(std::string_view prompt, std::string_view task, int bits, cons
   Counter& c = Count(prompt, task, bits);
   for (size_t h = 0; h < heads; ++h) out[h] = 0;
   double norm = 0;
-  if (heads == 1) {
-    DotCounts(c, weights[0], &out[0], &norm);
-  } else {
-    c.Drain([&](uint32_t s, uint32_t count) {
-      const float x = Log1pCount(count);
-      for (size_t h = 0; h < heads; ++h) out[h] += weights[h][s] * x;
-      norm += static_cast<double>(x) * x;
-    });
-  }
+  c.Drain([&](uint32_t s, uint32_t count) {
+    const float x = Log1pCount(count);
+    for (size_t h = 0; h < heads; ++h) out[h] += weights[h][s] * x;
+    norm += static_cast<double>(x) * x;
+  });
   const double inv = 1 / std::sqrt(std::max(norm, 1e-12));
   for (size_t h = 0; h < heads; ++h) out[h] = biases[h] + out[h] * inv;
 }
@@ -381,13 +371,13 @@ void LinearScores(std::string_view prompt, std::string_view task, int bits, cons
 double LearnedRouter::score(std::string_view prompt, std::string_view task) const {
   Counter& c = Count(prompt, task, bits_);
   double z = 0, norm = 0;
-  DotCounts(c, reinterpret_cast<const Bf16*>(packed_.data()), &z, &norm);
+  DotCounts(c, packed_.data(), &z, &norm);
   return Sigmoid(bias_ + z / std::sqrt(std::max(norm, 1e-12)));
 }
 
 void LearnedRouter::Pack() {
   packed_.resize(weights_.size());
-  for (size_t i = 0; i < weights_.size(); ++i) packed_[i] = Bf16::From(weights_[i]).bits;
+  for (size_t i = 0; i < weights_.size(); ++i) packed_[i] = FloatToBf16(weights_[i]);
 }
 
 Status CheckRouterMagic(const char* magic, const char* expected, const char* what, const std::string& path) {

@@ -56,7 +56,8 @@ double FitLogistic(const std::vector<SparseVector>& xs, const std::vector<double
                    std::vector<float>* weights);
 
 // bias[h] + w[h]·x for each of `heads` weight vectors (2^bits floats each) over the prompt's features x, in one
-// pass with no allocation once warm: the learned router and the multi-model router share it.
+// pass with no allocation once warm: the multi-model router's scoring (the learned router has its own single-head
+// loop over bfloat16 weights).
 void LinearScores(std::string_view prompt, std::string_view task, int bits, const float* const* weights,
                   const float* biases, size_t heads, double* out);
 
