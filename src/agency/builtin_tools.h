@@ -5,7 +5,8 @@
 //   tan, floor, ceil, round, min, max, pow, pi, e. No evaluation of anything but arithmetic.
 // - clock {"utc_offset_minutes"?}: the current time as ISO 8601 and Unix seconds (the injected Clock).
 // - read_file {"path"} / write_file {"path", "content", "append"?} / list_files {"path"?}: paths are relative to
-//   the sandbox root; absolute paths, "..", and symlinks that lead outside are refused. Reads stop at 1 MiB.
+//   the sandbox root; absolute paths, "..", and symlinks that lead outside are refused, by the open itself
+//   (agency/sandbox.h: no check-then-open gap). Reads stop at 1 MiB.
 // - sql {"query"}: one statement on a SQLite file, rows as JSON ({"columns", "rows"}, at most 200 rows);
 //   read-only unless created with writable = true.
 // - http_get {"url", "headers"?} / http_post {"url", "body", "headers"?}: only to hosts in the allow list
@@ -24,8 +25,9 @@ namespace tandem::agency {
 
 std::shared_ptr<Tool> MakeCalculatorTool();
 std::shared_ptr<Tool> MakeClockTool(const Clock& clock);
-// The three file tools over one sandbox folder (created if missing).
-std::vector<std::shared_ptr<Tool>> MakeFileTools(const std::string& sandbox_root);
+// The three file tools over one sandbox folder (created if missing). walk_only: never follow a symbolic link,
+// as where the kernel lacks openat2 (tests use it to cover that mode on any kernel).
+std::vector<std::shared_ptr<Tool>> MakeFileTools(const std::string& sandbox_root, bool walk_only = false);
 std::shared_ptr<Tool> MakeSqlTool(const std::string& sqlite_path, bool writable);
 std::vector<std::shared_ptr<Tool>> MakeHttpTools(const std::vector<std::string>& allowed_hosts);
 

@@ -1,49 +1,21 @@
 // read_file, write_file, list_files: inside one sandbox folder, nowhere else.
 #include <simdjson.h>
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "agency/builtin_tools.h"
+#include "agency/sandbox.h"
 #include "core/json_writer.h"
 
 namespace tandem::agency {
 namespace {
 
-namespace fs = std::filesystem;
 constexpr size_t kMaxRead = 1 << 20;
-
-class Sandbox {
- public:
-  explicit Sandbox(const std::string& root) {
-    std::error_code ec;
-    fs::create_directories(root, ec);
-    root_ = fs::weakly_canonical(fs::absolute(root), ec);
-  }
-  // The real path for a model-supplied relative path, or an error message.
-  Result<fs::path> Resolve(std::string_view rel) const {
-    if (rel.empty()) return root_;
-    fs::path p(std::string{rel});
-    if (p.is_absolute()) return Status(Code::kPermissionDenied, "absolute paths are not allowed: use a path inside the sandbox");
-    for (const auto& part : p)
-      if (part == "..") return Status(Code::kPermissionDenied, "'..' is not allowed in paths");
-    std::error_code ec;
-    fs::path full = fs::weakly_canonical(root_ / p, ec);  // resolves symlinks that exist
-    if (ec) return Status(Code::kInvalidArgument, "bad path: " + ec.message());
-    auto [r, f] = std::mismatch(root_.begin(), root_.end(), full.begin(), full.end());
-    if (r != root_.end()) return Status(Code::kPermissionDenied, "the path leads outside the sandbox");
-    // A symbolic link still standing here points at nothing yet (weakly_canonical resolves the ones whose
-    // target exists), so writing through it would create its target, wherever that is.
-    if (fs::is_symlink(fs::symlink_status(full, ec)))
-      return Status(Code::kPermissionDenied, "the path is a symbolic link to nothing: it may lead outside the sandbox");
-    return full;
-  }
-  const fs::path& root() const { return root_; }
-
- private:
-  fs::path root_;
-};
 
 struct Args {
   simdjson::dom::parser parser;
@@ -67,13 +39,21 @@ class ReadFile final : public Tool {
   const ToolSpec& spec() const override { return spec_; }
   Result<ToolResult> Invoke(std::string_view args, std::chrono::milliseconds) override {
     Args a(args);
-    auto path = box_->Resolve(a.str("path"));
-    if (!path.ok()) return ToolResult{path.status().message(), true};
-    std::ifstream in(*path, std::ios::binary);
-    if (!in || fs::is_directory(*path)) return ToolResult{"no such file: " + a.str("path"), true};
+    auto fd = box_->Open(a.str("path"), O_RDONLY | O_NONBLOCK);  // a FIFO planted here must not hang the call
+    if (!fd.ok()) return ToolResult{fd.status().message(), true};
+    struct stat st;
+    if (::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode))
+      return ToolResult{Quote(a.str("path")) + " is not a regular file", true};
     std::string data(kMaxRead + 1, '\0');
-    in.read(data.data(), static_cast<std::streamsize>(data.size()));
-    data.resize(static_cast<size_t>(in.gcount()));
+    size_t got = 0;
+    while (got < data.size()) {
+      ssize_t n = ::read(fd->get(), data.data() + got, data.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return ToolResult{"cannot read " + a.str("path") + ": " + std::strerror(errno), true};
+      if (n == 0) break;
+      got += static_cast<size_t>(n);
+    }
+    data.resize(got);
     if (data.size() > kMaxRead) {
       data.resize(kMaxRead);
       data += "\n[truncated at 1 MiB]";
@@ -94,14 +74,20 @@ class WriteFile final : public Tool {
   const ToolSpec& spec() const override { return spec_; }
   Result<ToolResult> Invoke(std::string_view args, std::chrono::milliseconds) override {
     Args a(args);
-    auto path = box_->Resolve(a.str("path"));
-    if (!path.ok()) return ToolResult{path.status().message(), true};
-    std::error_code ec;
-    fs::create_directories(path->parent_path(), ec);
+    const std::string rel = a.str("path");
+    if (Status made = box_->MakeParents(rel); !made.ok()) return ToolResult{made.message(), true};
+    auto fd = box_->Open(rel, O_WRONLY | O_CREAT | O_NONBLOCK | (a.flag("append") ? O_APPEND : O_TRUNC));
+    if (!fd.ok()) return ToolResult{fd.status().message(), true};
+    struct stat st;
+    if (::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode))
+      return ToolResult{Quote(rel) + " is not a regular file", true};
     const std::string content = a.str("content");
-    std::ofstream out(*path, std::ios::binary | (a.flag("append") ? std::ios::app : std::ios::trunc));
-    out << content;
-    if (!out.flush()) return ToolResult{"cannot write " + a.str("path"), true};
+    for (size_t done = 0; done < content.size();) {
+      ssize_t n = ::write(fd->get(), content.data() + done, content.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return ToolResult{"cannot write " + rel + ": " + std::strerror(errno), true};
+      done += static_cast<size_t>(n);
+    }
     return ToolResult{"wrote " + std::to_string(content.size()) + " bytes to " + a.str("path"), false};
   }
 
@@ -118,18 +104,12 @@ class ListFiles final : public Tool {
   const ToolSpec& spec() const override { return spec_; }
   Result<ToolResult> Invoke(std::string_view args, std::chrono::milliseconds) override {
     Args a(args);
-    auto path = box_->Resolve(a.str("path"));
-    if (!path.ok()) return ToolResult{path.status().message(), true};
-    std::error_code ec;
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(*path, ec))
-      names.push_back(e.path().filename().string() + (e.is_directory() ? "/" : ""));
-    if (ec) return ToolResult{"cannot list " + a.str("path") + ": " + ec.message(), true};
-    std::sort(names.begin(), names.end());
+    auto names = box_->List(a.str("path"));
+    if (!names.ok()) return ToolResult{names.status().message(), true};
     std::string out;
     JsonWriter w(out);
     w.begin_array();
-    for (const auto& n : names) w.value(n);
+    for (const auto& n : *names) w.value(n);
     w.end_array();
     return ToolResult{out, false};
   }
@@ -142,8 +122,8 @@ class ListFiles final : public Tool {
 
 }  // namespace
 
-std::vector<std::shared_ptr<Tool>> MakeFileTools(const std::string& sandbox_root) {
-  auto box = std::make_shared<Sandbox>(sandbox_root);
+std::vector<std::shared_ptr<Tool>> MakeFileTools(const std::string& sandbox_root, bool walk_only) {
+  auto box = std::make_shared<Sandbox>(sandbox_root, walk_only ? Sandbox::Mode::kWalk : Sandbox::Mode::kAuto);
   return {std::make_shared<ReadFile>(box), std::make_shared<WriteFile>(box), std::make_shared<ListFiles>(box)};
 }
 

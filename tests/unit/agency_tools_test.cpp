@@ -1,8 +1,12 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <sys/stat.h>
+
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "agency/builtin_tools.h"
 #include "agency/json_schema.h"
@@ -10,6 +14,8 @@
 
 namespace tandem::agency {
 namespace {
+
+namespace fs = std::filesystem;
 
 const char* kSchema = R"({"type":"dict","properties":{
   "city":{"type":"string","minLength":2},
@@ -74,39 +80,129 @@ TEST(ClockTool, TellsTheInjectedTime) {
   EXPECT_EQ(r.content, R"({"iso8601":"2026-01-01T01:30:00+01:30","unix_seconds":1767225600,"weekday":"Thursday"})");
 }
 
-TEST(FileTools, StayInsideTheSandbox) {
-  namespace fs = std::filesystem;
-  const fs::path root = fs::path(testing::TempDir()) / "sandbox";
-  fs::remove_all(root);
-  const fs::path outside = fs::path(testing::TempDir()) / "outside.txt";
-  std::ofstream(outside) << "secret";
-  auto tools = MakeFileTools(root.string());
-  Tool& read = *tools[0];
-  Tool& write = *tools[1];
-  Tool& list = *tools[2];
-  const auto t = std::chrono::milliseconds(1000);
-  EXPECT_FALSE(CallTool(write, R"({"path":"notes/a.txt","content":"hello"})", t).is_error);
-  EXPECT_FALSE(CallTool(write, R"({"path":"notes/a.txt","content":" world","append":true})", t).is_error);
-  EXPECT_EQ(CallTool(read, R"({"path":"notes/a.txt"})", t).content, "hello world");
-  EXPECT_EQ(CallTool(list, R"({})", t).content, R"(["notes/"])");
-  ToolResult up = CallTool(read, R"({"path":"../outside.txt"})", t);
-  EXPECT_TRUE(up.is_error);
-  EXPECT_NE(up.content.find("'..'"), std::string::npos);
-  EXPECT_TRUE(CallTool(read, ("{\"path\":\"" + outside.string() + "\"}").c_str(), t).is_error);
-  fs::create_symlink(outside, root / "link.txt");
-  ToolResult link = CallTool(read, R"({"path":"link.txt"})", t);
-  EXPECT_TRUE(link.is_error);
-  EXPECT_NE(link.content.find("outside the sandbox"), std::string::npos) << link.content;
-  EXPECT_TRUE(CallTool(read, R"({"path":"nope.txt"})", t).is_error);
-  // A link to a file that does not exist yet would create it wherever it points.
-  const fs::path planted = fs::path(testing::TempDir()) / "planted.txt";
-  fs::remove(planted);
-  fs::create_symlink(planted, root / "dangling.txt");
-  ToolResult through = CallTool(write, R"({"path":"dangling.txt","content":"x"})", t);
-  EXPECT_TRUE(through.is_error);
-  EXPECT_NE(through.content.find("symbolic link"), std::string::npos) << through.content;
-  EXPECT_FALSE(fs::exists(planted));
+// Both ways the sandbox resolves paths: openat2 beneath the root (where the kernel has it) and the walk that
+// follows no symbolic link at all (walk_only, as on kernels without openat2).
+class FileTools : public testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(testing::TempDir()) / (GetParam() ? "files-walk" : "files-auto");
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "outside");
+    std::ofstream(dir_ / "outside" / "secret.txt") << "SECRET";
+    root_ = dir_ / "sandbox";
+    tools_ = MakeFileTools(root_.string(), GetParam());
+  }
+  ToolResult Call(int tool, const std::string& args) {
+    return CallTool(*tools_[tool], args.c_str(), std::chrono::milliseconds(1000));
+  }
+  ToolResult Read(const std::string& path) { return Call(0, R"({"path":")" + path + R"("})"); }
+  ToolResult Write(const std::string& path, const std::string& content) {
+    return Call(1, R"({"path":")" + path + R"(","content":")" + content + R"("})");
+  }
+  static bool Has(const ToolResult& r, const char* text) { return r.content.find(text) != std::string::npos; }
+
+  fs::path dir_, root_;
+  std::vector<std::shared_ptr<Tool>> tools_;
+};
+
+TEST_P(FileTools, ReadWriteAndListInsideTheSandbox) {
+  EXPECT_FALSE(Write("notes/deep/a.txt", "hello").is_error);
+  EXPECT_FALSE(Call(1, R"({"path":"notes/deep/a.txt","content":" world","append":true})").is_error);
+  EXPECT_EQ(Read("notes/deep/a.txt").content, "hello world");
+  EXPECT_EQ(Read("./notes//deep/a.txt").content, "hello world");
+  EXPECT_FALSE(Write("b.txt", "x").is_error);
+  EXPECT_EQ(Call(2, R"({})").content, R"(["b.txt","notes/"])");
+  EXPECT_EQ(Call(2, R"({"path":"notes"})").content, R"(["deep/"])");
+  ToolResult missing = Read("nope.txt");
+  EXPECT_TRUE(missing.is_error);
+  EXPECT_TRUE(Has(missing, "no such file")) << missing.content;
+  ToolResult folder = Read("notes");
+  EXPECT_TRUE(folder.is_error);
+  EXPECT_TRUE(Has(folder, "not a regular file")) << folder.content;
 }
+
+TEST_P(FileTools, NothingOutsideIsReadOrWritten) {
+  const fs::path secret = dir_ / "outside" / "secret.txt";
+  ToolResult up = Read("../outside/secret.txt");
+  EXPECT_TRUE(up.is_error);
+  EXPECT_TRUE(Has(up, "'..'")) << up.content;
+  ToolResult absolute = Read(secret.string());
+  EXPECT_TRUE(absolute.is_error);
+  EXPECT_TRUE(Has(absolute, "absolute")) << absolute.content;
+  // A link to a file outside, a link to a folder outside, and a link to a file that does not exist yet (writing
+  // through it would create it wherever it points): each is refused, and nothing outside changes.
+  fs::create_symlink(secret, root_ / "link.txt");
+  fs::create_directory_symlink(dir_ / "outside", root_ / "out");
+  const fs::path planted = dir_ / "outside" / "planted.txt";
+  fs::create_symlink(planted, root_ / "dangling.txt");
+  // Each refusal names why: the kernel's check sees a link leading outside; the walk follows no link at all.
+  const char* why = GetParam() ? "symbolic link" : "outside the sandbox";
+  for (const ToolResult& r : {Read("link.txt"), Read("out/secret.txt"), Write("out/new.txt", "x"),
+                              Write("out/sub/new.txt", "x"), Write("dangling.txt", "x"), Write("link.txt", "x"),
+                              Call(2, R"({"path":"out"})")}) {
+    EXPECT_TRUE(r.is_error) << r.content;
+    EXPECT_TRUE(Has(r, why)) << r.content;
+    EXPECT_FALSE(Has(r, "SECRET")) << r.content;
+  }
+  EXPECT_FALSE(fs::exists(planted));
+  EXPECT_FALSE(fs::exists(dir_ / "outside" / "new.txt"));
+  EXPECT_FALSE(fs::exists(dir_ / "outside" / "sub"));
+  std::ifstream in(secret);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "SECRET");
+}
+
+TEST_P(FileTools, LinksThatStayInsideAreFollowedOnlyByTheKernelCheck) {
+  ASSERT_FALSE(Write("real/a.txt", "inside").is_error);
+  fs::create_directory_symlink("real", root_ / "alias");
+  ToolResult r = Read("alias/a.txt");
+  if (GetParam()) {
+    EXPECT_TRUE(r.is_error);
+    EXPECT_TRUE(Has(r, "symbolic link")) << r.content;
+  } else {
+    EXPECT_FALSE(r.is_error) << r.content;
+    EXPECT_EQ(r.content, "inside");
+  }
+}
+
+TEST_P(FileTools, AFifoDoesNotHangTheCall) {
+  ASSERT_EQ(::mkfifo((root_ / "pipe").c_str(), 0600), 0);
+  ToolResult r = Read("pipe");
+  EXPECT_TRUE(r.is_error);
+  EXPECT_TRUE(Has(r, "not a regular file")) << r.content;
+  ToolResult w = Write("pipe", "x");  // no reader: refused at the open or by the file-type check
+  EXPECT_TRUE(w.is_error) << w.content;
+}
+
+// The gap the sandbox closes: another process swaps a folder for a link to the outside between a check and the
+// open. Here a thread swaps "d" back and forth (a real folder, then a link out) while the tool reads through it;
+// a resolver that checks the path first and opens it by name afterwards leaks the outside file on some reads.
+TEST_P(FileTools, ASwappedInLinkNeverLeaksTheOutside) {
+  ASSERT_FALSE(Write("d/secret.txt", "inside").is_error);
+  std::atomic<bool> stop{false};
+  std::thread swapper([&] {
+    while (!stop.load()) {
+      fs::rename(root_ / "d", root_ / "stash");
+      fs::create_directory_symlink(dir_ / "outside", root_ / "d");
+      fs::remove(root_ / "d");
+      fs::rename(root_ / "stash", root_ / "d");
+    }
+  });
+  int leaked = 0, inside = 0;
+  for (int i = 0; i < 4000; ++i) {
+    ToolResult r = Read("d/secret.txt");
+    if (Has(r, "SECRET")) ++leaked;
+    if (r.content == "inside") ++inside;
+  }
+  stop = true;
+  swapper.join();
+  EXPECT_EQ(leaked, 0);
+  if (!GetParam()) {
+    EXPECT_GT(inside, 0) << "the swap never showed the inside link: the test proves nothing";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Resolution, FileTools, testing::Values(false, true),
+                         [](const testing::TestParamInfo<bool>& p) { return p.param ? "Walk" : "Kernel"; });
 
 TEST(SqlTool, RowsAsJsonAndReadOnlyByDefault) {
   const std::string db = testing::TempDir() + "/tool.db";
