@@ -415,7 +415,7 @@ void ParseRouting(const YAML::Node& n, Config& c) {
       std::string wp = p + ".if";
       CheckKeys(w, wp,
                 {"min_tokens", "max_tokens", "min_turns", "max_turns", "tools", "task", "keywords", "regex",
-                 "pii"});
+                 "pii", "media"});
       if (w.size() == 0) Fail(w, wp, "needs at least one condition");
       if (w["min_tokens"]) rule.min_tokens = Int(w["min_tokens"], wp + ".min_tokens", 0, INT64_MAX);
       if (w["max_tokens"]) rule.max_tokens = Int(w["max_tokens"], wp + ".max_tokens", 0, INT64_MAX);
@@ -425,6 +425,7 @@ void ParseRouting(const YAML::Node& n, Config& c) {
         rule.max_turns = static_cast<int>(Int(w["max_turns"], wp + ".max_turns", 0, 1 << 20));
       if (w["tools"]) rule.tools = Bool(w["tools"], wp + ".tools");
       if (w["pii"]) rule.pii = Bool(w["pii"], wp + ".pii");
+      if (w["media"]) rule.media = Bool(w["media"], wp + ".media");
       if (w["task"]) {
         rule.tasks = StrList(w["task"], wp + ".task");
         for (const auto& t : rule.tasks) {
@@ -533,7 +534,7 @@ Result<Config> LoadConfig(const std::string& path, const EnvLookup& env) {
 }
 
 const std::vector<std::string>& AllPiiKinds() {
-  static const std::vector<std::string> kinds = {"email", "phone", "card", "iban", "ssn", "ip", "secret"};
+  static const std::vector<std::string> kinds = {"email", "phone", "card", "iban", "ssn", "ip", "secret", "media"};
   return kinds;
 }
 

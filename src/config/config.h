@@ -27,6 +27,7 @@ struct RuleSpec {
   std::optional<int> min_turns, max_turns;
   std::optional<bool> tools;
   std::optional<bool> pii;
+  std::optional<bool> media;          // an image, audio or file part
   std::vector<std::string> tasks;     // any of
   std::vector<std::string> keywords;  // any of, case-insensitive
   std::string regex;                  // RE2 syntax, searched in the last user message

@@ -81,7 +81,7 @@ Status ParseContent(element content, const std::string& where, ChatMessage& m, s
       if (!m.text.empty()) m.text.push_back('\n');
       m.text.append(text.value());
     } else {
-      m.has_image = m.has_image || type.value() != "refusal";
+      m.has_media = m.has_media || type.value() != "refusal";
       CollectStrings(part, other_text);  // a refusal's text, an image part's detail; never a media payload
     }
   }

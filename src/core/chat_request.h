@@ -24,7 +24,7 @@ struct ChatMessage {
   std::string role;        // system, developer, user, assistant, tool
   std::string text;        // all text content parts joined with "\n"
   int tool_calls = 0;      // assistant messages: number of tool calls
-  bool has_image = false;  // any non-text part
+  bool has_media = false;  // an image, audio or file part (anything but text and refusals)
 };
 
 struct ChatRequest {

@@ -339,8 +339,13 @@ struct JobWaiter {
 
 // The turns and options of a request: the same for chat() and Encode(), so both render the same prompt.
 Status BuildJob(const ChatRequest& req, const ModelInfo& info, Job& job) {
-  for (const ChatMessage& m : req.messages)
+  for (size_t i = 0; i < req.messages.size(); ++i) {
+    const ChatMessage& m = req.messages[i];
+    if (m.has_media)  // answering without the image would be answering another question
+      return Status(Code::kInvalidArgument, "messages[" + std::to_string(i) + "]: local model " + info.name +
+                                                " reads text only, not image, audio or file parts");
     job.turns.push_back({m.role == "developer" ? "system" : m.role, m.text});
+  }
   return ReadOptions(req, info, job);
 }
 

@@ -22,8 +22,12 @@ Features ComputeFeatures(const ChatRequest& req, const PiiDetector& pii, std::st
       if (std::find(f.pii.begin(), f.pii.end(), kind) == f.pii.end()) f.pii.push_back(std::move(kind));
     }
   };
-  for (const auto& m : req.messages) scan(m.text);
+  for (const auto& m : req.messages) {
+    scan(m.text);
+    f.media = f.media || m.has_media;
+  }
   if (!req.other_text.empty()) scan(req.other_text);
+  if (f.media && pii.counts_media()) f.pii.emplace_back("media");
   f.header_tier = std::string(header_tier);
   return f;
 }

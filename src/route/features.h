@@ -22,7 +22,9 @@ struct Features {
   int messages = 0;
   int tools = 0;
   std::string task;              // one of AllTaskTypes()
-  std::vector<std::string> pii;  // kinds of personal data found (empty = none)
+  bool media = false;            // an image, audio or file part: content no text scan reads
+  std::vector<std::string> pii;  // kinds of personal data found (empty = none); "media" when media is present
+                                 // and that kind is enabled (the privacy policy cannot see inside it)
   std::string header_tier;       // client's x-tandem-tier header ("", "slm" or "llm")
   double tradeoff = -1;          // client's x-tandem-tradeoff header: lambda for this request (-1 = config's)
   double max_cost_usd = -1;      // client's x-tandem-max-cost-usd header: a per-request budget (-1 = none)

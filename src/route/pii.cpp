@@ -98,7 +98,8 @@ struct PiiDetector::Impl {
   std::unique_ptr<RE2::Set> any;  // every pattern at once: one DFA pass finds which kinds have candidates
 };
 
-PiiDetector::PiiDetector(const std::vector<std::string>& kinds) : impl_(std::make_unique<Impl>()) {
+PiiDetector::PiiDetector(const std::vector<std::string>& kinds)
+    : impl_(std::make_unique<Impl>()), media_(std::find(kinds.begin(), kinds.end(), "media") != kinds.end()) {
   RE2::Options opt;
   opt.set_log_errors(false);
   opt.set_max_mem(8 << 20);

@@ -104,6 +104,10 @@ bool RulesPolicy::matches(const CompiledRule& r, const ChatRequest& req, const F
     if (f.pii.empty() == *s.pii) return false;
     add(f.pii.empty() ? "no personal data" : "personal data");
   }
+  if (s.media) {
+    if (f.media != *s.media) return false;
+    add(f.media ? "media" : "text only");
+  }
   if (!s.tasks.empty()) {
     if (std::find(s.tasks.begin(), s.tasks.end(), f.task) == s.tasks.end()) return false;
     add("task=" + f.task);
@@ -202,6 +206,17 @@ Decision RulesPolicy::decide(const ChatRequest& req, const Features& f) const {
       std::string model = resolve(r.spec.target);
       const ModelInfo* m = config_.find(model);
       return finish(model, m && m->tier == Tier::kLlm ? 1 : 0);
+    }
+  }
+  // The in-process engine reads text only; a request with an image, audio or file part goes where it can be
+  // read (a rule above can send it elsewhere, e.g. to a local OpenAI-compatible server with a vision model).
+  if (f.media) {
+    const ModelInfo* s = config_.find(slm);
+    const std::string llm = resolve("llm");
+    if (s && s->provider == ProviderKind::kLocalEngine && llm != slm) {
+      d.reasons.push_back("media: " + slm + " reads text only");
+      d.rule = "media";
+      return finish(llm, 1);
     }
   }
   if (tradeoff_) return DecideTradeoff(req, f, std::move(d));

@@ -124,6 +124,34 @@ def test_answers_streams_and_meters_exactly(local):
     assert rows[0]["completion_tokens"] == 12
 
 
+IMAGE = {"type": "image_url", "image_url": {"url": "https://example.org/scan.png"}}
+
+
+def test_media_goes_where_it_can_be_read(local):
+    """The in-process engine reads text only: asked directly about an image it refuses (400) rather than answer
+    another question; routed, an image goes to the LLM tier; under privacy local_only, an image holds what no
+    scan can read, so the request stays local and is refused there: the cloud receives nothing."""
+    s = local()
+    ask = [{"role": "user", "content": [{"type": "text", "text": "what is this?"}, IMAGE]}]
+    with pytest.raises(openai.BadRequestError) as e:
+        s.client.chat.completions.create(model="local", messages=ask, max_tokens=5)
+    assert "reads text only" in str(e.value) and "messages[0]" in str(e.value)
+    with pytest.raises(openai.BadRequestError) as e:
+        s.client.chat.completions.create(model="auto", messages=ask, max_tokens=5)
+    assert "reads text only" in str(e.value)
+    assert s.cloud.stats()["requests"] == 0
+    rows = s.wait_rows(2)
+    assert [r["http_status"] for r in rows] == [400, 400]
+    assert rows[1]["local_only"] == 1 and "media" in rows[1]["pii"]
+    s.config.write_text(s.config.read_text().replace("privacy: local_only", "privacy: off"))
+    import signal
+    s.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    raw = s.client.chat.completions.with_raw_response.create(model="auto", messages=ask, max_tokens=5)
+    assert raw.headers["x-tandem-model"] == "cloud" and "media" in raw.headers["x-tandem-route"]
+    assert s.cloud.stats()["requests"] == 1
+
+
 def test_logprobs_and_stop_strings(local):
     s = local()
     r = s.client.chat.completions.create(model="local", messages=MSG, max_tokens=10, temperature=0, logprobs=True,

@@ -54,6 +54,28 @@ def test_personal_data_outside_the_messages_stays_local_too(stack, where, model)
     assert stack.wait_rows(1)[-1]["local_only"] == 1
 
 
+MEDIA = {
+    "an image": {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgoAAAANSUhEUg=="}},
+    "an audio clip": {"type": "input_audio", "input_audio": {"data": "UklGRiQAAABXQVZF", "format": "wav"}},
+    "a file": {"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBERi0x", "filename": "id.pdf"}},
+}
+
+
+@pytest.mark.parametrize("part", list(MEDIA))
+@pytest.mark.parametrize("model", ["auto", "cloud-gpt", "cloud-claude"])
+def test_media_no_scan_can_read_stays_local(stack, part, model):
+    """A scanned passport is personal data no text scan can find: under local_only, media stays local."""
+    raw = stack.client().chat.completions.with_raw_response.create(model=model, messages=[
+        {"role": "user", "content": [{"type": "text", "text": "Write python code that sorts a list"}, MEDIA[part]]}])
+    assert raw.headers["x-tandem-model"] == "local-slm"
+    assert "personal data (media)" in raw.headers["x-tandem-route"]
+    assert stack.cloud.stats()["requests"] == 0
+    assert "UklGR" in stack.slm.stats()["bodies"][0] or "iVBOR" in stack.slm.stats()["bodies"][0] or \
+        "JVBER" in stack.slm.stats()["bodies"][0]  # the local server received the part itself
+    row = stack.wait_rows(1)[-1]
+    assert row["local_only"] == 1 and "media" in row["pii"]
+
+
 def test_no_fallback_to_the_cloud_when_the_slm_fails(stack):
     stack.slm.control(script=[{"status": 500}, {"status": 500}])
     with pytest.raises(openai.APIStatusError) as e:

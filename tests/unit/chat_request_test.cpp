@@ -53,7 +53,7 @@ TEST(ChatRequest, CollectsEveryOtherStringForThePrivacyScan) {
     EXPECT_NE(t.find(want), std::string::npos) << want << " in " << t;
   for (const char* absent : {"data:image", "QUtJQQ", "high", "gpt-x", "assistant", "user\n", "glance", "done"})
     EXPECT_EQ(t.find(absent), std::string::npos) << absent << " in " << t;
-  EXPECT_TRUE(r->messages[0].has_image);
+  EXPECT_TRUE(r->messages[0].has_media);
 }
 
 TEST(ChatRequest, NamesTheOffendingField) {

@@ -165,6 +165,73 @@ TEST(RulesPolicy, PersonalDataAnywhereInTheRequestStaysLocal) {
   EXPECT_EQ(clean.model, "big");
 }
 
+// An image, audio or file part is content no text scan can read: with the "media" kind enabled (it is by
+// default), privacy local_only keeps such a request local, whatever it asks for; without that kind it may leave.
+TEST(RulesPolicy, MediaNoTextScanCanReadStaysLocal) {
+  Fixture f;
+  const std::string head = R"({"model":"big","messages":[{"role":"user","content":[{"type":"text","text":"what is this?"},)";
+  const std::string parts[] = {
+      R"({"type":"image_url","image_url":{"url":"https://example.org/scan.png"}}]}]})",
+      R"({"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]}]})",
+      R"({"type":"input_audio","input_audio":{"data":"UklGRg==","format":"wav"}}]}]})",
+      R"({"type":"file","file":{"file_data":"JVBERi0=","filename":"passport.pdf"}}]}]})",
+  };
+  PiiDetector text_only({"email", "card"});
+  for (const std::string& tail : parts) {
+    auto r = ParseChatRequest(head + tail);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    Features feats = ComputeFeatures(r.value(), f.pii, "");
+    EXPECT_TRUE(feats.media) << tail;
+    Decision d = f.policy->decide(r.value(), feats);
+    EXPECT_TRUE(d.local_only) << tail;
+    EXPECT_EQ(d.model, "small") << tail;
+    EXPECT_NE(d.reasons_joined().find("personal data (media)"), std::string::npos) << d.reasons_joined();
+    Decision off = f.policy->decide(r.value(), ComputeFeatures(r.value(), text_only, ""));
+    EXPECT_FALSE(off.local_only) << tail;
+    EXPECT_EQ(off.model, "big") << tail;
+  }
+  Decision text = f.route(head + R"({"type":"text","text":"and this?"}]}]})");
+  EXPECT_FALSE(text.local_only);
+  EXPECT_EQ(text.model, "big");
+}
+
+// The in-process engine reads text only: a routed request with media goes to the LLM tier unless a rule (which
+// may test `media:`) sends it elsewhere first.
+TEST(RulesPolicy, MediaIsRoutedWhereItCanBeRead) {
+  const std::string gguf = testing::TempDir() + "/media-test.gguf";
+  std::ofstream(gguf) << "x";
+  const std::string yaml = "models:\n  - {name: small, provider: local, gguf: " + gguf +
+                           ", tier: slm}\n"
+                           "  - {name: big, base_url: 'http://127.0.0.1:2/v1', tier: llm, locality: cloud}\n"
+                           "  - {name: vision, base_url: 'http://127.0.0.1:3/v1', tier: slm}\n"
+                           "routing:\n  rules:\n"
+                           "    - {name: scans, if: {media: true, keywords: [scan]}, then: vision}\n"
+                           "    - {name: short, if: {max_tokens: 100, media: false}, then: slm}\n";
+  auto c = ParseConfig(yaml, "m.yaml", [](const char*) -> const char* { return nullptr; });
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  auto p = RulesPolicy::Build(c.value());
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  PiiDetector pii(AllPiiKinds());
+  auto decide = [&](const std::string& text) {
+    auto r = ParseChatRequest(R"({"model":"auto","messages":[{"role":"user","content":[{"type":"text","text":")" +
+                              text + R"("},{"type":"image_url","image_url":{"url":"https://example.org/a.png"}}]}]})");
+    EXPECT_TRUE(r.ok());
+    return (*p)->decide(r.value(), ComputeFeatures(r.value(), pii, ""));
+  };
+  Decision d = decide("what is in the picture?");
+  EXPECT_EQ(d.model, "big");
+  EXPECT_EQ(d.rule, "media");
+  EXPECT_NE(d.reasons_joined().find("small reads text only"), std::string::npos) << d.reasons_joined();
+  Decision scan = decide("read this scan");
+  EXPECT_EQ(scan.model, "vision");
+  EXPECT_EQ(scan.rule, "scans");
+  auto plain = ParseChatRequest(R"({"model":"auto","messages":[{"role":"user","content":"hi"}]})");
+  ASSERT_TRUE(plain.ok());
+  Decision text = (*p)->decide(plain.value(), ComputeFeatures(plain.value(), pii, ""));
+  EXPECT_EQ(text.model, "small");
+  EXPECT_EQ(text.rule, "short");
+}
+
 TEST(RulesPolicy, BadRegexIsReportedWithItsLine) {
   auto c = ParseConfig(
       "models:\n  - name: a\n    base_url: http://x\n    tier: slm\nrouting:\n  rules:\n    - if: {regex: "
