@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "route/scan_simd.h"
 #include "route/features.h"
 #include "route/keyword_set.h"
 #include "route/rules_policy.h"
@@ -144,8 +145,10 @@ int main(int argc, char** argv) {
     auto m = LearnedRouter::Load(config->routing.learned_model);
     if (m.ok()) learned = std::make_unique<LearnedRouter>(std::move(m.value()));
   }
-  std::printf("config %s: %zu rules, learned router %s\n", argv[1], config->routing.rules.size(),
-              config->routing.learned_model.empty() ? "off" : config->routing.learned_model.c_str());
+  std::printf("config %s: %zu rules, learned router %s; SIMD %s (TANDEM_SIMD=avx2 or TANDEM_FORCE_SCALAR=1 caps it)\n",
+              argv[1], config->routing.rules.size(),
+              config->routing.learned_model.empty() ? "off" : config->routing.learned_model.c_str(),
+              route_simd::LevelName(route_simd::ActiveLevel()));
   for (size_t tokens : {50, 2000}) {
     const std::string body = Body(tokens);
     auto req = ParseChatRequest(body);

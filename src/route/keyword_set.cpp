@@ -2,11 +2,11 @@
 
 #include <algorithm>
 
-#include "route/scan_avx2.h"
+#include "route/scan_simd.h"
 
 namespace tandem {
 
-static_assert(KeywordSet::kMaxSimdKeywords == route_avx2::kMaxKeywords);
+static_assert(KeywordSet::kMaxSimdKeywords == route_simd::kMaxKeywords);
 
 namespace {
 
@@ -29,8 +29,9 @@ KeywordSet::KeywordSet(const std::vector<std::string>& keywords) {
 
 const std::string* KeywordSet::FirstIn(std::string_view text, bool force_scalar) const {
   if (keywords_.empty()) return nullptr;
-  if (!force_scalar && keywords_.size() <= kMaxSimdKeywords && route_avx2::HasAvx2()) {
-    const uint32_t found = route_avx2::KeywordsFound(reinterpret_cast<const uint8_t*>(text.data()), text.size(),
+  if (!force_scalar && keywords_.size() <= kMaxSimdKeywords &&
+      route_simd::ActiveLevel() != route_simd::Level::kScalar) {
+    const uint32_t found = route_simd::KeywordsFound(reinterpret_cast<const uint8_t*>(text.data()), text.size(),
                                                      pointers_.data(), lengths_.data(), keywords_.size());
     return found ? &keywords_[static_cast<size_t>(__builtin_ctz(found))] : nullptr;
   }

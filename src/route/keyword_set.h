@@ -1,10 +1,10 @@
 // KeywordSet: which of a rule's keywords occur in a text, in any ASCII case, in one pass over the text.
 //
-// Rules match keywords anywhere in the last user message, so this pass is as long as the message. With AVX2 it
-// compares 32 positions at a time against the first three bytes of every keyword (letters in either case) and
-// checks the whole keyword only where those match; without, it lower-cases the text and searches for each
-// keyword. Both give the same answer. Up to kMaxSimdKeywords keywords use the AVX2 pass. Immutable after
-// construction: thread-safe.
+// Rules match keywords anywhere in the last user message, so this pass is as long as the message. With SIMD
+// (scan_simd.h: 64 positions at a time with AVX-512, 32 with AVX2) it compares every position against the first
+// three bytes of every keyword (letters in either case) and checks the whole keyword only where those match;
+// without, it lower-cases the text and searches for each keyword. All give the same answer. Up to
+// kMaxSimdKeywords keywords use the SIMD pass. Immutable after construction: thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -29,7 +29,7 @@ class KeywordSet {
 
  private:
   std::vector<std::string> keywords_;  // lower-cased
-  std::vector<const char*> pointers_;  // the same, for the AVX2 pass
+  std::vector<const char*> pointers_;  // the same, for the SIMD pass
   std::vector<size_t> lengths_;
 };
 

@@ -11,7 +11,7 @@
 #include <unordered_map>
 
 #include "route/features.h"
-#include "route/scan_avx2.h"
+#include "route/scan_simd.h"
 
 namespace tandem {
 namespace {
@@ -182,10 +182,10 @@ Counter& Count(std::string_view prompt, std::string_view task, int bits) {
       have_prev = true;
     }
   }
-  // Character 4-grams (32-bit multiplicative hashing): their slots, 8 at a time with AVX2, then their counts.
+  // Character 4-grams (32-bit multiplicative hashing): their slots, 16 or 8 at a time with SIMD, then their counts.
   const size_t grams = n >= 4 ? n - 3 : 0;
   const uint32_t shift = 32 - static_cast<uint32_t>(bits);
-  size_t k = route_avx2::HasAvx2() ? route_avx2::FourGramSlots(b, grams, shift, touched) : 0;
+  size_t k = route_simd::FourGramSlots(b, grams, shift, touched);
   for (; k < grams; ++k) {
     uint32_t x;
     std::memcpy(&x, b + k, 4);

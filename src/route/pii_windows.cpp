@@ -1,11 +1,9 @@
 #include "route/pii_windows.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
-#include <cstdlib>
 
-#include "route/scan_avx2.h"
+#include "route/scan_simd.h"
 
 namespace tandem {
 namespace {
@@ -18,7 +16,7 @@ inline bool DomainChar(uint8_t c) {
   return Digit(c) || static_cast<unsigned>((c | 0x20) - 'a') < 26u || c == '.' || c == '-';
 }
 
-// Candidate bits, as route_avx2::PiiCandidates (scan_avx2.h) sets them.
+// Candidate bits, as route_simd::PiiCandidates (scan_simd.h) sets them.
 inline bool TriggerAt(const uint8_t* t, size_t i, size_t n) {
   const uint8_t c = t[i];
   if (c == '@' || c == ':' || c == '=' || c == '-' || c == '_') return true;
@@ -80,22 +78,6 @@ void AddWindow(size_t s, size_t e, std::vector<TextSpan>* out) {
 
 }  // namespace
 
-namespace route_avx2 {
-namespace {
-std::atomic<bool> forced_scalar{std::getenv("TANDEM_FORCE_SCALAR") != nullptr};
-}  // namespace
-
-bool HasAvx2() {
-#if defined(__x86_64__) || defined(__i386__)
-  static const bool has = __builtin_cpu_supports("avx2");
-  return has && !forced_scalar.load(std::memory_order_relaxed);
-#else
-  return false;
-#endif
-}
-
-void ForceScalar(bool scalar) { forced_scalar.store(scalar, std::memory_order_relaxed); }
-}  // namespace route_avx2
 
 void PiiWindows(std::string_view text, std::vector<TextSpan>* out, bool force_scalar) {
   out->clear();
@@ -106,7 +88,7 @@ void PiiWindows(std::string_view text, std::vector<TextSpan>* out, bool force_sc
   digits.assign(words, 0);
   triggers.assign(words, 0);
   size_t done = 0;
-  if (!force_scalar && route_avx2::HasAvx2()) done = route_avx2::PiiCandidates(t, n, digits.data(), triggers.data());
+  if (!force_scalar) done = route_simd::PiiCandidates(t, n, digits.data(), triggers.data());
   CandidatesScalar(t, done, n, digits.data(), triggers.data());
 
   auto at = [&](size_t i) -> uint8_t { return i < n ? t[i] : 0; };

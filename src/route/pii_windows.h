@@ -4,8 +4,8 @@
 // must have for any match to exist: '@' (email), eight digits within sixteen bytes (card, ssn, phone), four
 // digits and three dots (IPv4), two capitals before two digits (IBAN), a colon between hex digits (IPv6), and the fixed parts of the secret
 // patterns ("sk-", "AKIA", "gh?_", "xox?-", "AIza", "--", "arer" of Bearer, and ':' or '=' after a word ending
-// like password/secret/api key/token). Anchor bytes are found 32 at a time with AVX2 (a scalar loop on other
-// CPUs, giving identical results); each is confirmed by a few scalar comparisons; each confirmed anchor becomes
+// like password/secret/api key/token). Anchor bytes are found 64 at a time with AVX-512 or 32 with AVX2
+// (scan_simd.h; a scalar loop on other CPUs, giving identical results); each is confirmed by a few scalar comparisons; each confirmed anchor becomes
 // a window wide enough for the longest match that can contain it (kWindowReach bytes each side, more across
 // runs of whitespace or an email's domain), and overlapping windows are merged. A regex then reads only the
 // windows, with the rest of the text as context for \b. On prose with no personal data that is a few percent

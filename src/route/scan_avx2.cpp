@@ -1,7 +1,9 @@
-// The AVX2 kernels of route/ (scan_avx2.h). Built with -mavx2; called only after HasAvx2(). Plain pointers and
-// integers in, no library templates: an inline function emitted here with AVX2 code must not be the copy the
-// linker gives the rest of the program.
-#include "route/scan_avx2.h"
+// The AVX2 kernels of route/ (contracts in scan_simd.h). Built with -mavx2; scan_simd.cpp calls them only on a
+// CPU with AVX2. Plain pointers and integers in, no library templates: an inline function emitted here with AVX2
+// code must not be the copy the linker gives the rest of the program.
+#include "route/scan_kernels.h"
+
+#include "route/scan_simd.h"  // kMaxKeywords
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -53,7 +55,7 @@ uint32_t KeywordsFound(const uint8_t* t, size_t n, const char* const* keywords, 
   // Per keyword and each of its first three bytes: (byte | fold) == want, where fold is 0x20 for a letter (the
   // byte folded to lower case; no other byte becomes a lower-case letter), 0 for anything else, and 0xFF with
   // want 0xFF past the keyword's end (always true).
-  constexpr size_t kMax = kMaxKeywords;
+  constexpr size_t kMax = route_simd::kMaxKeywords;
   const size_t nk = count < kMax ? count : kMax;
   __m256i want[kMax][3], fold[kMax][3];
   for (size_t j = 0; j < nk; ++j) {
@@ -130,7 +132,7 @@ size_t FilterProbes(const uint8_t* b, size_t count, const uint64_t* filter, uint
 
 }  // namespace tandem::route_avx2
 
-#else  // not x86: never called (HasAvx2() is false), defined for the linker
+#else  // not x86: never called (CpuLevel() is kScalar), defined for the linker
 
 namespace tandem::route_avx2 {
 size_t PiiCandidates(const uint8_t*, size_t, uint64_t*, uint64_t*) { return 0; }

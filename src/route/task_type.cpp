@@ -5,7 +5,7 @@
 #include <cstring>
 #include <utility>
 
-#include "route/scan_avx2.h"
+#include "route/scan_simd.h"
 
 namespace tandem {
 namespace {
@@ -186,13 +186,11 @@ const NeedleIndex& Index() {
 // `with_short`: also the needles shorter than three bytes.
 void FindNeedles(const char* lower, size_t n, bool with_short, std::vector<char>& seen) {
   const NeedleIndex& ix = Index();
-  // Which positions' keys pass the filter: 8 at a time with AVX2 (a gather of filter words), then the rest.
+  // Which positions' keys pass the filter: 16 or 8 at a time with SIMD (a gather of filter words), then the rest.
   const size_t count = n >= 3 ? n - 2 : 0;
   thread_local std::vector<uint64_t> hits;
   hits.assign(count / 64 + 1, 0);
-  size_t k = route_avx2::HasAvx2()
-                 ? route_avx2::FilterProbes(reinterpret_cast<const uint8_t*>(lower), count, ix.filter, hits.data())
-                 : 0;
+  size_t k = route_simd::FilterProbes(reinterpret_cast<const uint8_t*>(lower), count, ix.filter, hits.data());
   for (; k < count; ++k) {
     const uint32_t s = FilterSlot(Key3(lower + k));
     hits[k / 64] |= ((ix.filter[s / 64] >> (s % 64)) & 1) << (k % 64);

@@ -10,7 +10,8 @@
 #include <fstream>
 #include <random>
 
-#include "route/scan_avx2.h"
+#include "route/scan_simd.h"
+#include "simd_levels.h"
 
 namespace tandem {
 namespace {
@@ -155,19 +156,24 @@ std::string RandomPrompt(std::mt19937& rng) {
   return p;
 }
 
-TEST(LearnedRouter, ScoresAreTheSameWithAndWithoutAvx2) {
+TEST(LearnedRouter, ScoresAreTheSameAtEverySimdLevel) {
   const LearnedRouter r = TrainedOnCorpus();
   std::mt19937 rng(5);
+  std::vector<std::string> prompts;
+  std::vector<double> scores;
+  std::vector<SparseVector> features;
+  route_simd::SetSimdCap(route_simd::Level::kScalar);
   for (int i = 0; i < 300; ++i) {
-    const std::string p = RandomPrompt(rng);
-    const double simd = r.score(p);
-    route_avx2::ForceScalar(true);
-    const double scalar = r.score(p);
-    const auto fs = LearnedRouter::Featurize(p, 14);
-    route_avx2::ForceScalar(false);
-    ASSERT_EQ(simd, scalar) << p.size() << " bytes: [" << p << "]";
-    ASSERT_EQ(LearnedRouter::Featurize(p, 14), fs);
+    prompts.push_back(RandomPrompt(rng));
+    scores.push_back(r.score(prompts.back()));
+    features.push_back(LearnedRouter::Featurize(prompts.back(), 14));
   }
+  ForEachSimdLevel([&](route_simd::Level) {
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      ASSERT_EQ(r.score(prompts[i]), scores[i]) << prompts[i].size() << " bytes: [" << prompts[i] << "]";
+      ASSERT_EQ(LearnedRouter::Featurize(prompts[i], 14), features[i]);
+    }
+  });
 }
 
 TEST(LearnedRouter, CountsPast255AreExact) {

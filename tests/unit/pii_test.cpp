@@ -1,3 +1,4 @@
+#include "simd_levels.h"
 #include "route/pii.h"
 
 #include <gtest/gtest.h>
@@ -125,19 +126,21 @@ TEST(Pii, WindowedScanEqualsAFullScan) {
   EXPECT_GT(with_pii, 1000);  // the generator exercises the detectors, not just prose
 }
 
-TEST(Pii, AnchorScanIsTheSameWithAndWithoutAvx2) {
-  std::mt19937 rng(11);
-  std::vector<TextSpan> simd, scalar;
-  for (int round = 0; round < 500; ++round) {
-    const std::string text = RandomText(rng);
-    PiiWindows(text, &simd);
-    PiiWindows(text, &scalar, /*force_scalar=*/true);
-    ASSERT_EQ(simd.size(), scalar.size()) << text;
-    for (size_t i = 0; i < simd.size(); ++i) {
-      EXPECT_EQ(simd[i].begin, scalar[i].begin);
-      EXPECT_EQ(simd[i].end, scalar[i].end);
+TEST(Pii, AnchorScanIsTheSameAtEverySimdLevel) {
+  ForEachSimdLevel([](route_simd::Level) {
+    std::mt19937 rng(11);
+    std::vector<TextSpan> simd, scalar;
+    for (int round = 0; round < 500; ++round) {
+      const std::string text = RandomText(rng);
+      PiiWindows(text, &simd);
+      PiiWindows(text, &scalar, /*force_scalar=*/true);
+      ASSERT_EQ(simd.size(), scalar.size()) << text;
+      for (size_t i = 0; i < simd.size(); ++i) {
+        EXPECT_EQ(simd[i].begin, scalar[i].begin);
+        EXPECT_EQ(simd[i].end, scalar[i].end);
+      }
     }
-  }
+  });
 }
 
 TEST(Pii, ProseNeedsNoWindow) {

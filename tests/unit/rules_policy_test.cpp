@@ -6,6 +6,7 @@
 
 #include "route/features.h"
 #include "route/keyword_set.h"
+#include "simd_levels.h"
 
 #include <unistd.h>
 
@@ -307,7 +308,12 @@ TEST(Features, TaskTypes) {
   EXPECT_EQ(ClassifyTask("Please SUMMARIZE the following text and give the KEY POINTS"), "summary");
 }
 
-TEST(Features, NeedlesAreFoundWhereverASubstringSearchFindsThem) {
+void NeedlesAreFoundWhereverASubstringSearchFindsThem();
+TEST(Features, NeedlesAreFoundWhereverASubstringSearchFindsThemAtEverySimdLevel) {
+  ForEachSimdLevel([](route_simd::Level) { NeedlesAreFoundWhereverASubstringSearchFindsThem(); });
+}
+
+void NeedlesAreFoundWhereverASubstringSearchFindsThem() {
   std::mt19937 rng(3);
   const auto& needles = TaskNeedles();
   const std::string filler[] = {" ", "the ", "x", "\n", "In ", "TO ", "tHe", "co", "123", "{", "=", "`"};
@@ -335,7 +341,12 @@ TEST(Features, NeedlesAreFoundWhereverASubstringSearchFindsThem) {
   EXPECT_GT(found, 2000);
 }
 
-TEST(Rules, KeywordsAreFoundInAnyCaseTheSameWithAndWithoutAvx2) {
+void KeywordsAreFoundInAnyCase();
+TEST(Rules, KeywordsAreFoundInAnyCaseTheSameAtEverySimdLevel) {
+  ForEachSimdLevel([](route_simd::Level) { KeywordsAreFoundInAnyCase(); });
+}
+
+void KeywordsAreFoundInAnyCase() {
   const KeywordSet set({"Step by step", "prove", "a", "analyze", "x", "compare and contrast", "\xc3\xa9t\xc3\xa9"});
   std::mt19937 rng(9);
   const char* pieces[] = {"STEP BY STEP", "step by ste", "Prove", "pro", "ANALYZE", "analyse", "compare and",

@@ -1,0 +1,24 @@
+// ForEachSimdLevel: runs a test body once per SIMD level of route/ this CPU runs (scalar, AVX2, AVX-512),
+// capping route_simd at each in turn, and restores the default cap after. A level the CPU lacks is skipped,
+// so a test is as strong as the machine allows and never fails for want of an instruction set.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include "route/scan_simd.h"
+
+namespace tandem {
+
+template <class F>
+void ForEachSimdLevel(F body) {
+  using route_simd::Level;
+  for (Level level : {Level::kScalar, Level::kAvx2, Level::kAvx512}) {
+    if (level > route_simd::CpuLevel()) continue;
+    route_simd::SetSimdCap(level);
+    SCOPED_TRACE(route_simd::LevelName(level));
+    body(level);
+  }
+  route_simd::SetSimdCap(Level::kAvx512);
+}
+
+}  // namespace tandem
