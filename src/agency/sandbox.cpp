@@ -103,9 +103,10 @@ Result<Fd> Sandbox::OpenParts(const std::vector<std::string>& parts, size_t n, i
     switch (err) {
       case EXDEV:
         return Status(Code::kPermissionDenied, quoted + " leads outside the sandbox (through a symbolic link)");
-      case ELOOP:
+      case ELOOP:  // walk mode: a link; kernel mode: a loop of links or a /proc "magic" link
         return Status(Code::kPermissionDenied,
-                      quoted + " goes through a symbolic link, which this sandbox does not follow");
+                      quoted + (beneath_ ? " goes through a symbolic link that cannot be followed (a loop?)"
+                                         : " goes through a symbolic link, which this sandbox does not follow"));
       case ENOTDIR:
         if (dir >= 0 && IsSymlink(dir, name))
           return Status(Code::kPermissionDenied,

@@ -3,7 +3,8 @@
 // code must not be the copy the linker gives the rest of the program.
 #include "route/scan_kernels.h"
 
-#include "route/scan_simd.h"  // kMaxKeywords
+#include "route/keyword_kernel.h"
+#include "route/scan_simd.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -39,60 +40,30 @@ size_t PiiCandidates(const uint8_t* t, size_t n, uint64_t* digits, uint64_t* tri
 }
 
 
-namespace {
-
-inline bool SameFolded(const uint8_t* t, const char* k, size_t len) {
-  for (size_t i = 0; i < len; ++i) {
-    const uint8_t c = t[i];
-    if (static_cast<char>(c + (static_cast<uint8_t>(c - 'A') < 26 ? 32 : 0)) != k[i]) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 uint32_t KeywordsFound(const uint8_t* t, size_t n, const char* const* keywords, const size_t* lens, size_t count) {
-  // Per keyword and each of its first three bytes: (byte | fold) == want, where fold is 0x20 for a letter (the
-  // byte folded to lower case; no other byte becomes a lower-case letter), 0 for anything else, and 0xFF with
-  // want 0xFF past the keyword's end (always true).
+  route_simd::KeywordScan scan(t, n, keywords, lens, count);
   constexpr size_t kMax = route_simd::kMaxKeywords;
-  const size_t nk = count < kMax ? count : kMax;
   __m256i want[kMax][3], fold[kMax][3];
-  for (size_t j = 0; j < nk; ++j) {
+  for (size_t j = 0; j < scan.count(); ++j) {
     for (size_t b = 0; b < 3; ++b) {
-      const bool past = b >= lens[j];
-      const char c = past ? static_cast<char>(0xFF) : keywords[j][b];
-      want[j][b] = _mm256_set1_epi8(c);
-      fold[j][b] = _mm256_set1_epi8(past ? static_cast<char>(0xFF) : (c >= 'a' && c <= 'z') ? 0x20 : 0);
+      want[j][b] = _mm256_set1_epi8(scan.want(j, b));
+      fold[j][b] = _mm256_set1_epi8(scan.fold(j, b));
     }
   }
-  uint32_t found = 0;
-  const uint32_t all = nk >= 32 ? ~0u : (1u << nk) - 1;
-  auto check = [&](size_t p) {  // whole keywords at p (bounds checked)
-    for (size_t j = 0; j < nk; ++j) {
-      if (!(found >> j & 1) && p + lens[j] <= n && SameFolded(t + p, keywords[j], lens[j])) found |= 1u << j;
-    }
-  };
   size_t i = 0;
-  for (; i + 34 < n && found != all; i += 32) {  // reads t[i .. i+33]
-    const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + i));
-    const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + i + 1));
-    const __m256i v2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + i + 2));
+  for (; i + 34 < n && !scan.done(); i += 32) {  // reads t[i .. i+33]
+    const __m256i v0 = Load(t + i), v1 = Load(t + i + 1), v2 = Load(t + i + 2);
     __m256i any = _mm256_setzero_si256();
-    for (size_t j = 0; j < nk; ++j) {
+    for (size_t j = 0; j < scan.count(); ++j) {
       const __m256i m0 = _mm256_cmpeq_epi8(_mm256_or_si256(v0, fold[j][0]), want[j][0]);
       const __m256i m1 = _mm256_cmpeq_epi8(_mm256_or_si256(v1, fold[j][1]), want[j][1]);
       const __m256i m2 = _mm256_cmpeq_epi8(_mm256_or_si256(v2, fold[j][2]), want[j][2]);
       any = _mm256_or_si256(any, _mm256_and_si256(m0, _mm256_and_si256(m1, m2)));
     }
-    uint32_t bits = static_cast<uint32_t>(_mm256_movemask_epi8(any));
-    while (bits) {
-      check(i + static_cast<size_t>(__builtin_ctz(bits)));
-      bits &= bits - 1;
-    }
+    for (uint32_t bits = static_cast<uint32_t>(_mm256_movemask_epi8(any)); bits; bits &= bits - 1)
+      scan.Check(i + static_cast<size_t>(__builtin_ctz(bits)));
   }
-  for (; i < n && found != all; ++i) check(i);
-  return found;
+  return scan.Finish(i);
 }
 
 size_t FourGramSlots(const uint8_t* b, size_t count, uint32_t shift, uint32_t* out) {
