@@ -33,7 +33,8 @@ const char* TypeName(element_type t) {
 }
 
 // Appends every string under `v` (object keys included) to `out`, a line each, except under the keys that hold
-// no text a person wrote: "role" and "type" (fixed vocabularies) and the binary payloads of media parts.
+// no text a person wrote: "role" and "type" (fixed vocabularies) and the binary payloads of media parts. Of a
+// media part it keeps what is text: an image's URL unless it is a data: URI, a file's name.
 // A tool call's arguments are JSON inside a string: their strings are collected decoded too, so that an escape
 // such as \u0040 for '@' hides nothing from the scan (one level deep: arguments inside arguments mean nothing).
 void CollectStrings(element v, std::string* out, int depth = 0, bool in_arguments = false) {
@@ -45,7 +46,14 @@ void CollectStrings(element v, std::string* out, int depth = 0, bool in_argument
     for (element e : v.get_array()) CollectStrings(e, out, depth + 1, in_arguments);
   } else if (v.is_object()) {
     for (auto [key, value] : v.get_object()) {
-      if (key == "role" || key == "type" || key == "image_url" || key == "input_audio" || key == "file") continue;
+      if (key == "role" || key == "type" || key == "input_audio") continue;
+      if (key == "image_url" || key == "file") {
+        std::string_view s;
+        const bool text = key == "file" ? !value["filename"].get(s)
+                                        : !value.get(s) || !value["url"].get(s);  // a string, or {"url": ...}
+        if (text && s.substr(0, 5) != "data:") out->append(s).push_back('\n');
+        continue;
+      }
       out->append(key);  // metadata keys are the client's own words too
       out->push_back('\n');
       CollectStrings(value, out, depth + 1, in_arguments);

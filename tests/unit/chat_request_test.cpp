@@ -54,6 +54,16 @@ TEST(ChatRequest, CollectsEveryOtherStringForThePrivacyScan) {
   for (const char* absent : {"data:image", "QUtJQQ", "high", "gpt-x", "assistant", "user\n", "glance", "done"})
     EXPECT_EQ(t.find(absent), std::string::npos) << absent << " in " << t;
   EXPECT_TRUE(r->messages[0].has_media);
+  // A media part's own text is kept: an image's URL (not a data: URI's payload) and a file's name.
+  auto media = ParseChatRequest(R"({"model":"m","messages":[{"role":"user","content":[
+      {"type":"image_url","image_url":{"url":"https://cdn.example.org/a.png?owner=jane@example.com"}},
+      {"type":"file","file":{"file_data":"JVBERi0x","filename":"jane-doe-passport.pdf"}},
+      {"type":"input_audio","input_audio":{"data":"UklGRg==","format":"wav"}}]}]})");
+  ASSERT_TRUE(media.ok()) << media.status().message();
+  for (const char* want : {"owner=jane@example.com", "jane-doe-passport.pdf"})
+    EXPECT_NE(media->other_text.find(want), std::string::npos) << want << " in " << media->other_text;
+  for (const char* absent : {"JVBER", "UklGR", "wav"})
+    EXPECT_EQ(media->other_text.find(absent), std::string::npos) << absent << " in " << media->other_text;
 }
 
 TEST(ChatRequest, NamesTheOffendingField) {
