@@ -35,7 +35,9 @@ Result<ChatRequest> SampleRequest(const std::string& line) {
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element doc;
   std::string_view prompt;
-  if (parser.parse(line).get(doc) != simdjson::SUCCESS || doc["prompt"].get_string().get(prompt) != simdjson::SUCCESS)
+  if (auto err = parser.parse(line).get(doc); err != simdjson::SUCCESS)
+    return Status(Code::kInvalidArgument, std::string("malformed JSON (") + simdjson::error_message(err) + ")");
+  if (doc["prompt"].get_string().get(prompt) != simdjson::SUCCESS)
     return Status(Code::kInvalidArgument, "expected {\"prompt\": \"...\"} or a chat request {\"messages\": [...]}");
   std::string body;
   JsonWriter w(body);

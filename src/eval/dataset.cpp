@@ -238,8 +238,9 @@ Result<Dataset> LoadJsonl(const std::string& file) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     std::string where = file + ":" + std::to_string(n);
     simdjson::dom::element e;
-    if (parser.parse(line).get(e) || !e.is_object())
-      return Status(Code::kInvalidArgument, where + ": not a JSON object");
+    if (auto err = parser.parse(line).get(e))
+      return Status(Code::kInvalidArgument, where + ": malformed JSON (" + simdjson::error_message(err) + ")");
+    if (!e.is_object()) return Status(Code::kInvalidArgument, where + ": not a JSON object");
     std::string_view prompt;
     if (e["prompt"].get(prompt))
       return Status(Code::kInvalidArgument, where + ": 'prompt' (string) is required");

@@ -101,6 +101,11 @@ TEST(Dataset, JsonlWithScoresRunsThroughEval) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find(":1: 'weak' is required"), std::string::npos)
       << bad.status().message();
+
+  std::ofstream(file) << "{\"prompt\": \"x\", \"weak\": 1, \"strong\": 0}\n\n{\"prompt\": \"y\", \"weak\": tru}\n[1]\n";
+  auto broken = LoadJsonl(file.string());
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find(":3: malformed JSON ("), std::string::npos) << broken.status().message();
 }
 
 TEST(Jsonl, SavedDatasetReadsBackTheSame) {
