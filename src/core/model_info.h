@@ -54,6 +54,10 @@ struct ModelInfo {
   std::vector<std::string> fallbacks;  // model names tried in order when this one fails
   std::string unavailable;             // why it cannot serve (e.g. its API key is not set); "" = available
   int config_line = 0;                 // where it was declared, for messages
+
+  // Whether it can read image, audio and file parts: the in-process engine reads text only (it refuses them);
+  // an upstream server is trusted to say so itself.
+  bool reads_media() const { return provider != ProviderKind::kLocalEngine; }
 };
 
 struct Usage {

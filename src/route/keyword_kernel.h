@@ -29,6 +29,17 @@ class KeywordScan {
     return b >= lens_[j] ? static_cast<char>(0xFF) : (c >= 'a' && c <= 'z') ? 0x20 : 0;
   }
 
+  // The vector loop's tables: want[j][b] and fold[j][b] broadcast to every byte of a vector V by `set1`.
+  template <class V, class Set1>
+  void Broadcast(V (*want)[3], V (*fold)[3], Set1 set1) const {
+    for (size_t j = 0; j < count_; ++j) {
+      for (size_t b = 0; b < 3; ++b) {
+        want[j][b] = set1(this->want(j, b));
+        fold[j][b] = set1(this->fold(j, b));
+      }
+    }
+  }
+
   bool done() const { return found_ == all_; }
   uint32_t found() const { return found_; }
 

@@ -213,7 +213,7 @@ Decision RulesPolicy::decide(const ChatRequest& req, const Features& f) const {
   if (f.media) {
     const ModelInfo* s = config_.find(slm);
     const std::string llm = resolve("llm");
-    if (s && s->provider == ProviderKind::kLocalEngine && llm != slm) {
+    if (s && !s->reads_media() && llm != slm) {
       d.reasons.push_back("media: " + slm + " reads text only");
       d.rule = "media";
       return finish(llm, 1);

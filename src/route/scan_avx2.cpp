@@ -44,12 +44,7 @@ uint32_t KeywordsFound(const uint8_t* t, size_t n, const char* const* keywords, 
   route_simd::KeywordScan scan(t, n, keywords, lens, count);
   constexpr size_t kMax = route_simd::kMaxKeywords;
   __m256i want[kMax][3], fold[kMax][3];
-  for (size_t j = 0; j < scan.count(); ++j) {
-    for (size_t b = 0; b < 3; ++b) {
-      want[j][b] = _mm256_set1_epi8(scan.want(j, b));
-      fold[j][b] = _mm256_set1_epi8(scan.fold(j, b));
-    }
-  }
+  scan.Broadcast(want, fold, [](char c) { return _mm256_set1_epi8(c); });
   size_t i = 0;
   for (; i + 34 < n && !scan.done(); i += 32) {  // reads t[i .. i+33]
     const __m256i v0 = Load(t + i), v1 = Load(t + i + 1), v2 = Load(t + i + 2);

@@ -16,12 +16,7 @@ uint32_t KeywordsFound(const uint8_t* t, size_t n, const char* const* keywords, 
   route_simd::KeywordScan scan(t, n, keywords, lens, count);
   constexpr size_t kMax = route_simd::kMaxKeywords;
   __m512i want[kMax][3], fold[kMax][3];
-  for (size_t j = 0; j < scan.count(); ++j) {
-    for (size_t b = 0; b < 3; ++b) {
-      want[j][b] = _mm512_set1_epi8(scan.want(j, b));
-      fold[j][b] = _mm512_set1_epi8(scan.fold(j, b));
-    }
-  }
+  scan.Broadcast(want, fold, [](char c) { return _mm512_set1_epi8(c); });
   size_t i = 0;
   for (; i + 66 < n && !scan.done(); i += 64) {  // reads t[i .. i+65]
     const __m512i v0 = _mm512_loadu_si512(t + i), v1 = _mm512_loadu_si512(t + i + 1);

@@ -42,6 +42,8 @@ Level ActiveLevel() {
   return CpuLevel() < c ? CpuLevel() : c;
 }
 
+Level SimdCap() { return cap.load(std::memory_order_relaxed); }
+
 void SetSimdCap(Level level) { cap.store(level, std::memory_order_relaxed); }
 
 const char* LevelName(Level level) {

@@ -20,6 +20,7 @@ enum class Level { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
 
 Level CpuLevel();         // the widest this CPU runs
 Level ActiveLevel();      // min(CpuLevel(), cap)
+Level SimdCap();          // the cap: from the environment at start, or the last SetSimdCap()
 void SetSimdCap(Level);   // for tests and benchmarks
 const char* LevelName(Level);
 
