@@ -33,6 +33,12 @@ struct Args {
   }
 };
 
+// A file with more than one name may be the same file as one outside the sandbox (a hard link made by someone
+// who can write both places); the path alone cannot tell, so such files are neither read nor written.
+std::string HardLinkRefusal(const std::string& rel) {
+  return Quote(rel) + " has other hard links, which may lie outside the sandbox; the file tools do not open it";
+}
+
 class ReadFile final : public Tool {
  public:
   explicit ReadFile(std::shared_ptr<Sandbox> box) : box_(std::move(box)) {}
@@ -44,6 +50,7 @@ class ReadFile final : public Tool {
     struct stat st;
     if (::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode))
       return ToolResult{Quote(a.str("path")) + " is not a regular file", true};
+    if (st.st_nlink > 1) return ToolResult{HardLinkRefusal(a.str("path")), true};
     std::string data(kMaxRead + 1, '\0');
     size_t got = 0;
     while (got < data.size()) {
@@ -76,11 +83,16 @@ class WriteFile final : public Tool {
     Args a(args);
     const std::string rel = a.str("path");
     if (Status made = box_->MakeParents(rel); !made.ok()) return ToolResult{made.message(), true};
-    auto fd = box_->Open(rel, O_WRONLY | O_CREAT | O_NONBLOCK | (a.flag("append") ? O_APPEND : O_TRUNC));
+    // Not O_TRUNC: the file is checked before anything in it changes.
+    const bool append = a.flag("append");
+    auto fd = box_->Open(rel, O_WRONLY | O_CREAT | O_NONBLOCK | (append ? O_APPEND : 0));
     if (!fd.ok()) return ToolResult{fd.status().message(), true};
     struct stat st;
     if (::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode))
       return ToolResult{Quote(rel) + " is not a regular file", true};
+    if (st.st_nlink > 1) return ToolResult{HardLinkRefusal(rel), true};
+    if (!append && ::ftruncate(fd->get(), 0) != 0)
+      return ToolResult{"cannot write " + rel + ": " + std::strerror(errno), true};
     const std::string content = a.str("content");
     for (size_t done = 0; done < content.size();) {
       ssize_t n = ::write(fd->get(), content.data() + done, content.size() - done);

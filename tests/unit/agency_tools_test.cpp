@@ -173,6 +173,30 @@ TEST_P(FileTools, AFifoDoesNotHangTheCall) {
   EXPECT_TRUE(w.is_error) << w.content;
 }
 
+// A hard link is a second name for the same file, so a path inside can reach a file outside without any symbolic
+// link. Neither tool opens a file with more than one name; a write refused this way changes nothing.
+TEST_P(FileTools, AHardLinkToAFileOutsideIsNeitherReadNorWritten) {
+  const fs::path secret = dir_ / "outside" / "secret.txt";
+  ASSERT_FALSE(Write("keep.txt", "x").is_error);  // creates the root
+  fs::create_hard_link(secret, root_ / "hard.txt");
+  ToolResult r = Read("hard.txt");
+  EXPECT_TRUE(r.is_error);
+  EXPECT_TRUE(Has(r, "hard links")) << r.content;
+  EXPECT_FALSE(Has(r, "SECRET")) << r.content;
+  for (const char* append : {"false", "true"}) {
+    ToolResult w = Call(1, std::string(R"({"path":"hard.txt","content":"OVERWRITTEN","append":)") + append + "}");
+    EXPECT_TRUE(w.is_error) << w.content;
+    EXPECT_TRUE(Has(w, "hard links")) << w.content;
+  }
+  std::ifstream in(secret);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "SECRET");
+  // Once the outside name is gone the file has one name again, and it is the sandbox's.
+  fs::remove(secret);
+  EXPECT_EQ(Read("hard.txt").content, "SECRET");
+  EXPECT_FALSE(Write("hard.txt", "mine").is_error);
+  EXPECT_EQ(Read("hard.txt").content, "mine");
+}
+
 // The gap the sandbox closes: another process swaps a folder for a link to the outside between a check and the
 // open. Here a thread swaps "d" back and forth (a real folder, then a link out) while the tool reads through it;
 // a resolver that checks the path first and opens it by name afterwards leaks the outside file on some reads.
