@@ -7,6 +7,15 @@
 #include "cli/commands.h"
 #include "route/learned_router.h"
 
+namespace {
+constexpr const char* kWeakHelp =
+    "CSV: the weak model's column (default: mistralai/mistral-7b-chat where present, else the less accurate of a "
+    "file's two model columns)";
+constexpr const char* kStrongHelp =
+    "CSV: the strong model's column (default: gpt-4-1106-preview where present, else the more accurate of a "
+    "file's two model columns)";
+}  // namespace
+
 int main(int argc, char** argv) {
   // A peer that goes away (an MCP server's stdin, an upstream) is an error to report, not a signal that kills us.
   signal(SIGPIPE, SIG_IGN);
@@ -39,7 +48,7 @@ int main(int argc, char** argv) {
   report->add_option("--since", since, "Window: 30m, 24h, 7d, ...")->capture_default_str();
   report->add_option("--ledger", ledger, "Ledger file (overrides the config)");
 
-  std::string data, weak = "mistralai/mistral-7b-chat", strong = "gpt-4-1106-preview", plot,
+  std::string data, weak, strong, plot,
                     routers = "random,length";
   int bins = 10;
   auto* eval =
@@ -52,8 +61,8 @@ int main(int argc, char** argv) {
   eval->add_option("--encoder", eval_slm.encoder, "slm:<file> routers: the GGUF model their head was trained on");
   eval->add_option("--cache", eval_slm.cache, "slm:<file> routers: keep embeddings in this file across runs");
   eval->add_option("--threads", eval_slm.threads, "slm:<file> routers: compute threads")->capture_default_str();
-  eval->add_option("--weak", weak, "RouterBench: the weak model's column")->capture_default_str();
-  eval->add_option("--strong", strong, "RouterBench: the strong model's column")->capture_default_str();
+  eval->add_option("--weak", weak, kWeakHelp);
+  eval->add_option("--strong", strong, kStrongHelp);
   eval->add_option("--plot", plot, "Write the quality-cost curve here (SVG)");
   eval->add_option("--bins", bins, "Threshold bins (RouteLLM: 10)")->capture_default_str();
   std::string multi_models;
@@ -69,8 +78,8 @@ int main(int argc, char** argv) {
       "train", "Train a lightweight router on recorded outcomes and evaluate it on a held-out part");
   train->add_option("--data", data, "RouteLLM directory, RouterBench .csv or Tandem .jsonl")->required();
   train->add_option("--out", out, "Where to save the router")->capture_default_str();
-  train->add_option("--weak", weak, "RouterBench: the weak model's column")->capture_default_str();
-  train->add_option("--strong", strong, "RouterBench: the strong model's column")->capture_default_str();
+  train->add_option("--weak", weak, kWeakHelp);
+  train->add_option("--strong", strong, kStrongHelp);
   train->add_option("--train-fraction", split, "Share of prompts to train on (the rest is held out)")
       ->capture_default_str();
   train->add_option("--seed", seed, "Split and shuffling seed")->capture_default_str();

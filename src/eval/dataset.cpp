@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
@@ -114,18 +115,101 @@ Result<Dataset> LoadRouteLlm(const std::string& dir) {
   return d;
 }
 
-Result<Dataset> LoadRouterBench(const std::string& file, const std::string& weak, const std::string& strong) {
+std::vector<std::string> OutcomeColumns(const std::vector<CsvRow>& rows) {
+  std::vector<std::string> out;
+  const CsvRow& h = rows.at(0);
+  for (size_t j = 0; j < h.size(); ++j) {
+    const std::string& name = h[j];
+    auto ends = [&](const char* suffix) {
+      const size_t n = std::strlen(suffix);
+      return name.size() > n && name.compare(name.size() - n, n, suffix) == 0;
+    };
+    if (name == "prompt" || ends("|total_cost") || ends("|model_response")) continue;  // RouterBench's companions
+    bool any = false, all = true;
+    for (size_t i = 1; i < rows.size() && all; ++i) {
+      if (j >= rows[i].size() || rows[i][j].empty()) continue;
+      auto q = Quality(rows[i][j], "");
+      all = q.ok() && q.value() >= 0 && q.value() <= 1;
+      any = true;
+    }
+    if (any && all) out.push_back(h[j]);
+  }
+  return out;
+}
+
+namespace {
+
+std::string Listed(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out.empty() ? "none" : out;
+}
+
+// Mean of column a and of column b over the rows where both are recorded.
+std::pair<double, double> Accuracies(const std::vector<CsvRow>& rows, int a, int b) {
+  double sa = 0, sb = 0;
+  size_t n = 0;
+  for (size_t i = 1; i < rows.size(); ++i) {
+    const CsvRow& r = rows[i];
+    if (static_cast<size_t>(std::max(a, b)) >= r.size() || r[a].empty() || r[b].empty()) continue;
+    auto qa = Quality(r[a], ""), qb = Quality(r[b], "");
+    sa += qa.ok() ? qa.value() : 0;
+    sb += qb.ok() ? qb.value() : 0;
+    ++n;
+  }
+  return {n ? sa / n : 0, n ? sb / n : 0};
+}
+
+}  // namespace
+
+Result<Dataset> LoadRouterBench(const std::string& file, const std::string& weak_in, const std::string& strong_in) {
   auto text = ReadFile(file);
   if (!text.ok()) return text.status();
   auto rows = ParseCsv(text.value());
   if (!rows.ok()) return Status(Code::kInvalidArgument, file + ": " + rows.status().message());
   if (rows->empty()) return Status(Code::kInvalidArgument, file + ": empty");
   const CsvRow& h = rows->at(0);
-  int p = Column(h, "prompt"), w = Column(h, weak), s = Column(h, strong);
-  int wc = Column(h, weak + "|total_cost"), sc = Column(h, strong + "|total_cost");
+  int p = Column(h, "prompt");
   if (p < 0) return Status(Code::kInvalidArgument, file + ": no 'prompt' column");
-  if (w < 0) return Status(Code::kInvalidArgument, file + ": no column for weak model '" + weak + "'");
-  if (s < 0) return Status(Code::kInvalidArgument, file + ": no column for strong model '" + strong + "'");
+  std::string weak = weak_in, strong = strong_in;
+  const std::vector<std::string> models = OutcomeColumns(*rows);
+  auto missing = [&](const char* role, const std::string& name) {
+    return Status(Code::kInvalidArgument, file + ": no column for " + role + " model '" + name +
+                                              "'; its model columns: " + Listed(models));
+  };
+  if (weak.empty() && strong.empty()) {
+    if (Column(h, kDefaultWeak) >= 0 && Column(h, kDefaultStrong) >= 0) {
+      weak = kDefaultWeak;
+      strong = kDefaultStrong;
+    } else if (models.size() == 2) {
+      // Two models and no names given: the one that is right less often is the weak one.
+      auto [a, b] = Accuracies(*rows, Column(h, models[0]), Column(h, models[1]));
+      weak = models[b < a ? 1 : 0];
+      strong = models[b < a ? 0 : 1];
+    } else {
+      return Status(Code::kInvalidArgument, file + ": which two models? Name them with --weak and --strong; its "
+                                                   "model columns: " + Listed(models));
+    }
+  } else if (weak.empty() || strong.empty()) {
+    // One named: the other is the file's only other model, else the default pair's member for that role.
+    const bool need_weak = weak.empty();
+    const std::string& named = need_weak ? strong : weak;
+    if (Column(h, named) < 0) return missing(need_weak ? "strong" : "weak", named);
+    std::vector<std::string> others;
+    for (const auto& m : models)
+      if (m != named) others.push_back(m);
+    const std::string fallback = need_weak ? kDefaultWeak : kDefaultStrong;
+    std::string other = others.size() == 1 ? others[0] : (Column(h, fallback) >= 0 && fallback != named ? fallback : "");
+    if (other.empty())
+      return Status(Code::kInvalidArgument, file + ": name the " + (need_weak ? "weak" : "strong") + " model with " +
+                                                (need_weak ? "--weak" : "--strong") + "; its model columns: " +
+                                                Listed(models));
+    (need_weak ? weak : strong) = other;
+  }
+  int w = Column(h, weak), s = Column(h, strong);
+  int wc = Column(h, weak + "|total_cost"), sc = Column(h, strong + "|total_cost");
+  if (w < 0) return missing("weak", weak);
+  if (s < 0) return missing("strong", strong);
   Dataset d;
   d.name = fs::path(file).stem().string();
   d.weak_model = weak;

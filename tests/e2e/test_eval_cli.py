@@ -35,6 +35,7 @@ def test_routerbench_and_errors(request, tmp_path):
     r = subprocess.run([tandem, "eval", "--data", str(DATA / "routerbench/mbpp_train.csv"), "--weak", "nope"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "no column for weak model 'nope'" in r.stderr
+    assert "its model columns: WizardLM/WizardLM-13B-V1.2, claude-instant-v1," in r.stderr, r.stderr
 
 
 @pytest.mark.skipif(not (DATA / "routellm-mmlu").is_dir(), reason="../shared/data is not beside the checkout")

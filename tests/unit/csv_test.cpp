@@ -60,6 +60,43 @@ TEST(Dataset, RouteLlmDirectoryDropsContaminatedPrompts) {
   EXPECT_NE(bad.status().message().find("mmlu_c.csv row 2"), std::string::npos) << bad.status().message();
 }
 
+// Which two columns a CSV is read with: the named ones, the RouterBench default pair where the file has it, or a
+// two-model file's columns with the less accurate one as the weak model; anything else asks, listing the models.
+TEST(Dataset, CsvModelsAreNamedOrPickedAndAMissingOneIsListed) {
+  const auto dir = TempDir();
+  const std::string pair = (dir / "pair.csv").string(), bench = (dir / "bench.csv").string();
+  // An index column, a RouteLLM-style pair written strong first, and a text column that is not a model.
+  std::ofstream(pair) << ",prompt,big-m,small-m,note\n0,q1,True,False,x\n1,q2,True,True,y\n2,q3,False,False,z\n";
+  auto d = LoadRouterBench(pair, "", "");
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->weak_model, "small-m");
+  EXPECT_EQ(d->strong_model, "big-m");
+  EXPECT_EQ(d->weak, (std::vector<double>{0, 1, 0}));
+  auto one = LoadRouterBench(pair, "", "small-m");  // one named: the file's other model takes the other role
+  ASSERT_TRUE(one.ok()) << one.status().message();
+  EXPECT_EQ(one->weak_model, "big-m");
+  auto typo = LoadRouterBench(pair, "smal-m", "big-m");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_EQ(typo.status().message(), pair + ": no column for weak model 'smal-m'; its model columns: big-m, small-m");
+
+  std::ofstream(bench) << "sample_id,prompt,a-m,mistralai/mistral-7b-chat,gpt-4-1106-preview,a-m|total_cost,"
+                          "a-m|model_response\nid.0,q1,1,0,1,0.001,text\nid.1,q2,0,,1,0.002,text\n";
+  auto b = LoadRouterBench(bench, "", "");
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  EXPECT_EQ(b->weak_model, "mistralai/mistral-7b-chat");
+  EXPECT_EQ(b->prompts.size(), 1u);
+  EXPECT_EQ(b->skipped, 1u);
+  auto three = LoadRouterBench(bench, "", "a-m");  // three models: the weak one defaults to the pair's
+  ASSERT_TRUE(three.ok()) << three.status().message();
+  EXPECT_EQ(three->weak_model, "mistralai/mistral-7b-chat");
+  std::ofstream(bench) << "prompt,a-m,b-m,c-m\nq1,1,0,1\n";
+  auto ask = LoadRouterBench(bench, "", "");
+  ASSERT_FALSE(ask.ok());
+  EXPECT_NE(ask.status().message().find("Name them with --weak and --strong; its model columns: a-m, b-m, c-m"),
+            std::string::npos)
+      << ask.status().message();
+}
+
 TEST(Dataset, JsonlWithScoresRunsThroughEval) {
   auto file = TempDir() / "outcomes.jsonl";
   {
