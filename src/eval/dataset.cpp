@@ -88,25 +88,38 @@ Result<Dataset> LoadRouteLlm(const std::string& dir) {
     if (!text.ok()) return text.status();
     auto rows = ParseCsv(text.value());
     if (!rows.ok()) return Status(Code::kInvalidArgument, f.string() + ": " + rows.status().message());
-    if (rows->empty() || rows->at(0).size() != 3 || rows->at(0)[0] != "prompt") {
-      return Status(Code::kInvalidArgument,
-                    f.string() + ": expected the header prompt,<weak model>,<strong model>");
+    // prompt,<weak model>,<strong model>; also written with a leading index column (pandas' to_csv).
+    const CsvRow header = rows->empty() ? CsvRow() : rows->at(0);
+    int p = 0, wi = 1, si = 2;
+    if (header.size() != 3 || header[0] != "prompt") {
+      p = Column(header, "prompt");
+      std::vector<std::string> models;
+      if (p >= 0) models = OutcomeColumns(*rows);
+      models.erase(std::remove_if(models.begin(), models.end(),
+                                  [](const std::string& m) { return m.empty() || m == "index" || m == "Unnamed: 0"; }),
+                   models.end());
+      if (p < 0 || models.size() != 2)
+        return Status(Code::kInvalidArgument,
+                      f.string() + ": expected the header prompt,<weak model>,<strong model>");
+      wi = Column(header, models[0]);
+      si = Column(header, models[1]);
     }
     if (d.weak_model.empty()) {
-      d.weak_model = rows->at(0)[1];
-      d.strong_model = rows->at(0)[2];
-    } else if (rows->at(0)[1] != d.weak_model || rows->at(0)[2] != d.strong_model) {
+      d.weak_model = header[wi];
+      d.strong_model = header[si];
+    } else if (header[wi] != d.weak_model || header[si] != d.strong_model) {
       return Status(Code::kInvalidArgument, f.string() + ": its models differ from the other files'");
     }
     for (size_t i = 1; i < rows->size(); ++i) {
       const CsvRow& r = rows->at(i);
       std::string where = f.string() + " row " + std::to_string(i + 1);
-      if (r.size() != 3) return Status(Code::kInvalidArgument, where + ": expected 3 fields");
-      if (contaminated.count(r[0])) continue;
-      auto w = Quality(r[1], where), s = Quality(r[2], where);
+      if (r.size() != header.size())
+        return Status(Code::kInvalidArgument, where + ": expected " + std::to_string(header.size()) + " fields");
+      if (contaminated.count(r[p])) continue;
+      auto w = Quality(r[wi], where), s = Quality(r[si], where);
       if (!w.ok()) return w.status();
       if (!s.ok()) return s.status();
-      d.prompts.push_back(r[0]);
+      d.prompts.push_back(r[p]);
       d.weak.push_back(w.value());
       d.strong.push_back(s.value());
       d.domains.push_back(subject);

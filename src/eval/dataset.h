@@ -1,7 +1,8 @@
 // Dataset: recorded outcomes of a weak (small) and a strong (large) model on the same prompts.
 //
 // Readers for the formats in ../shared/data/routing and one of our own:
-//   - RouteLLM CSV: a directory of mmlu_<subject>.csv (prompt, <weak model>, <strong model>, True/False),
+//   - RouteLLM CSV: a directory of mmlu_<subject>.csv (prompt, <weak model>, <strong model>, True/False; a
+//     leading index column, as pandas writes one, is allowed),
 //     with contaminated_prompts.jsonl ("eval_prompt") dropped, as RouteLLM's evaluator does;
 //   - RouterBench CSV: one row per prompt with 0/1 score and <model>|total_cost columns per model; pick the
 //     weak and strong model by column name;

@@ -54,6 +54,19 @@ TEST(Dataset, RouteLlmDirectoryDropsContaminatedPrompts) {
       EXPECT_EQ(part->domains[i], part->prompts[i] == "q3" ? "b" : "a") << part->prompts[i];
     }
   }
+  // A file written with pandas' index column reads the same; one with other models is refused by name.
+  std::ofstream(dir / "mmlu_bb.csv") << ",prompt,weak-m,strong-m\n0,q5,True,False\n1,q6,False,True\n";
+  auto indexed = LoadRouteLlm(dir.string());
+  ASSERT_TRUE(indexed.ok()) << indexed.status().message();
+  EXPECT_EQ(indexed->prompts.size(), 5u);
+  EXPECT_EQ(indexed->prompts.back(), "q6");
+  EXPECT_EQ(indexed->weak.back(), 0.0);
+  EXPECT_EQ(indexed->domains.back(), "bb");
+  std::ofstream(dir / "mmlu_bc.csv") << "prompt,other-m,strong-m\nq7,True,True\n";
+  auto other = LoadRouteLlm(dir.string());
+  ASSERT_FALSE(other.ok());
+  EXPECT_NE(other.status().message().find("mmlu_bc.csv: its models differ"), std::string::npos);
+  std::filesystem::remove(dir / "mmlu_bc.csv");
   std::ofstream(dir / "mmlu_c.csv") << "prompt,weak-m,strong-m\nq4,maybe,True\n";
   auto bad = LoadRouteLlm(dir.string());
   ASSERT_FALSE(bad.ok());
