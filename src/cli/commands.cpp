@@ -160,7 +160,12 @@ int ReportCommand(const std::string& path, const std::string& ledger_override, c
 namespace tandem {
 
 int EvalCommand(const std::string& data, const std::string& routers, const std::string& weak,
-                const std::string& strong, const std::string& plot, int bins, const EvalSlmArgs& slm) {
+                const std::string& strong, const std::string& plot, int bins, const EvalSlmArgs& slm,
+                const std::string& scores_out) {
+  if (!scores_out.empty() && routers.find(',') != std::string::npos) {
+    std::fprintf(stderr, "--scores-out writes one router's scores: name one with --router\n");
+    return 2;
+  }
   auto d = eval::LoadDataset(data, weak, strong);
   if (!d.ok()) {
     std::fprintf(stderr, "%s\n", d.status().message().c_str());
@@ -227,6 +232,13 @@ int EvalCommand(const std::string& data, const std::string& routers, const std::
       return 1;
     }
     std::printf("plot: %s\n", plot.c_str());
+  }
+  if (!scores_out.empty()) {
+    if (Status saved = eval::SaveJsonl(d.value(), scores_out, results->front().scores); !saved.ok()) {
+      std::fprintf(stderr, "%s\n", saved.message().c_str());
+      return 1;
+    }
+    std::printf("scores: %s (%s, one line per prompt)\n", scores_out.c_str(), results->front().name.c_str());
   }
   return 0;
 }

@@ -41,7 +41,8 @@ struct EvalSlmArgs {
   int threads = 2, ctx = 2048;
 };
 int EvalCommand(const std::string& data, const std::string& routers, const std::string& weak,
-                const std::string& strong, const std::string& plot, int bins, const EvalSlmArgs& slm = {});
+                const std::string& strong, const std::string& plot, int bins, const EvalSlmArgs& slm = {},
+                const std::string& scores_out = "");
 int TrainCommand(const std::string& data, const std::string& weak, const std::string& strong, const std::string& out,
                  double train_fraction, unsigned seed, int bits, int epochs, double pooling, double rate,
                  const std::string& scores_out);

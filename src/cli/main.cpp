@@ -64,6 +64,10 @@ int main(int argc, char** argv) {
   eval->add_option("--weak", weak, kWeakHelp);
   eval->add_option("--strong", strong, kStrongHelp);
   eval->add_option("--plot", plot, "Write the quality-cost curve here (SVG)");
+  std::string eval_scores_out;
+  eval->add_option("--scores-out", eval_scores_out,
+                   "Write the prompts with the router's scores as JSONL (one router; tandem eval --router scores "
+                   "reads it back)");
   eval->add_option("--bins", bins, "Threshold bins (RouteLLM: 10)")->capture_default_str();
   std::string multi_models;
   eval->add_option("--models", multi_models,
@@ -252,7 +256,7 @@ int main(int argc, char** argv) {
     if (epochs != 6) slm.epochs = epochs;
     return tandem::SlmTrainCommand(slm);
   }
-  if (*eval) return tandem::EvalCommand(data, routers, weak, strong, plot, bins, eval_slm);
+  if (*eval) return tandem::EvalCommand(data, routers, weak, strong, plot, bins, eval_slm, eval_scores_out);
   if (*agent) return tandem::AgentCommand(ag);
   if (*run) return tandem::RunCommand(rn);
   if (*tools_cmd) return tandem::ToolsCommand(tool_specs, tool_call, tool_args);

@@ -9,9 +9,11 @@
 namespace tandem::eval {
 namespace {
 
-RouterResult Score(const std::string& name, std::vector<CurvePoint> curve, const Dataset& d) {
+RouterResult Score(const std::string& name, std::vector<CurvePoint> curve, const Dataset& d,
+                   std::vector<double> scores = {}) {
   RouterResult r;
   r.name = name;
+  r.scores = std::move(scores);
   r.curve = std::move(curve);
   double wa = d.weak_accuracy(), sa = d.strong_accuracy();
   r.metrics = Summarize(r.curve, wa, sa);
@@ -51,13 +53,14 @@ Result<std::vector<RouterResult>> RunEval(const Dataset& d, const EvalOptions& o
       return Status(Code::kInvalidArgument,
                     "unknown router '" + name + "' (random, length, scores, model:<file>)");
     }
-    out.push_back(Score(name, RouteLlmCurve(scores, d.weak, d.strong, opt.bins), d));
+    auto curve = RouteLlmCurve(scores, d.weak, d.strong, opt.bins);
+    out.push_back(Score(name, std::move(curve), d, std::move(scores)));
   }
   for (const auto& [name, scores] : opt.scored) {
     if (scores.size() != d.prompts.size())
       return Status(Code::kInvalidArgument, "router '" + name + "' scored " + std::to_string(scores.size()) +
                                                 " of " + std::to_string(d.prompts.size()) + " prompts");
-    out.push_back(Score(name, RouteLlmCurve(scores, d.weak, d.strong, opt.bins), d));
+    out.push_back(Score(name, RouteLlmCurve(scores, d.weak, d.strong, opt.bins), d, scores));
   }
   out.push_back(Score("oracle", OracleCurve(d.weak, d.strong), d));
   return out;

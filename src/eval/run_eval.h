@@ -21,6 +21,7 @@ struct RouterResult {
   std::vector<CurvePoint> curve;
   Metrics metrics;
   double pgr20 = 0, pgr50 = 0, pgr80 = 0;  // PGR at 20/50/80% strong calls
+  std::vector<double> scores;              // the router's score for each prompt (empty for the oracle)
 };
 
 struct EvalOptions {

@@ -53,6 +53,21 @@ def test_train_beats_the_length_baseline_on_held_out_prompts(request, tmp_path):
     again = subprocess.run([tandem, "eval", "--data", str(DATA / "routellm-mmlu"), "--router", f"model:{model}"],
                            capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and f"model:{model}" in again.stdout
+    # --scores-out keeps the router's per-prompt scores; replaying them gives the same figures.
+    scores = tmp_path / "scores.jsonl"
+    saved = subprocess.run([tandem, "eval", "--data", str(DATA / "routerbench/arc_challenge_train.csv"),
+                            "--router", f"model:{model}", "--scores-out", str(scores)],
+                           capture_output=True, text=True, timeout=120)
+    assert saved.returncode == 0, saved.stderr
+    replay = subprocess.run([tandem, "eval", "--data", str(scores), "--router", "scores"],
+                            capture_output=True, text=True, timeout=120)
+    assert replay.returncode == 0, replay.stderr
+    row = lambda out, name: re.search(rf"^{re.escape(name)}\s+(.*)$", out, re.M).group(1).split()
+    assert row(replay.stdout, "scores") == row(saved.stdout, f"model:{model}")
+    assert len(scores.read_text().splitlines()) == int(re.search(r"(\d+) prompts", saved.stdout).group(1))
+    two = subprocess.run([tandem, "eval", "--data", str(scores), "--router", "scores,length", "--scores-out",
+                          str(tmp_path / "x.jsonl")], capture_output=True, text=True, timeout=60)
+    assert two.returncode == 2 and "one router" in two.stderr
     model.write_bytes(model.read_bytes()[:100])
     bad = subprocess.run([tandem, "eval", "--data", str(DATA / "routellm-mmlu"), "--router", f"model:{model}"],
                          capture_output=True, text=True, timeout=120)
