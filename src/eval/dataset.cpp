@@ -212,7 +212,8 @@ Result<Dataset> LoadRouterBench(const std::string& file, const std::string& weak
     for (const auto& m : models)
       if (m != named) others.push_back(m);
     const std::string fallback = need_weak ? kDefaultWeak : kDefaultStrong;
-    std::string other = others.size() == 1 ? others[0] : (Column(h, fallback) >= 0 && fallback != named ? fallback : "");
+    std::string other = others.size() == 1 ? others[0] : "";
+    if (other.empty() && Column(h, fallback) >= 0 && fallback != named) other = fallback;
     if (other.empty())
       return Status(Code::kInvalidArgument, file + ": name the " + (need_weak ? "weak" : "strong") + " model with " +
                                                 (need_weak ? "--weak" : "--strong") + "; its model columns: " +
