@@ -234,6 +234,10 @@ int EvalCommand(const std::string& data, const std::string& routers, const std::
     std::printf("plot: %s\n", plot.c_str());
   }
   if (!scores_out.empty()) {
+    if (results->front().scores.empty()) {  // no router named: only the oracle ran
+      std::fprintf(stderr, "--scores-out needs a router (--router)\n");
+      return 2;
+    }
     if (Status saved = eval::SaveJsonl(d.value(), scores_out, results->front().scores); !saved.ok()) {
       std::fprintf(stderr, "%s\n", saved.message().c_str());
       return 1;

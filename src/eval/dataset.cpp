@@ -93,12 +93,8 @@ Result<Dataset> LoadRouteLlm(const std::string& dir) {
     int p = 0, wi = 1, si = 2;
     if (header.size() != 3 || header[0] != "prompt") {
       p = Column(header, "prompt");
-      std::vector<std::string> models;
-      if (p >= 0) models = OutcomeColumns(*rows);
-      models.erase(std::remove_if(models.begin(), models.end(),
-                                  [](const std::string& m) { return m.empty() || m == "index" || m == "Unnamed: 0"; }),
-                   models.end());
-      if (p < 0 || models.size() != 2)
+      const std::vector<std::string> models = p >= 0 ? OutcomeColumns(*rows) : std::vector<std::string>();
+      if (models.size() != 2)
         return Status(Code::kInvalidArgument,
                       f.string() + ": expected the header prompt,<weak model>,<strong model>");
       wi = Column(header, models[0]);
@@ -138,6 +134,7 @@ std::vector<std::string> OutcomeColumns(const std::vector<CsvRow>& rows) {
       return name.size() > n && name.compare(name.size() - n, n, suffix) == 0;
     };
     if (name == "prompt" || ends("|total_cost") || ends("|model_response")) continue;  // RouterBench's companions
+    if (name.empty() || name == "index" || name == "Unnamed: 0") continue;  // a row index (pandas' to_csv)
     bool any = false, all = true;
     for (size_t i = 1; i < rows.size() && all; ++i) {
       if (j >= rows[i].size() || rows[i][j].empty()) continue;
@@ -158,21 +155,6 @@ std::string Listed(const std::vector<std::string>& names) {
   return out.empty() ? "none" : out;
 }
 
-// Mean of column a and of column b over the rows where both are recorded.
-std::pair<double, double> Accuracies(const std::vector<CsvRow>& rows, int a, int b) {
-  double sa = 0, sb = 0;
-  size_t n = 0;
-  for (size_t i = 1; i < rows.size(); ++i) {
-    const CsvRow& r = rows[i];
-    if (static_cast<size_t>(std::max(a, b)) >= r.size() || r[a].empty() || r[b].empty()) continue;
-    auto qa = Quality(r[a], ""), qb = Quality(r[b], "");
-    sa += qa.ok() ? qa.value() : 0;
-    sb += qb.ok() ? qb.value() : 0;
-    ++n;
-  }
-  return {n ? sa / n : 0, n ? sb / n : 0};
-}
-
 }  // namespace
 
 Result<Dataset> LoadRouterBench(const std::string& file, const std::string& weak_in, const std::string& strong_in) {
@@ -185,23 +167,28 @@ Result<Dataset> LoadRouterBench(const std::string& file, const std::string& weak
   int p = Column(h, "prompt");
   if (p < 0) return Status(Code::kInvalidArgument, file + ": no 'prompt' column");
   std::string weak = weak_in, strong = strong_in;
-  const std::vector<std::string> models = OutcomeColumns(*rows);
+  // The file's model columns, found only where a name is missing or wrong (it reads every cell).
+  std::vector<std::string> found;
+  auto models = [&]() -> const std::vector<std::string>& {
+    if (found.empty()) found = OutcomeColumns(*rows);
+    return found;
+  };
   auto missing = [&](const char* role, const std::string& name) {
     return Status(Code::kInvalidArgument, file + ": no column for " + role + " model '" + name +
-                                              "'; its model columns: " + Listed(models));
+                                              "'; its model columns: " + Listed(models()));
   };
+  bool by_accuracy = false;  // two unnamed models: the one right less often becomes the weak one, once read
   if (weak.empty() && strong.empty()) {
     if (Column(h, kDefaultWeak) >= 0 && Column(h, kDefaultStrong) >= 0) {
       weak = kDefaultWeak;
       strong = kDefaultStrong;
-    } else if (models.size() == 2) {
-      // Two models and no names given: the one that is right less often is the weak one.
-      auto [a, b] = Accuracies(*rows, Column(h, models[0]), Column(h, models[1]));
-      weak = models[b < a ? 1 : 0];
-      strong = models[b < a ? 0 : 1];
+    } else if (models().size() == 2) {
+      weak = models()[0];
+      strong = models()[1];
+      by_accuracy = true;
     } else {
       return Status(Code::kInvalidArgument, file + ": which two models? Name them with --weak and --strong; its "
-                                                   "model columns: " + Listed(models));
+                                                   "model columns: " + Listed(models()));
     }
   } else if (weak.empty() || strong.empty()) {
     // One named: the other is the file's only other model, else the default pair's member for that role.
@@ -209,7 +196,7 @@ Result<Dataset> LoadRouterBench(const std::string& file, const std::string& weak
     const std::string& named = need_weak ? strong : weak;
     if (Column(h, named) < 0) return missing(need_weak ? "strong" : "weak", named);
     std::vector<std::string> others;
-    for (const auto& m : models)
+    for (const auto& m : models())
       if (m != named) others.push_back(m);
     const std::string fallback = need_weak ? kDefaultWeak : kDefaultStrong;
     std::string other = others.size() == 1 ? others[0] : "";
@@ -217,7 +204,7 @@ Result<Dataset> LoadRouterBench(const std::string& file, const std::string& weak
     if (other.empty())
       return Status(Code::kInvalidArgument, file + ": name the " + (need_weak ? "weak" : "strong") + " model with " +
                                                 (need_weak ? "--weak" : "--strong") + "; its model columns: " +
-                                                Listed(models));
+                                                Listed(models()));
     (need_weak ? weak : strong) = other;
   }
   int w = Column(h, weak), s = Column(h, strong);
@@ -254,6 +241,11 @@ Result<Dataset> LoadRouterBench(const std::string& file, const std::string& weak
   if (d.weak_cost.size() != d.prompts.size()) {
     d.weak_cost.clear();
     d.strong_cost.clear();
+  }
+  if (by_accuracy && d.weak_accuracy() > d.strong_accuracy()) {
+    std::swap(d.weak_model, d.strong_model);
+    std::swap(d.weak, d.strong);
+    std::swap(d.weak_cost, d.strong_cost);
   }
   return d;
 }

@@ -41,8 +41,9 @@ inline constexpr const char* kDefaultStrong = "gpt-4-1106-preview";
 // file's two model columns (the one right less often is the weak one); any other file asks for the names.
 // Also reads a single RouteLLM-style file (prompt, <model>, <model>, True/False).
 Result<Dataset> LoadRouterBench(const std::string& file, const std::string& weak, const std::string& strong);
-// The model columns: those (other than "prompt" and RouterBench's "<model>|total_cost" / "<model>|model_response")
-// whose every recorded value is an outcome, True/False or a number in [0, 1].
+// The model columns: those (other than "prompt", a row index named "", "index" or "Unnamed: 0", and RouterBench's
+// "<model>|total_cost" / "<model>|model_response") whose every recorded value is an outcome, True/False or a
+// number in [0, 1].
 std::vector<std::string> OutcomeColumns(const std::vector<std::vector<std::string>>& csv_rows);
 Result<Dataset> LoadJsonl(const std::string& file);
 // Writes `d` in our JSONL format (what LoadJsonl reads back): prompt, weak, strong, and costs, domain and

@@ -68,6 +68,9 @@ def test_train_beats_the_length_baseline_on_held_out_prompts(request, tmp_path):
     two = subprocess.run([tandem, "eval", "--data", str(scores), "--router", "scores,length", "--scores-out",
                           str(tmp_path / "x.jsonl")], capture_output=True, text=True, timeout=60)
     assert two.returncode == 2 and "one router" in two.stderr
+    none = subprocess.run([tandem, "eval", "--data", str(scores), "--router", "", "--scores-out",
+                           str(tmp_path / "x.jsonl")], capture_output=True, text=True, timeout=60)
+    assert none.returncode == 2 and "needs a router" in none.stderr and not (tmp_path / "x.jsonl").exists()
     model.write_bytes(model.read_bytes()[:100])
     bad = subprocess.run([tandem, "eval", "--data", str(DATA / "routellm-mmlu"), "--router", f"model:{model}"],
                          capture_output=True, text=True, timeout=120)
