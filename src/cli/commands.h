@@ -60,6 +60,21 @@ struct SlmTrainArgs {
   int limit = 0, threads = 2, ctx = 2048, epochs = 30;
 };
 int SlmTrainCommand(const SlmTrainArgs& args);
+// The deployed SLM's own outcomes on labelled data, with its confidence signals (eval/outcomes.h).
+struct OutcomesArgs {
+  std::string data, model, config, strong, out, states;
+  int limit = 0, threads = 2, ctx = 4096, max_tokens = 0;  // max_tokens 0: by the answer kind
+  unsigned seed = 1;
+  bool judge = false;
+};
+int OutcomesCommand(const OutcomesArgs& args);
+// The calibrated self-knowledge router from outcomes files (route/confidence_router.h); leave-one-task-out first.
+struct ConfidenceTrainArgs {
+  std::string data, out, compare;
+  std::string signals = "draft";  // "draft" (route::DraftSignalNames) or a comma-separated list
+  double l2 = 1e-3;
+};
+int ConfidenceTrainCommand(const ConfidenceTrainArgs& args);
 // Function-calling accuracy on BFCL cases (agency/bfcl.h) for configured models and the routed system.
 struct EvalToolsArgs {
   std::string config, data, out;

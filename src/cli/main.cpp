@@ -103,8 +103,31 @@ int main(int argc, char** argv) {
   train->add_option("--cache", slm.cache, "With --encoder: keep embeddings in this file across runs");
   train->add_option("--threads", slm.threads, "With --encoder: compute threads")->capture_default_str();
   train->add_option("--l2", slm.l2, "With --encoder: the head's L2 penalty")->capture_default_str();
+  tandem::ConfidenceTrainArgs conf;
+  train->add_option("--signals", conf.signals,
+                    "Calibrated self-knowledge router (.tcr) from tandem outcomes files: 'draft' (the signals every "
+                    "draft has) or a comma-separated list; --data may list several files (tasks): leave-one-out first");
+  train->add_option("--compare", conf.compare, "With --signals: more routers for the leave-one-out tables");
   train->add_option("--models", multi_models,
                     "Train a multi-model router (RouterBench .csv): 'all' or a comma-separated list of models");
+
+  tandem::OutcomesArgs oc;
+  auto* outcomes = app.add_subcommand(
+      "outcomes", "Run the deployed SLM on labelled prompts: its own outcomes and confidence signals, as JSONL");
+  outcomes->add_option("--data", oc.data, "RouterBench .csv (gold from a recorded right answer) or .jsonl with "
+                                          "\"answer\"")->required();
+  outcomes->add_option("--model", oc.model, "The SLM: a .gguf file, or a configured local model (with -c)")
+      ->required();
+  outcomes->add_option("-c,--config", oc.config, "Config that names --model");
+  outcomes->add_option("--strong", oc.strong, "The recorded strong model's column (default gpt-4-1106-preview)");
+  outcomes->add_option("--out", oc.out, "JSONL to write (appended to: a re-run resumes)")->required();
+  outcomes->add_option("--states", oc.states, "Keep the pooled prompt states in this file (EmbeddingCache)");
+  outcomes->add_option("--limit", oc.limit, "A random subset of this many prompts (0 = all)");
+  outcomes->add_option("--seed", oc.seed, "The subset's seed")->capture_default_str();
+  outcomes->add_option("--threads", oc.threads, "Compute threads")->capture_default_str();
+  outcomes->add_option("--ctx", oc.ctx, "Context size")->capture_default_str();
+  outcomes->add_option("--max-tokens", oc.max_tokens, "Answer length cap (default: 16, or 384 for numbers)");
+  outcomes->add_flag("--judge", oc.judge, "Also ask the SLM whether its answer is right (signal judge_yes)");
 
   std::string sample;
   double target_share = 0.2;
@@ -250,12 +273,17 @@ int main(int argc, char** argv) {
     return tandem::MultiTrainCommand(data, multi_models, out, split, seed,
                                      bits ? bits : tandem::TrainOptions().bits, epochs);
   }
+  if (*train && !train->get_option("--signals")->empty()) {
+    conf.data = data, conf.out = out;
+    return tandem::ConfidenceTrainCommand(conf);
+  }
   if (*train && !slm.encoder.empty()) {
     slm.data = data, slm.weak = weak, slm.strong = strong, slm.out = out;
     slm.train_fraction = split, slm.seed = seed, slm.pooling = pooling;
     if (epochs != 6) slm.epochs = epochs;
     return tandem::SlmTrainCommand(slm);
   }
+  if (*outcomes) return tandem::OutcomesCommand(oc);
   if (*eval) return tandem::EvalCommand(data, routers, weak, strong, plot, bins, eval_slm, eval_scores_out);
   if (*agent) return tandem::AgentCommand(ag);
   if (*run) return tandem::RunCommand(rn);

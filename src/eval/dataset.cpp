@@ -365,6 +365,17 @@ Result<Dataset> LoadJsonl(const std::string& file) {
     } else {
       scores = false;
     }
+    std::string_view slm;
+    if (!e["slm"].get(slm)) d.slm = std::string(slm);
+    simdjson::dom::object sig;
+    if (!e["signals"].get(sig)) {
+      for (auto [k, v] : sig) {
+        double x;
+        if (v.get(x)) continue;
+        auto& col = d.signals[std::string(k)];
+        if (col.size() + 1 == d.prompts.size()) col.push_back(x);  // a gap anywhere drops the name below
+      }
+    }
     std::string_view domain;
     if (domains && !e["domain"].get(domain)) {
       d.domains.emplace_back(domain);
@@ -375,6 +386,8 @@ Result<Dataset> LoadJsonl(const std::string& file) {
   if (!domains) d.domains.clear();
   if (!costs) d.weak_cost.clear(), d.strong_cost.clear();
   if (!scores) d.scores.clear();
+  if (!d.slm.empty()) d.weak_model = d.slm;
+  std::erase_if(d.signals, [&](const auto& kv) { return kv.second.size() != d.prompts.size(); });
   if (d.prompts.empty()) return Status(Code::kInvalidArgument, file + ": no outcomes");
   return d;
 }

@@ -7,12 +7,13 @@
 //   - RouterBench CSV: one row per prompt with 0/1 score and <model>|total_cost columns per model; pick the
 //     weak and strong model by column name;
 //   - JSONL (ours, documented in src/eval/README.md): {"prompt", "weak", "strong"[, "weak_cost",
-//     "strong_cost", "score", "domain"]} per line.
+//     "strong_cost", "score", "domain", "signals": {name: number}]} per line.
 // A prompt's domain (RouteLLM: the MMLU subject its file names; JSONL: "domain") is training metadata only:
 // `tandem train` pools outcomes by it, a router never sees it.
 // Errors name the file (and line where it applies). Values are plain data; thread-safe to share.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,10 @@ struct Dataset {
   std::vector<double> weak_cost, strong_cost;  // USD per prompt, when recorded (else empty)
   std::vector<double> scores;                  // router scores recorded with the data (JSONL), else empty
   std::vector<std::string> domains;            // one per prompt where the data names them, else empty
+  // Named per-prompt numbers recorded with the data (JSONL "signals": the SLM's confidence, from `tandem
+  // outcomes`); only names present on every line are kept.
+  std::map<std::string, std::vector<double>> signals;
+  std::string slm;  // the SLM whose outcomes these are (JSONL "slm", from tandem outcomes), else empty
   size_t skipped = 0;                          // rows without an outcome for one of the two models
   double weak_accuracy() const;                // 0..100
   double strong_accuracy() const;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 namespace tandem::eval {
@@ -144,6 +145,38 @@ double PgrAt(std::vector<CurvePoint> curve, double strong_pct, double weak_acc, 
     acc.push_back(p.accuracy);
   }
   return (NumpyInterp(strong_pct, share, acc) - weak_acc) / (strong_acc - weak_acc);
+}
+
+double Auroc(const std::vector<double>& scores, const std::vector<bool>& positive) {
+  std::vector<size_t> idx(scores.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return scores[a] < scores[b]; });
+  // Mann-Whitney: the positives' mean rank (ties averaged) against the negatives'.
+  double rank_sum = 0, pos = 0;
+  for (size_t i = 0; i < idx.size();) {
+    size_t j = i;
+    while (j < idx.size() && scores[idx[j]] == scores[idx[i]]) ++j;
+    const double rank = (static_cast<double>(i + j) + 1) / 2;  // ranks i+1 .. j
+    for (size_t t = i; t < j; ++t)
+      if (positive[idx[t]]) rank_sum += rank, pos += 1;
+    i = j;
+  }
+  const double neg = static_cast<double>(scores.size()) - pos;
+  if (pos == 0 || neg == 0) return std::numeric_limits<double>::quiet_NaN();
+  return (rank_sum - pos * (pos + 1) / 2) / (pos * neg);
+}
+
+double CalibrationError(const std::vector<double>& p, const std::vector<double>& y, int bins) {
+  std::vector<double> sp(static_cast<size_t>(bins), 0), sy(static_cast<size_t>(bins), 0), n(static_cast<size_t>(bins), 0);
+  for (size_t i = 0; i < p.size(); ++i) {
+    size_t b = static_cast<size_t>(std::min(std::max(p[i], 0.0), 1.0) * bins);
+    if (b == static_cast<size_t>(bins)) --b;
+    sp[b] += p[i], sy[b] += y[i], n[b] += 1;
+  }
+  double e = 0;
+  for (size_t b = 0; b < n.size(); ++b)
+    if (n[b] > 0) e += std::fabs(sp[b] - sy[b]) / static_cast<double>(p.size());
+  return e;
 }
 
 }  // namespace tandem::eval

@@ -41,6 +41,14 @@ Metrics Summarize(std::vector<CurvePoint> curve, double weak_acc, double strong_
 // PGR at a given strong share (linear interpolation along the curve sorted by share).
 double PgrAt(std::vector<CurvePoint> curve, double strong_pct, double weak_acc, double strong_acc);
 
+// The area under the ROC curve of `scores` for telling `positive` cases apart (ties count half): 0.5 is chance.
+// NaN when either class is empty.
+double Auroc(const std::vector<double>& scores, const std::vector<bool>& positive);
+
+// Expected calibration error of probabilities `p` for outcomes `y` (0/1): |mean p - mean y| per equal-width bin,
+// weighted by the bin's share.
+double CalibrationError(const std::vector<double>& p, const std::vector<double>& y, int bins = 10);
+
 // numpy.interp(x, xp, fp) for one x, including numpy's guessing search (which matters when xp is not sorted).
 double NumpyInterp(double x, const std::vector<double>& xp, const std::vector<double>& fp);
 

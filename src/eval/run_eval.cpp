@@ -4,14 +4,30 @@
 #include <cstdio>
 #include <random>
 
+#include <cmath>
+#include <filesystem>
+#include <limits>
+
+#include "route/confidence_router.h"
 #include "route/learned_router.h"
 
 namespace tandem::eval {
 namespace {
 
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
 RouterResult Score(const std::string& name, std::vector<CurvePoint> curve, const Dataset& d,
-                   std::vector<double> scores = {}) {
+                   std::vector<double> scores = {}, bool calibrated = false) {
   RouterResult r;
+  std::vector<bool> wrong;
+  for (double w : d.weak) wrong.push_back(w < 0.5);
+  r.auroc = scores.empty() ? kNaN : Auroc(scores, wrong);
+  r.ece = kNaN;
+  if (calibrated) {
+    std::vector<double> p;
+    for (double x : scores) p.push_back(1 - x);
+    r.ece = CalibrationError(p, d.weak);
+  }
   r.name = name;
   r.scores = std::move(scores);
   r.curve = std::move(curve);
@@ -21,6 +37,52 @@ RouterResult Score(const std::string& name, std::vector<CurvePoint> curve, const
   r.pgr50 = PgrAt(r.curve, 50, wa, sa);
   r.pgr80 = PgrAt(r.curve, 80, wa, sa);
   return r;
+}
+
+// A recorded signal as scores; "-name" sends low values to the strong model (a confidence).
+Result<std::vector<double>> SignalScores(const Dataset& d, std::string name) {
+  const bool negate = !name.empty() && name[0] == '-';
+  if (negate) name.erase(0, 1);
+  auto it = d.signals.find(name);
+  if (it == d.signals.end()) {
+    std::string known;
+    for (const auto& [k, v] : d.signals) known += (known.empty() ? "" : ", ") + k;
+    return Status(Code::kInvalidArgument, "router 'signal:" + name + "': the data has no such signal on every line" +
+                                              (known.empty() ? std::string(" (it has none)") : " (it has: " + known + ")"));
+  }
+  std::vector<double> s = it->second;
+  if (negate)
+    for (double& x : s) x = -x;
+  return s;
+}
+
+// 1 - P(right) for every prompt, from a confidence router over the data's signals.
+Result<std::vector<double>> ConfidenceScores(const Dataset& d, const ConfidenceRouter& r, const std::string& file) {
+  if (!d.slm.empty() && !r.slm().empty() && d.slm != r.slm())
+    return Status(Code::kInvalidArgument, file + " was trained for " + r.slm() + ", but these are outcomes of " + d.slm);
+  for (const auto& n : r.signals())
+    if (!d.signals.count(n)) return Status(Code::kInvalidArgument, file + ": the data has no signal '" + n + "'");
+  std::vector<double> s;
+  for (size_t i = 0; i < d.prompts.size(); ++i) {
+    std::vector<double> row;
+    for (const auto& n : r.signals()) row.push_back(d.signals.at(n)[i]);
+    s.push_back(1 - r.p_right_row(row));
+  }
+  return s;
+}
+
+// The shipped confidence router for the data's SLM: the *.tcr file in `dir` that names it.
+Result<std::string> DefaultRouterFile(const Dataset& d, const std::string& dir) {
+  if (d.slm.empty())
+    return Status(Code::kInvalidArgument, "router 'default': the data does not name its SLM (a 'slm' field, written "
+                                          "by tandem outcomes)");
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (e.path().extension() != ".tcr") continue;
+    auto r = ConfidenceRouter::Load(e.path().string());
+    if (r.ok() && r->slm() == d.slm) return e.path().string();
+  }
+  return Status(Code::kNotFound, "router 'default': no router in " + dir + "/ is trained for " + d.slm);
 }
 
 }  // namespace
@@ -33,6 +95,7 @@ Result<std::vector<RouterResult>> RunEval(const Dataset& d, const EvalOptions& o
   std::vector<RouterResult> out;
   for (const auto& name : opt.routers) {
     std::vector<double> scores;
+    bool calibrated = false;
     if (name == "random") {
       std::mt19937_64 rng(opt.seed);
       std::uniform_real_distribution<double> u(0, 1);
@@ -49,18 +112,37 @@ Result<std::vector<RouterResult>> RunEval(const Dataset& d, const EvalOptions& o
       auto model = LearnedRouter::Load(name.substr(6));
       if (!model.ok()) return model.status();
       for (const auto& p : d.prompts) scores.push_back(model->score(p));
+    } else if (name.rfind("signal:", 0) == 0) {
+      auto s = SignalScores(d, name.substr(7));
+      if (!s.ok()) return s.status();
+      scores = std::move(s.value());
+    } else if (name.rfind("confidence:", 0) == 0 || name == "default") {
+      std::string file = name == "default" ? "" : name.substr(11);
+      if (file.empty()) {
+        auto f = DefaultRouterFile(d, opt.routers_dir);
+        if (!f.ok()) return f.status();
+        file = f.value();
+      }
+      auto r = ConfidenceRouter::Load(file);
+      if (!r.ok()) return r.status();
+      auto s = ConfidenceScores(d, r.value(), file);
+      if (!s.ok()) return s.status();
+      scores = std::move(s.value());
+      calibrated = true;
     } else {
-      return Status(Code::kInvalidArgument,
-                    "unknown router '" + name + "' (random, length, scores, model:<file>)");
+      return Status(Code::kInvalidArgument, "unknown router '" + name +
+                                                "' (random, length, scores, model:<file>, signal:[-]<name>, "
+                                                "confidence:<file>, default)");
     }
     auto curve = RouteLlmCurve(scores, d.weak, d.strong, opt.bins);
-    out.push_back(Score(name, std::move(curve), d, std::move(scores)));
+    out.push_back(Score(name, std::move(curve), d, std::move(scores), calibrated));
   }
   for (const auto& [name, scores] : opt.scored) {
     if (scores.size() != d.prompts.size())
       return Status(Code::kInvalidArgument, "router '" + name + "' scored " + std::to_string(scores.size()) +
                                                 " of " + std::to_string(d.prompts.size()) + " prompts");
-    out.push_back(Score(name, RouteLlmCurve(scores, d.weak, d.strong, opt.bins), d, scores));
+    const bool calibrated = std::find(opt.calibrated.begin(), opt.calibrated.end(), name) != opt.calibrated.end();
+    out.push_back(Score(name, RouteLlmCurve(scores, d.weak, d.strong, opt.bins), d, scores, calibrated));
   }
   out.push_back(Score("oracle", OracleCurve(d.weak, d.strong), d));
   return out;
@@ -90,6 +172,8 @@ std::pair<Dataset, Dataset> Split(const Dataset& d, double train_fraction, unsig
     }
     if (!d.scores.empty()) p.scores.push_back(d.scores[i]);
     if (!d.domains.empty()) p.domains.push_back(d.domains[i]);
+    for (const auto& [k, v] : d.signals) p.signals[k].push_back(v[i]);
+    p.slm = d.slm;
   }
   return {std::move(parts[0]), std::move(parts[1])};
 }
@@ -106,13 +190,22 @@ std::string FormatEval(const Dataset& d, const std::vector<RouterResult>& result
                   d.skipped);
     out += line;
   }
-  std::snprintf(line, sizeof line, "%-10s %8s %8s %8s %8s %9s %9s %9s\n", "router", "APGR", "PGR@20%",
-                "PGR@50%", "PGR@80%", "CPT(20%)", "CPT(50%)", "CPT(80%)");
+  size_t width = 10;
+  for (const auto& r : results) width = std::max(width, std::min<size_t>(r.name.size(), 48));
+  std::snprintf(line, sizeof line, "%-*s %8s %8s %8s %8s %9s %9s %9s %7s %6s\n", static_cast<int>(width), "router",
+                "APGR", "PGR@20%", "PGR@50%", "PGR@80%", "CPT(20%)", "CPT(50%)", "CPT(80%)", "AUROC", "ECE");
   out += line;
+  auto opt_num = [](double v, const char* fmt) {
+    char b[32];
+    if (std::isnan(v)) return std::string("-");
+    std::snprintf(b, sizeof b, fmt, v);
+    return std::string(b);
+  };
   for (const auto& r : results) {
-    std::snprintf(line, sizeof line, "%-10s %8.4f %8.3f %8.3f %8.3f %8.2f%% %8.2f%% %8.2f%%\n",
-                  r.name.c_str(), r.metrics.apgr, r.pgr20, r.pgr50, r.pgr80, r.metrics.cpt20, r.metrics.cpt50,
-                  r.metrics.cpt80);
+    std::snprintf(line, sizeof line, "%-*s %8.4f %8.3f %8.3f %8.3f %8.2f%% %8.2f%% %8.2f%% %7s %6s\n",
+                  static_cast<int>(width), r.name.c_str(), r.metrics.apgr, r.pgr20, r.pgr50, r.pgr80,
+                  r.metrics.cpt20, r.metrics.cpt50, r.metrics.cpt80, opt_num(r.auroc, "%.3f").c_str(),
+                  opt_num(r.ece, "%.3f").c_str());
     out += line;
   }
   return out;

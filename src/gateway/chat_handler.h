@@ -29,11 +29,6 @@ class ChatHandler {
 // A request id unique in this process and across restarts: "req-<boot time>-<counter>".
 std::string NewRequestId();
 
-// Fills what the call's outcome says into a ledger row: the model that served (or `chosen`, or `fallback_model`),
-// its tier and locality, tokens, cost, the all-LLM baseline, attempts, status and error, and the failover log.
-void FillOutcome(const Snapshot& snap, const FailoverOutcome& result, const ModelInfo* chosen,
-                 const std::string& fallback_model, LedgerRecord& row);
-
 // Finds the client key id for an Authorization header; "" when auth is off. Constant-time comparison.
 Result<std::string> Authenticate(const Config& config, std::string_view authorization);
 

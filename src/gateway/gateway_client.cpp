@@ -9,15 +9,15 @@
 #include <cstdio>
 
 #include "gateway/chat_handler.h"
-#include "ledger/cost.h"
+#include "gateway/routed_call.h"
 #include "providers/http_client.h"
-#include "route/features.h"
 
 namespace tandem {
 namespace {
 
-class CaptureSink final : public ChatSink {
+class CaptureSink final : public RoutedSink {
  public:
+  void add_header(std::string, std::string) override {}  // the row and the Answer carry what headers would
   asio::awaitable<Status> body(std::string json) override {
     body_ = std::move(json);
     co_return Status::Ok();
@@ -64,50 +64,34 @@ GatewayClient::Answer GatewayClient::Chat(const ChatRequest& req, std::chrono::m
   row.ts_us = clock.wall_us();
   row.request_id = NewRequestId();
   row.requested_model = req.model;
-  // Every request is decided, a named one too: the privacy policy may keep it local whatever it asked for.
-  Features f = ComputeFeatures(req, *snap_.pii, "");
-  Decision d = snap_.policy->decide(req, f);
-  const std::string target = d.model;
-  const bool local_only = d.local_only;
-  row.reasons = d.reasons_joined();
-  row.rule = d.rule;
-  for (const auto& k : f.pii) row.pii += (row.pii.empty() ? "" : ",") + k;
-  row.local_only = local_only;
-  a.model = target;
-  std::vector<std::string> notes;
-  auto chain = snap_.providers->chain(target, local_only, &notes);
-  FailoverOutcome result;
   CaptureSink sink;
-  if (chain.empty()) {
-    result.status = Status(local_only ? Code::kPermissionDenied : Code::kUnavailable,
-                           notes.empty() ? "no model available" : notes.front());
-  } else {
-    bool timed_out = false;
-    RunOn(io_, [&]() -> asio::awaitable<void> {
-      CancelState cancel;
-      asio::steady_timer timer(io_);
-      if (timeout.count() > 0) {
-        timer.expires_after(timeout);
-        timer.async_wait([&](const boost::system::error_code& ec) {
-          if (ec) return;  // cancelled: the call ended first (the frame may be gone; touch nothing)
-          timed_out = true;
-          cancel.cancel();
-        });
-      }
-      result = co_await snap_.providers->Call(chain, req, sink, cancel);
-      timer.cancel();
-    });
-    if (timed_out && !result.status.ok())
-      result.status = Status(Code::kDeadlineExceeded, "the model did not answer within " +
+  const RouteHints hints;  // (a named object: GCC 12 frees a temporary's string twice in a co_await expression)
+  RoutedOutcome o;
+  bool timed_out = false;
+  RunOn(io_, [&]() -> asio::awaitable<void> {
+    CancelState cancel;
+    asio::steady_timer timer(io_);
+    if (timeout.count() > 0) {
+      timer.expires_after(timeout);
+      timer.async_wait([&](const boost::system::error_code& ec) {
+        if (ec) return;  // cancelled: the call ended first (the frame may be gone; touch nothing)
+        timed_out = true;
+        cancel.cancel();
+      });
+    }
+    o = co_await RoutedCall(snap_, req, hints, sink, cancel, clock);
+    timer.cancel();
+  });
+  if (timed_out && !o.result.status.ok())
+    o.result.status = Status(Code::kDeadlineExceeded, "the model did not answer within " +
                                                           std::to_string(timeout.count()) + " ms");
-  }
-  a.status = result.status;
+  a.status = o.result.status;
   a.body = std::move(sink.body_);
-  FillOutcome(snap_, result, snap_.config.find(target), target, row);
+  FillRow(snap_, o, row);
   a.model = row.model;
   a.cost_usd = row.cost_usd;
   row.total_us = clock.mono_us() - start_us;
-  row.overhead_us = std::max<int64_t>(0, row.total_us - result.stats.upstream_wait_us);
+  row.overhead_us = std::max<int64_t>(0, row.total_us - o.result.stats.upstream_wait_us - o.encode_us);
   return a;
 }
 

@@ -1,6 +1,8 @@
-// GatewayClient: the gateway's request path — route, provider chain, failover, price — run synchronously, for the
-// commands that call models (eval-tools, agent, calibrate). A request for "auto" or an alias is routed as `tandem
-// serve` routes it; a configured model name is called directly. The coroutines run on a private event loop; the
+// GatewayClient: the gateway's request path — RoutedCall (gateway/routed_call.h: every routing stage, the
+// SLM-scored router and the cascade included, the escalation fallback, failover) and the price — run
+// synchronously, for the callers that are not HTTP requests (agents, workflows, eval-tools, calibrate). A request
+// for "auto" or an alias is routed exactly as `tandem serve` routes it; a configured model name is called
+// directly (privacy still applies). The coroutines run on a private event loop; the
 // pooled upstream connections that belong to it are closed before it goes. One per command; not thread-safe.
 #pragma once
 

@@ -8,6 +8,21 @@
 
 namespace tandem {
 
+const char* RuleKindName(RuleKind k) {
+  switch (k) {
+    case RuleKind::kDefault: return "default";
+    case RuleKind::kRequested: return "requested";
+    case RuleKind::kHeader: return "header";
+    case RuleKind::kPrivacy: return "privacy";
+    case RuleKind::kRule: return "rule";
+    case RuleKind::kMedia: return "media";
+    case RuleKind::kTradeoff: return "tradeoff";
+    case RuleKind::kLearned: return "learned";
+    case RuleKind::kSlmScored: return "slm-scored";
+  }
+  return "?";
+}
+
 std::string Decision::reasons_joined() const {
   std::string out;
   for (const auto& r : reasons) {
@@ -153,6 +168,7 @@ Decision RulesPolicy::DecideTradeoff(const ChatRequest& req, const Features& f, 
   std::snprintf(detail, sizeof detail, " -> %s (p(good) %.2f, ~$%.6f)", target->name.c_str(), p[c], cost[c]);
   d.reasons.push_back(std::string(why) + detail);
   d.rule = "tradeoff";
+  d.kind = RuleKind::kTradeoff;
   d.model = target->name;
   d.score = target->tier == Tier::kLlm ? 1 : 0;
   return d;
@@ -186,22 +202,26 @@ Decision RulesPolicy::decide(const ChatRequest& req, const Features& f) const {
   if (requested != "auto") {
     std::string model = resolve(requested);
     d.reasons.push_back(requested == model ? "requested model " + model : "requested tier " + requested);
+    d.kind = RuleKind::kRequested;
     return finish(model, config_.find(model) && config_.find(model)->tier == Tier::kLlm ? 1 : 0);
   }
   if (d.local_only) {
     d.reasons.push_back("privacy local_only: personal data (" + pii_list + ")");
     d.rule = "privacy";
+    d.kind = RuleKind::kPrivacy;
     d.model = slm;
     return d;
   }
   if (f.header_tier == "slm" || f.header_tier == "llm") {
     d.reasons.push_back("header x-tandem-tier: " + f.header_tier);
+    d.kind = RuleKind::kHeader;
     return finish(resolve(f.header_tier), f.header_tier == "llm" ? 1 : 0);
   }
   for (const auto& r : rules_) {
     std::string why;
     if (matches(r, req, f, &why)) {
       d.rule = r.spec.name;
+      d.kind = RuleKind::kRule;
       d.reasons.push_back("rule " + r.spec.name + ": " + why);
       std::string model = resolve(r.spec.target);
       const ModelInfo* m = config_.find(model);
@@ -216,6 +236,7 @@ Decision RulesPolicy::decide(const ChatRequest& req, const Features& f) const {
     if (s && !s->reads_media() && llm != slm) {
       d.reasons.push_back("media: " + slm + " reads text only");
       d.rule = "media";
+      d.kind = RuleKind::kMedia;
       return finish(llm, 1);
     }
   }
@@ -228,6 +249,7 @@ Decision RulesPolicy::decide(const ChatRequest& req, const Features& f) const {
                   rc.learned_threshold);
     d.reasons.push_back(why);
     d.rule = "learned";
+    d.kind = RuleKind::kLearned;
     return finish(resolve(llm ? "llm" : "slm"), score);
   }
   d.reasons.push_back("default: " + rc.default_target + " (task=" + f.task +

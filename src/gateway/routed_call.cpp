@@ -1,0 +1,211 @@
+#include "gateway/routed_call.h"
+
+#include <cstdio>
+
+#include "ledger/cost.h"
+
+namespace tandem {
+namespace {
+
+// Stage 3: the SLM encodes the prompt (its KV cache then holds it, for the answer) and the head decides.
+asio::awaitable<void> SlmScoredStage(const Snapshot& snap, const ChatRequest& req, CancelState& cancel,
+                                     const Clock& clock, RoutedOutcome& o) {
+  Decision& d = o.decision;
+  const int64_t t0 = clock.mono_us();
+  int64_t tokens = 0;
+  auto pooled = co_await snap.slm_encoder->Encode(req, cancel, &tokens);
+  o.encode_us = clock.mono_us() - t0;
+  if (!pooled.ok()) {
+    d.reasons.push_back("slm-scored router unavailable: " + pooled.status().message());
+    co_return;
+  }
+  const double score = snap.slm_head->score(pooled.value());
+  const double threshold = snap.config.routing.slm_scored_threshold;
+  char why[160];
+  std::snprintf(why, sizeof why, "slm-scored router: score %.3f %s threshold %.3f (%lld prompt tokens, %.1f ms)",
+                score, score >= threshold ? ">=" : "<", threshold, (long long)tokens, o.encode_us / 1000.0);
+  d.reasons.push_back(why);
+  d.rule = "slm-scored";
+  d.kind = RuleKind::kSlmScored;
+  d.score = score;
+  d.model = snap.policy->resolve(score >= threshold ? "llm" : "slm");
+}
+
+// Stage 5: the SLM drafts into a buffer; a confident draft is replayed to the client, an unconfident one is
+// discarded and the LLM tier answers. The client never sees bytes from both.
+asio::awaitable<FailoverOutcome> RunCascade(const Snapshot& snap, const ChatRequest& req,
+                                            const std::vector<Provider*>& local, RoutedSink& sink,
+                                            CancelState& cancel, const Clock& clock, CascadeNote* note) {
+  const CascadeConfig& cc = snap.config.routing.cascade;
+  note->applied = true;
+  DraftResult dr = co_await Draft(*snap.providers, local, req, cc, cancel, clock);
+  if (dr.client_gone) co_return dr.outcome;
+  if (dr.outcome.served && dr.outcome.status.ok())
+    note->draft_cost = CostUsd(dr.outcome.served->info(), dr.outcome.stats.usage);
+  char buf[192];
+  bool accept;
+  if (!dr.outcome.status.ok()) {
+    accept = false;
+    if (dr.over_ttft_budget) {
+      std::snprintf(buf, sizeof buf, "no first token within %lld ms", (long long)cc.ttft_budget_ms);
+      note->verdict = buf;
+    } else {
+      note->verdict = "draft failed: " + dr.outcome.status.message();
+    }
+  } else if (!dr.confidence.has_logprobs) {
+    accept = !cc.escalate_without_logprobs;
+    note->verdict = "the draft came without logprobs";
+  } else {
+    accept = dr.confidence.value >= cc.min_confidence;
+    std::snprintf(buf, sizeof buf, "confidence %.3f %s %.3f (%s of %d tokens)", dr.confidence.value,
+                  accept ? ">=" : "<", cc.min_confidence, cc.measure.c_str(), dr.confidence.tokens);
+    note->verdict = buf;
+  }
+  std::vector<Provider*> llm;
+  if (!accept) {
+    std::vector<std::string> notes;
+    llm = snap.providers->chain(snap.policy->resolve("llm"), false, &notes);
+    if (llm.empty() && dr.outcome.status.ok()) {
+      accept = true;  // a doubtful draft beats no answer
+      note->verdict += "; escalation unavailable (" + (notes.empty() ? std::string("no LLM") : notes.front()) + ")";
+    }
+  }
+  if (accept || llm.empty()) {
+    if (!dr.outcome.status.ok()) co_return dr.outcome;  // nothing to replay and nowhere to escalate
+    sink.add_header("x-tandem-cascade", HeaderSafe("accepted: " + note->verdict));
+    sink.attempt(dr.outcome.served->info());
+    const std::string* lp = req.field("logprobs");
+    const bool with_logprobs = lp && *lp == "true";
+    if (req.stream) {
+      for (const auto& chunk : dr.chunks) {
+        std::string c = ReplayChunk(chunk, with_logprobs, req.include_usage);
+        if (c.empty()) continue;
+        Status s = co_await sink.chunk(c);
+        if (!s.ok()) {
+          dr.outcome.status = s;
+          break;
+        }
+      }
+    } else {
+      co_await sink.body(AssembleCompletion(dr.chunks, with_logprobs));
+    }
+    co_return dr.outcome;
+  }
+  note->escalated = true;
+  sink.add_header("x-tandem-cascade", HeaderSafe("escalated: " + note->verdict));
+  FailoverOutcome o = co_await snap.providers->Call(llm, req, sink, cancel);
+  o.attempts += dr.outcome.attempts;
+  o.stats.upstream_wait_us += dr.outcome.stats.upstream_wait_us;
+  co_return o;
+}
+
+}  // namespace
+
+std::string HeaderSafe(std::string s) {
+  for (char& c : s) {
+    if (c == '\r' || c == '\n' || static_cast<unsigned char>(c) >= 0x80) c = ' ';
+  }
+  if (s.size() > 1024) s.resize(1024);
+  return s;
+}
+
+bool SlmStagesApply(const RoutedOutcome& o) {
+  return o.routed && o.decision.open() && !o.decision.local_only && o.features.header_tier.empty();
+}
+
+asio::awaitable<RoutedOutcome> RoutedCall(const Snapshot& snap, const ChatRequest& req, const RouteHints& hints,
+                                          RoutedSink& sink, CancelState& cancel, const Clock& clock) {
+  RoutedOutcome o;
+  const Config& cfg = snap.config;
+  // 1. The model.
+  o.routed = req.model == "auto" || cfg.routing.aliases.count(req.model) > 0;
+  if (!o.routed && !cfg.find(req.model)) {
+    o.refused = true;
+    o.result.status = Status(Code::kNotFound, "The model '" + req.model +
+                                                  "' does not exist; GET /v1/models lists the configured models and "
+                                                  "'auto'");
+    co_return o;
+  }
+  // 2. Features and the rules policy. Every request is decided, a named one too: privacy may keep it local.
+  o.features = ComputeFeatures(req, *snap.pii, hints.tier);
+  o.features.tradeoff = hints.tradeoff;
+  o.features.max_cost_usd = hints.max_cost_usd;
+  o.decision = snap.policy->decide(req, o.features);
+  Decision& d = o.decision;
+  // 3. The SLM-scored router.
+  if (snap.slm_head && SlmStagesApply(o)) co_await SlmScoredStage(snap, req, cancel, clock, o);
+  // 4. The chain, with the SLM standing in for an unreachable LLM.
+  std::vector<std::string> notes;
+  std::vector<Provider*> chain = snap.providers->chain(d.model, d.local_only, &notes);
+  o.chosen = cfg.find(d.model);
+  if (chain.empty() && o.chosen && o.chosen->tier == Tier::kLlm) {
+    o.escalation = "unavailable: " + (notes.empty() ? std::string("no LLM available") : notes.front());
+    const std::string slm = snap.policy->resolve("slm");
+    d.reasons.push_back("escalation to " + d.model + " unavailable; answered by " + slm);
+    chain = snap.providers->chain(slm, d.local_only, &notes);
+  }
+  o.first = chain.empty() ? nullptr : chain.front();
+  sink.add_header("x-tandem-route", HeaderSafe(d.reasons_joined()));
+  if (!o.escalation.empty()) sink.add_header("x-tandem-escalation", HeaderSafe(o.escalation));
+  if (chain.empty()) {
+    const std::string why = notes.empty() ? "no model can serve this request" : notes.back();
+    o.result.status =
+        d.local_only ? Status(Code::kPermissionDenied,
+                              "privacy policy keeps this request local, and no local model is available (" + why + ")")
+                     : Status(Code::kUnavailable, why);
+    co_return o;
+  }
+  // 5. The cascade, when the chain starts at the SLM tier; 6. else failover along the chain.
+  std::vector<Provider*> local;
+  if (cfg.routing.cascade.enabled && SlmStagesApply(o) && chain.front()->info().tier == Tier::kSlm) {
+    for (Provider* p : chain)
+      if (p->info().tier == Tier::kSlm) local.push_back(p);
+  }
+  if (!local.empty()) {
+    o.result = co_await RunCascade(snap, req, local, sink, cancel, clock, &o.cascade);
+  } else {
+    o.result = co_await snap.providers->Call(chain, req, sink, cancel);
+  }
+  co_return o;
+}
+
+void FillOutcome(const Snapshot& snap, const FailoverOutcome& result, const ModelInfo* chosen,
+                 const std::string& fallback_model, LedgerRecord& row) {
+  const ModelInfo* served = result.served ? &result.served->info() : chosen;
+  row.model = served ? served->name : fallback_model;
+  row.tier = served ? TierName(served->tier) : "";
+  row.locality = served ? LocalityName(served->locality) : "";
+  row.prompt_tokens = result.stats.usage.prompt_tokens;
+  row.completion_tokens = result.stats.usage.completion_tokens;
+  row.usage_estimated = result.stats.usage.estimated;
+  row.cost_usd = served ? CostUsd(*served, result.stats.usage) : 0;
+  row.baseline_usd = snap.baseline ? CostUsd(*snap.baseline, result.stats.usage) : row.cost_usd;
+  row.attempts = result.attempts;
+  row.http_status = result.status.ok() ? 200 : result.status.http_status();
+  row.status = result.status.code_name();
+  row.error = result.status.ok() ? "" : result.status.message();
+  if (!result.log.empty() && result.status.ok()) {
+    std::string failed;
+    for (const auto& l : result.log) failed += (failed.empty() ? "" : "; ") + l;
+    row.reasons += "; failover: " + failed;
+  }
+}
+
+void FillRow(const Snapshot& snap, const RoutedOutcome& o, LedgerRecord& row) {
+  const Decision& d = o.decision;
+  row.reasons = d.reasons_joined();
+  row.rule = d.rule;
+  for (const auto& k : o.features.pii) row.pii += (row.pii.empty() ? "" : ",") + k;
+  row.local_only = d.local_only;
+  row.escalation = o.escalation;
+  const CascadeNote& c = o.cascade;
+  if (c.applied && !c.verdict.empty()) {
+    row.reasons += std::string("; cascade ") + (c.escalated ? "escalated: " : "accepted: ") + c.verdict;
+    if (c.escalated) row.escalation = "cascade: " + c.verdict;
+  }
+  FillOutcome(snap, o.result, o.chosen, d.model, row);
+  if (c.escalated) row.cost_usd += c.draft_cost;
+  if (!snap.baseline) row.baseline_usd = row.cost_usd;
+}
+
+}  // namespace tandem
