@@ -207,6 +207,15 @@ int OutcomesCommand(const OutcomesArgs& a) {
                set->name.c_str(), pick.size(), done.size(), a.out.c_str(), eval::AnswerKindName(set->kind), cut,
                set->no_gold, encoder.c_str(), set->strong_model.c_str());
 
+  // The judge's "yes" and "no" tokens (each spelling that is one token), found once.
+  std::vector<std::vector<int32_t>> yes_no(2);
+  for (int g = 0; g < 2; ++g) {
+    for (const char* w : g == 0 ? std::vector<const char*>{"yes", "Yes", " yes", " Yes"}
+                                : std::vector<const char*>{"no", "No", " no", " No"}) {
+      auto t = tok.Encode(w, false, false);
+      if (t.size() == 1) yes_no[static_cast<size_t>(g)].push_back(t[0]);
+    }
+  }
   const int max_tokens = a.max_tokens > 0 ? a.max_tokens : set->kind == AnswerKind::kNumber ? 384 : 16;
   const bool tty = isatty(2);
   const auto t0 = std::chrono::steady_clock::now();
@@ -264,16 +273,7 @@ int OutcomesCommand(const OutcomesArgs& a) {
                        {"user", "Is your answer correct? Reply with yes or no."}}),
           true, true);
       if (static_cast<int>(jp.size()) < session.n_ctx() && engine::Prefill(session, jp).ok()) {
-        std::vector<std::vector<int32_t>> groups(2);
-        for (const char* w : {"yes", "Yes", " yes", " Yes"}) {
-          auto t = tok.Encode(w, false, false);
-          if (t.size() == 1) groups[0].push_back(t[0]);
-        }
-        for (const char* w : {"no", "No", " no", " No"}) {
-          auto t = tok.Encode(w, false, false);
-          if (t.size() == 1) groups[1].push_back(t[0]);
-        }
-        const std::vector<double> yn = ProbsAt(session.logits(), groups);
+        const std::vector<double> yn = ProbsAt(session.logits(), yes_no);
         rec.signals["judge_yes"] = yn[0] + yn[1] > 0 ? yn[0] / (yn[0] + yn[1]) : 0.5;
       }
     }

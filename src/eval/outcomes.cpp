@@ -179,8 +179,7 @@ Result<AnswerKind> DetectKind(const std::vector<std::string>& asked, const std::
     if (OptionLetters(asked[i]).size() >= 2) ++with_options;
     const std::string& a = answers[i];
     if (Words(a) <= 12) ++short_text;
-    if ((Words(a) <= 12 && !CanonicalNumber(ExtractNumber(a)).empty() && !Numbers(a).empty()) ||
-        a.find("####") != std::string::npos)
+    if ((Words(a) <= 12 && !ExtractNumber(a).empty()) || a.find("####") != std::string::npos)
       ++numeric;
   }
   const double n = static_cast<double>(asked.size());
