@@ -1,5 +1,6 @@
 // `tandem calibrate`: choose the trained router's threshold (routing.slm_scored, else routing.learned) so that a
-// sample of traffic sends a target share to the LLM, and optionally write it (with the target) into the config.
+// sample of traffic sends a target share to the LLM, or (--cascade) the cascade's min_confidence on its calibrated
+// router from the SLM's labelled outcomes, for a target share or accuracy; optionally write it into the config.
 #include <simdjson.h>
 
 #include <cctype>
@@ -9,6 +10,8 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "eval/dataset.h"
+#include "route/confidence_router.h"
 #include "gateway/gateway_client.h"
 #include "config/config.h"
 #include "core/clock.h"
@@ -70,9 +73,112 @@ bool ReplaceNumberOnLine(std::string& text, int line, const std::string& key, do
   return true;
 }
 
+// Writes `text` over the config file (through a temporary file and a rename).
+int WriteConfig(const std::string& config_path, const std::string& text) {
+  std::string tmp = config_path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    if (!out.flush()) {
+      std::fprintf(stderr, "%s: cannot write\n", tmp.c_str());
+      return 1;
+    }
+  }
+  std::rename(tmp.c_str(), config_path.c_str());
+  std::printf("written:           %s (reload a running gateway with SIGHUP)\n", config_path.c_str());
+  return 0;
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream cf(path);
+  std::stringstream ss;
+  ss << cf.rdbuf();
+  return ss.str();
+}
+
+int CalibrateCascadeCommand(const CalibrateArgs& a) {
+  auto cfg = LoadConfig(a.config, [](const char*) -> const char* { return "unused"; });
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "%s\n", cfg.status().message().c_str());
+    return 1;
+  }
+  const CascadeConfig& cc = cfg->routing.cascade;
+  if (!cc.enabled || cc.router.empty()) {
+    std::fprintf(stderr, "%s: routing.cascade.router (a .tcr made by `tandem train --signals`) is not configured: "
+                 "there is no calibrated confidence to set a threshold on\n", a.config.c_str());
+    return 1;
+  }
+  if (a.outcomes.empty()) {
+    std::fprintf(stderr, "--cascade needs --outcomes <tandem outcomes JSONL of the configured SLM>\n");
+    return 2;
+  }
+  auto router = ConfidenceRouter::Load(cc.router);
+  auto d = eval::LoadJsonl(a.outcomes);
+  if (!router.ok() || !d.ok()) {
+    std::fprintf(stderr, "%s\n", (!router.ok() ? router.status() : d.status()).message().c_str());
+    return 1;
+  }
+  if (!d->slm.empty() && d->slm != router->slm()) {
+    std::fprintf(stderr, "%s: outcomes of '%s', but the router %s was trained for '%s'\n", a.outcomes.c_str(),
+                 d->slm.c_str(), cc.router.c_str(), router->slm().c_str());
+    return 1;
+  }
+  std::vector<double> p;
+  std::vector<bool> slm_right, llm_right;
+  for (size_t i = 0; i < d->prompts.size(); ++i) {
+    std::map<std::string, double> sig;
+    for (const auto& [name, values] : d->signals) sig[name] = values[i];
+    p.push_back(router->p_right(sig));
+    slm_right.push_back(d->weak[i] >= 0.5);
+    llm_right.push_back(d->strong[i] >= 0.5);
+  }
+  const bool by_accuracy = a.target_accuracy >= 0;
+  const double share = by_accuracy ? -1 : (a.target_share >= 0 ? a.target_share : 0.2);
+  CascadeCalibration c = CalibrateCascade(p, slm_right, llm_right, share, a.target_accuracy);
+  std::printf("router:            routing.cascade.router (%s)\n", cc.router.c_str());
+  std::printf("outcomes:          %zu answers of %s (%s)\n", p.size(), router->slm().c_str(), a.outcomes.c_str());
+  std::printf("min_confidence:    %.6g (was %.6g)\n", c.min_confidence, cc.min_confidence);
+  std::printf("LLM share:         %.1f%% of the answers", 100 * c.llm_share);
+  if (!by_accuracy) std::printf(" (target %.1f%%)", 100 * share);
+  std::printf("\naccuracy:          %.1f%% (SLM alone %.1f%%, LLM alone %.1f%%)", 100 * c.accuracy,
+              100 * c.slm_accuracy, 100 * c.llm_accuracy);
+  if (by_accuracy) std::printf(" (target %.1f%%)", 100 * a.target_accuracy);
+  std::printf("\n");
+  if (!c.note.empty()) std::printf("note:              %s\n", c.note.c_str());
+  const char* key = by_accuracy ? "target_accuracy" : "target_llm_share";
+  const double target = by_accuracy ? a.target_accuracy : share;
+  if (!a.write) {
+    std::printf("config:            routing.cascade: {min_confidence: %.6g, %s: %g}  (--write puts it in %s)\n",
+                c.min_confidence, key, target, a.config.c_str());
+    return 0;
+  }
+  std::string text = ReadText(a.config);
+  const int target_line = by_accuracy ? cc.target_accuracy_line : cc.target_share_line;
+  if (!ReplaceNumberOnLine(text, cc.min_confidence_line, "min_confidence", c.min_confidence) ||
+      !ReplaceNumberOnLine(text, target_line, key, target)) {
+    std::fprintf(stderr, "%s: --write needs `min_confidence: <number>` and `%s: <number>` already under "
+                 "routing.cascade; add them and run again\n", a.config.c_str(), key);
+    return 1;
+  }
+  return WriteConfig(a.config, text);
+}
+
 }  // namespace
 
-int CalibrateCommand(const std::string& config_path, const std::string& sample, double target, bool write) {
+int CalibrateCommand(const CalibrateArgs& a) {
+  if (a.cascade) return CalibrateCascadeCommand(a);
+  if (a.target_accuracy >= 0) {
+    std::fprintf(stderr, "--target-accuracy needs --cascade (a labelled outcomes file); a traffic sample has no labels\n");
+    return 2;
+  }
+  if (a.sample.empty()) {
+    std::fprintf(stderr, "--sample <JSONL> is required (or --cascade --outcomes <file>)\n");
+    return 2;
+  }
+  const std::string& config_path = a.config;
+  const std::string& sample = a.sample;
+  const double target = a.target_share >= 0 ? a.target_share : 0.2;
+  const bool write = a.write;
   if (!(target >= 0 && target <= 1)) {
     std::fprintf(stderr, "--target-llm-share: expected a share in [0, 1], got %g\n", target);
     return 2;
@@ -143,10 +249,7 @@ int CalibrateCommand(const std::string& config_path, const std::string& sample, 
                 c.threshold, target, config_path.c_str());
     return 0;
   }
-  std::ifstream cf(config_path);
-  std::stringstream ss;
-  ss << cf.rdbuf();
-  std::string text = ss.str();
+  std::string text = ReadText(config_path);
   const int threshold_line = slm ? cfg.routing.slm_scored_threshold_line : cfg.routing.threshold_line;
   if (!ReplaceNumberOnLine(text, threshold_line, "threshold", c.threshold) ||
       !ReplaceNumberOnLine(text, cfg.routing.target_line, "target_llm_share", target)) {
@@ -154,18 +257,7 @@ int CalibrateCommand(const std::string& config_path, const std::string& sample, 
                  "add them and run again\n", config_path.c_str(), router);
     return 1;
   }
-  std::string tmp = config_path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    if (!out.flush()) {
-      std::fprintf(stderr, "%s: cannot write\n", tmp.c_str());
-      return 1;
-    }
-  }
-  std::rename(tmp.c_str(), config_path.c_str());
-  std::printf("written:           %s (reload a running gateway with SIGHUP)\n", config_path.c_str());
-  return 0;
+  return WriteConfig(config_path, text);
 }
 
 }  // namespace tandem

@@ -46,7 +46,15 @@ int EvalCommand(const std::string& data, const std::string& routers, const std::
 int TrainCommand(const std::string& data, const std::string& weak, const std::string& strong, const std::string& out,
                  double train_fraction, unsigned seed, int bits, int epochs, double pooling, double rate,
                  const std::string& scores_out);
-int CalibrateCommand(const std::string& config_path, const std::string& sample, double target, bool write);
+// `tandem calibrate`: a router's threshold for a target LLM share of sample traffic (routing.slm_scored, else
+// routing.learned), or with `cascade` the cascade's min_confidence on its calibrated router from a `tandem
+// outcomes` file, for a target LLM share or a target accuracy.
+struct CalibrateArgs {
+  std::string config = "tandem.yaml", sample, outcomes;
+  double target_share = -1, target_accuracy = -1;
+  bool cascade = false, write = false;
+};
+int CalibrateCommand(const CalibrateArgs& args);
 // Routing among more than two models (RouterBench CSV; `models` = "all" or a comma-separated list).
 int MultiTrainCommand(const std::string& data, const std::string& models, const std::string& out,
                       double train_fraction, unsigned seed, int bits, int epochs);

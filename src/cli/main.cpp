@@ -129,16 +129,17 @@ int main(int argc, char** argv) {
   outcomes->add_option("--max-tokens", oc.max_tokens, "Answer length cap (default: 16, or 384 for numbers)");
   outcomes->add_flag("--judge", oc.judge, "Also ask the SLM whether its answer is right (signal judge_yes)");
 
-  std::string sample;
-  double target_share = 0.2;
-  bool write_config = false;
+  tandem::CalibrateArgs cal;
   auto* calibrate = app.add_subcommand(
-      "calibrate", "Pick the learned router's threshold that sends a target share of sample traffic to the LLM");
-  calibrate->add_option("-c,--config", config, "Config file")->capture_default_str();
-  calibrate->add_option("--target-llm-share", target_share, "Share of requests to send to the LLM")
-      ->capture_default_str();
-  calibrate->add_option("--sample", sample, "JSONL: {\"prompt\": ...} or chat request bodies")->required();
-  calibrate->add_flag("--write", write_config, "Write threshold and target into the config file");
+      "calibrate", "Pick a router's threshold for a target LLM share of sample traffic, or the cascade's for a "
+                   "target share or accuracy on the SLM's outcomes");
+  calibrate->add_option("-c,--config", cal.config, "Config file")->capture_default_str();
+  calibrate->add_option("--target-llm-share", cal.target_share, "Share of requests to send to the LLM (default 0.2)");
+  calibrate->add_option("--target-accuracy", cal.target_accuracy, "With --cascade: the accuracy to reach");
+  calibrate->add_option("--sample", cal.sample, "JSONL: {\"prompt\": ...} or chat request bodies");
+  calibrate->add_flag("--cascade", cal.cascade, "The cascade's min_confidence (routing.cascade.router)");
+  calibrate->add_option("--outcomes", cal.outcomes, "With --cascade: a tandem outcomes JSONL of the configured SLM");
+  calibrate->add_flag("--write", cal.write, "Write threshold and target into the config file");
 
   tandem::EvalToolsArgs et;
   auto* eval_tools = app.add_subcommand(
@@ -297,7 +298,7 @@ int main(int argc, char** argv) {
   if (*trace) return tandem::TraceCommand(run_config, run_ledger, run_id, trace_format);
   if (*runs) return tandem::RunsCommand(run_config, run_ledger, runs_status);
   if (*eval_tools) return tandem::EvalToolsCommand(et);
-  if (*calibrate) return tandem::CalibrateCommand(config, sample, target_share, write_config);
+  if (*calibrate) return tandem::CalibrateCommand(cal);
   if (*train) return tandem::TrainCommand(data, weak, strong, out, split, seed,
                                bits ? bits : tandem::LearnedRouterDefaults().bits, epochs, pooling, rate, scores_out);
   return 2;

@@ -31,6 +31,7 @@
 #include "engine/model/model.h"
 #include "engine/runtime/thread_pool.h"
 #include "eval/outcomes.h"
+#include "route/confidence_router.h"
 
 namespace tandem {
 namespace {
@@ -101,23 +102,14 @@ void OptionSignals(const std::vector<double>& p, const std::string& letters, con
   sig["answer_option_prob"] = at == std::string::npos ? 0.0 : q[at];
 }
 
-void AnswerSignals(const engine::GenerateResult& g, std::map<std::string, double>& sig) {
-  double sum = 0, mn = 0;
-  for (size_t i = 0; i < g.token_info.size(); ++i) {
-    sum += g.token_info[i].logprob;
-    mn = i == 0 ? g.token_info[i].logprob : std::min<double>(mn, g.token_info[i].logprob);
+void AddAnswerSignals(const engine::GenerateResult& g, std::map<std::string, double>& sig) {
+  std::vector<AnswerToken> tokens;
+  for (const auto& t : g.token_info) {
+    AnswerToken a{t.logprob, {}};
+    for (const auto& alt : t.top) a.top.push_back(alt.logprob);
+    tokens.push_back(std::move(a));
   }
-  const size_t n = g.token_info.size();
-  sig["answer_tokens"] = static_cast<double>(n);
-  sig["mean_logprob"] = n ? sum / static_cast<double>(n) : 0;
-  sig["min_logprob"] = mn;
-  sig["first_prob"] = n ? std::exp(g.token_info[0].logprob) : 0;
-  double margin = 0;
-  if (n && g.token_info[0].top.size() >= 2)
-    margin = std::exp(g.token_info[0].top[0].logprob) - std::exp(g.token_info[0].top[1].logprob);
-  else if (n)
-    margin = std::exp(g.token_info[0].logprob);
-  sig["first_margin"] = margin;
+  for (const auto& [k, v] : AnswerSignals(tokens)) sig[k] = v;
 }
 
 // The prompts already written to `out` (a resumed run skips them).
@@ -264,7 +256,7 @@ int OutcomesCommand(const OutcomesArgs& a) {
     rec.answer = eval::ExtractAnswer(set->kind, g->text, letters);
     rec.weak = !rec.answer.empty() && rec.answer == lp.gold;
     rec.signals["prompt_tokens"] = static_cast<double>(prompt.size());
-    AnswerSignals(*g, rec.signals);
+    AddAnswerSignals(*g, rec.signals);
     if (!letters.empty()) OptionSignals(letter_p, letters, rec.answer, rec.signals);
     if (a.judge) {
       std::vector<int32_t> jp = tok.Encode(

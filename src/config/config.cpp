@@ -358,14 +358,32 @@ void ParseRouting(const YAML::Node& n, Config& c) {
            "'" + m->name + "' must be served in-process (provider: local): the router reads its hidden states");
   }
   if (const YAML::Node& cn = n["cascade"]) {
-    CheckKeys(cn, "routing.cascade", {"min_confidence", "measure", "ttft_budget_ms", "escalate_without_logprobs"});
+    CheckKeys(cn, "routing.cascade", {"min_confidence", "measure", "ttft_budget_ms", "escalate_without_logprobs",
+                                      "router", "target_llm_share", "target_accuracy"});
     CascadeConfig& cc = r.cascade;
     cc.enabled = true;
     cc.line = LineOf(cn);
     if (cn["min_confidence"]) {
       cc.min_confidence = Num(cn["min_confidence"], "routing.cascade.min_confidence");
       if (cc.min_confidence > 1) Fail(cn["min_confidence"], "routing.cascade.min_confidence", "must be in [0, 1]");
+      cc.min_confidence_line = LineOf(cn["min_confidence"]);
     }
+    if (cn["router"]) {
+      cc.router = Resolve(c.path, Str(cn["router"], "routing.cascade.router"));
+      cc.router_line = LineOf(cn["router"]);
+      if (!std::filesystem::exists(cc.router))
+        Fail(cn["router"], "routing.cascade.router", "no such file: " + cc.router);
+    }
+    for (auto [key, value, line] : {std::tuple{"target_llm_share", &cc.target_llm_share, &cc.target_share_line},
+                                    std::tuple{"target_accuracy", &cc.target_accuracy, &cc.target_accuracy_line}}) {
+      if (!cn[key]) continue;
+      const std::string p = std::string("routing.cascade.") + key;
+      *value = Num(cn[key], p);
+      if (*value > 1) Fail(cn[key], p, "must be in [0, 1]");
+      *line = LineOf(cn[key]);
+    }
+    if (cn["target_llm_share"] && cn["target_accuracy"])
+      Fail(cn["target_accuracy"], "routing.cascade.target_accuracy", "give target_llm_share or target_accuracy, not both");
     if (cn["measure"]) {
       cc.measure = Str(cn["measure"], "routing.cascade.measure");
       if (cc.measure != "mean" && cc.measure != "min")

@@ -37,9 +37,16 @@ struct RuleSpec {
 // Cascade: for routed requests that land on the SLM tier, the SLM drafts the answer first (streamed into a
 // buffer, with token logprobs); the draft stands when its confidence reaches min_confidence, else the
 // request escalates to the LLM tier and the client sees only the LLM's answer.
+// With `router` (a calibrated confidence router, `tandem train --signals`), the confidence is that router's
+// P(the draft is right) and min_confidence a threshold on it, which `tandem calibrate --cascade` sets for a
+// target LLM share or a target accuracy.
 struct CascadeConfig {
   bool enabled = false;
   double min_confidence = 0.5;      // in [0, 1]
+  std::string router;               // a .tcr file ("" = the raw `measure`)
+  double target_llm_share = -1;     // what `tandem calibrate --cascade` chose min_confidence for (-1 = not)
+  double target_accuracy = -1;
+  int router_line = 0, min_confidence_line = 0, target_share_line = 0, target_accuracy_line = 0;
   std::string measure = "mean";     // "mean": geometric-mean token probability; "min": the least likely token
   int64_t ttft_budget_ms = 0;       // the draft's first token must come this fast, else escalate (0 = no limit)
   bool escalate_without_logprobs = false;  // a draft without logprobs: escalate (true) or let it stand

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "core/json_writer.h"
+#include "route/confidence_router.h"
 
 namespace tandem {
 namespace {
@@ -82,6 +83,7 @@ void WriteChoiceWithoutLogprobs(JsonWriter& w, element choice) {
 Confidence MeasureConfidence(const std::vector<std::string>& chunks, std::string_view measure) {
   Confidence c;
   double sum = 0, min = 0;
+  std::vector<AnswerToken> tokens;
   for (const auto& chunk : chunks) {
     element doc;
     if (Parser().parse(chunk).get(doc)) continue;
@@ -96,10 +98,20 @@ Confidence MeasureConfidence(const std::vector<std::string>& chunks, std::string
         sum += lp;
         min = c.tokens == 0 ? lp : std::min(min, lp);
         ++c.tokens;
+        AnswerToken t{lp, {}};
+        simdjson::dom::array top;
+        if (!e["top_logprobs"].get(top)) {
+          for (element alt : top) {
+            double alp;
+            if (!alt["logprob"].get(alp)) t.top.push_back(alp);
+          }
+        }
+        tokens.push_back(std::move(t));
       }
     }
   }
   if (c.tokens > 0) c.value = std::exp(measure == "min" ? min : sum / c.tokens);
+  if (c.has_logprobs) c.signals = AnswerSignals(tokens);
   return c;
 }
 
@@ -229,6 +241,7 @@ asio::awaitable<DraftResult> Draft(const ProviderSet& providers, const std::vect
   draft.include_usage = true;
   draft.set_field("stream", "true");
   draft.set_field("logprobs", "true");
+  draft.set_field("top_logprobs", "2");  // first_margin
   auto state = std::make_shared<DraftState>();
   const int64_t start = clock.mono_us();
   DraftSink sink(state, clock, start);

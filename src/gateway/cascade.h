@@ -3,12 +3,14 @@
 // Draft() sends the client's request to the SLM tier's chain (local models only) as a stream with token
 // logprobs, into a buffer: nothing reaches the client during the draft, so an escalation never mixes two
 // models' bytes in one answer. A time-to-first-token budget cancels a slow draft. The verdict is computed
-// from the draft's logprobs (MeasureConfidence); the handler then either replays the buffered draft to the
+// from the draft's logprobs (MeasureConfidence: the raw measure and the signals a calibrated confidence router
+// reads); the handler then either replays the buffered draft to the
 // client (ReplayChunk / AssembleCompletion turn it into exactly what the client asked for: a stream or one
 // body, with or without logprobs and usage) or discards it and calls the LLM tier. Runs on the caller's
 // event loop; one Draft per request; not thread-safe beyond that.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,9 +24,10 @@ struct Confidence {
   bool has_logprobs = false;
   double value = 0;  // exp(mean logprob) or exp(min logprob), in [0, 1]
   int tokens = 0;    // answer tokens with a logprob
+  std::map<std::string, double> signals;  // AnswerSignals() of the draft (route/confidence_router.h)
 };
 
-// From streamed chat.completion.chunk objects (OpenAI's logprobs.content entries).
+// From streamed chat.completion.chunk objects (OpenAI's logprobs.content entries, top_logprobs included).
 Confidence MeasureConfidence(const std::vector<std::string>& chunks, std::string_view measure);
 
 // One non-streaming chat.completion body from a draft's chunks (content, tool calls, finish reason, usage;

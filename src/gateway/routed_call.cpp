@@ -40,8 +40,12 @@ asio::awaitable<FailoverOutcome> RunCascade(const Snapshot& snap, const ChatRequ
   note->applied = true;
   DraftResult dr = co_await Draft(*snap.providers, local, req, cc, cancel, clock);
   if (dr.client_gone) co_return dr.outcome;
-  if (dr.outcome.served && dr.outcome.status.ok())
+  if (dr.outcome.served) {  // a draft that failed midway still cost what it generated
     note->draft_cost = CostUsd(dr.outcome.served->info(), dr.outcome.stats.usage);
+    note->draft_prompt_tokens = dr.outcome.stats.usage.prompt_tokens;
+    note->draft_completion_tokens = dr.outcome.stats.usage.completion_tokens;
+  }
+  note->signals = dr.confidence.signals;
   char buf[192];
   bool accept;
   if (!dr.outcome.status.ok()) {
@@ -55,6 +59,12 @@ asio::awaitable<FailoverOutcome> RunCascade(const Snapshot& snap, const ChatRequ
   } else if (!dr.confidence.has_logprobs) {
     accept = !cc.escalate_without_logprobs;
     note->verdict = "the draft came without logprobs";
+  } else if (snap.cascade_router) {
+    note->p_right = snap.cascade_router->p_right(dr.confidence.signals);
+    accept = note->p_right >= cc.min_confidence;
+    std::snprintf(buf, sizeof buf, "p(right) %.3f %s %.3f (calibrated, %d tokens)", note->p_right,
+                  accept ? ">=" : "<", cc.min_confidence, dr.confidence.tokens);
+    note->verdict = buf;
   } else {
     accept = dr.confidence.value >= cc.min_confidence;
     std::snprintf(buf, sizeof buf, "confidence %.3f %s %.3f (%s of %d tokens)", dr.confidence.value,
@@ -204,6 +214,12 @@ void FillRow(const Snapshot& snap, const RoutedOutcome& o, LedgerRecord& row) {
     if (c.escalated) row.escalation = "cascade: " + c.verdict;
   }
   FillOutcome(snap, o.result, o.chosen, d.model, row);
+  if (c.applied) {
+    row.draft_tokens = c.draft_prompt_tokens + c.draft_completion_tokens;
+    row.draft_cost_usd = c.draft_cost;
+    row.signals = SignalsJson(c.signals);
+    row.p_right = c.p_right;
+  }
   if (c.escalated) row.cost_usd += c.draft_cost;
   if (!snap.baseline) row.baseline_usd = row.cost_usd;
 }

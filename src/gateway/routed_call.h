@@ -11,12 +11,14 @@
 //   4. the provider chain, privacy-filtered; an LLM that is unavailable falls back to the SLM tier (escalation
 //      "unavailable: ...");
 //   5. the cascade (gateway/cascade.h), for the same requests as stage 3 when the chain starts at the SLM tier:
-//      the SLM drafts into a buffer and either its draft is replayed or the LLM tier answers;
+//      the SLM drafts into a buffer and either its draft is replayed or the LLM tier answers; with
+//      routing.cascade.router the verdict is the calibrated P(right) against min_confidence;
 //   6. otherwise failover along the chain, streaming into the sink.
 // Response headers that the decision produces (x-tandem-route, x-tandem-escalation, x-tandem-cascade) go to the
 // sink before its first byte. Runs on the caller's event loop; thread-safe over a shared Snapshot.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -45,6 +47,9 @@ struct CascadeNote {
   bool escalated = false;
   std::string verdict;    // e.g. "confidence 0.31 < 0.50 (mean of 12 tokens)"
   double draft_cost = 0;  // what the SLM draft cost (USD), on top of the served answer when escalated
+  int64_t draft_prompt_tokens = 0, draft_completion_tokens = 0;
+  std::map<std::string, double> signals;  // the draft's confidence signals (AnswerSignals)
+  double p_right = -1;                    // the calibrated router's P(right) (-1: no router)
 };
 
 struct RoutedOutcome {

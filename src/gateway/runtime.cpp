@@ -23,6 +23,17 @@ Result<std::shared_ptr<const Snapshot>> BuildSnapshot(Config config, const Clock
     snap->slm_head = std::make_unique<SlmHead>(std::move(head.value()));
     snap->slm_encoder = encoder;
   }
+  if (const CascadeConfig& cc = config.routing.cascade; !cc.router.empty()) {
+    const std::string where = config.path + ":" + std::to_string(cc.router_line) + ": routing.cascade.router: ";
+    auto router = ConfidenceRouter::Load(cc.router);
+    if (!router.ok()) return Status(Code::kInvalidArgument, where + router.status().message());
+    // A router learns one model's self-knowledge: refuse it for another in-process SLM.
+    auto* slm = dynamic_cast<LocalProvider*>(snap->providers->get(config.routing.slm_model));
+    if (slm && slm->encoder_id() != router->slm())
+      return Status(Code::kInvalidArgument, where + "trained for '" + router->slm() + "', but " +
+                                                config.routing.slm_model + " is '" + slm->encoder_id() + "'");
+    snap->cascade_router = std::make_unique<ConfidenceRouter>(std::move(router.value()));
+  }
   snap->config = std::move(config);
   snap->baseline = snap->config.find(snap->config.routing.llm_model);
   return std::shared_ptr<const Snapshot>(std::move(snap));

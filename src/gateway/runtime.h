@@ -16,6 +16,7 @@
 #include "ledger/metrics.h"
 #include "providers/local_provider.h"
 #include "providers/registry.h"
+#include "route/confidence_router.h"
 #include "route/pii.h"
 #include "route/rules_policy.h"
 #include "route/slm_head.h"
@@ -31,6 +32,8 @@ struct Snapshot {
   // SLM-scored router (routing.slm_scored): the head, and the in-process model that encodes for it.
   std::unique_ptr<SlmHead> slm_head;
   LocalProvider* slm_encoder = nullptr;
+  // The cascade's calibrated confidence router (routing.cascade.router), or null.
+  std::unique_ptr<ConfidenceRouter> cascade_router;
 };
 
 // Builds a snapshot from a config: compiles the rules, creates the providers.

@@ -28,7 +28,9 @@ std::string RowToJson(const LedgerRecord& r) {
   w.kv("cost_usd", r.cost_usd).kv("baseline_usd", r.baseline_usd).kv("ttft_us", r.ttft_us);
   w.kv("total_us", r.total_us).kv("overhead_us", r.overhead_us).kv("http_status", r.http_status);
   w.kv("status", r.status).kv("error", r.error).kv("pii", r.pii).kv("local_only", r.local_only);
-  w.kv("stream", r.stream).kv("attempts", r.attempts).kv("escalation", r.escalation).end_object();
+  w.kv("stream", r.stream).kv("attempts", r.attempts).kv("escalation", r.escalation);
+  w.kv("draft_tokens", r.draft_tokens).kv("draft_cost_usd", r.draft_cost_usd).kv("signals", r.signals);
+  w.kv("p_right", r.p_right).kv("shadow_of", r.shadow_of).kv("verdict", int64_t{r.verdict}).end_object();
   return out;
 }
 
@@ -57,6 +59,15 @@ bool RowFromJson(std::string_view line, LedgerRecord& r) {
             flag("stream", r.stream) && num("attempts", attempts) && str("escalation", r.escalation);
   r.http_status = static_cast<int>(status);
   r.attempts = static_cast<int>(attempts);
+  // Fields later versions added: a journal an older gateway wrote lacks them.
+  int64_t verdict = -1;
+  num("draft_tokens", r.draft_tokens);
+  dbl("draft_cost_usd", r.draft_cost_usd);
+  str("signals", r.signals);
+  dbl("p_right", r.p_right);
+  str("shadow_of", r.shadow_of);
+  num("verdict", verdict);
+  r.verdict = static_cast<int>(verdict);
   return ok;
 }
 

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <string_view>
 
 namespace tandem {
 
@@ -35,6 +37,20 @@ struct LedgerRecord {
   bool stream = false;
   int attempts = 1;
   std::string escalation;  // "" or why escalation to the LLM did not happen
+  // The cascade's SLM draft: its tokens (prompt + completion) and cost (inside cost_usd when it was discarded),
+  // its confidence signals as a JSON object ("" = no draft) and the calibrated P(right) (-1 = no router).
+  int64_t draft_tokens = 0;
+  double draft_cost_usd = 0;
+  std::string signals;
+  double p_right = -1;
+  // A shadow judgment (routing.shadow): the request judged, and the verdict on the SLM's answer (1 right,
+  // 0 wrong; -1 on every other row). Its cost is the judge's, reported apart from the traffic's.
+  std::string shadow_of;
+  int verdict = -1;
 };
+
+// Signals as a JSON object ({} for none is written as ""), and back ("" or malformed: empty).
+std::string SignalsJson(const std::map<std::string, double>& signals);
+std::map<std::string, double> ParseSignals(std::string_view json);
 
 }  // namespace tandem

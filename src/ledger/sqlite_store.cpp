@@ -34,7 +34,13 @@ CREATE TABLE IF NOT EXISTS requests (
   local_only INTEGER NOT NULL,
   stream INTEGER NOT NULL,
   attempts INTEGER NOT NULL,
-  escalation TEXT NOT NULL
+  escalation TEXT NOT NULL,
+  draft_tokens INTEGER NOT NULL DEFAULT 0,
+  draft_cost_usd REAL NOT NULL DEFAULT 0,
+  signals TEXT NOT NULL DEFAULT '',
+  p_right REAL NOT NULL DEFAULT -1,
+  shadow_of TEXT NOT NULL DEFAULT '',
+  verdict INTEGER NOT NULL DEFAULT -1
 );
 CREATE INDEX IF NOT EXISTS requests_ts ON requests(ts_us);
 CREATE UNIQUE INDEX IF NOT EXISTS requests_request_id ON requests(request_id);
@@ -45,8 +51,34 @@ const char* kInsert =
     "reasons, rule,"
     " prompt_tokens, completion_tokens, usage_estimated, cost_usd, baseline_usd, ttft_us, total_us, "
     "overhead_us,"
-    " http_status, status, error, pii, local_only, stream, attempts, escalation)"
-    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25)";
+    " http_status, status, error, pii, local_only, stream, attempts, escalation, draft_tokens, draft_cost_usd,"
+    " signals, p_right, shadow_of, verdict)"
+    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,"
+    "?28,?29,?30,?31)";
+
+// Columns later versions added, for a ledger an older gateway created (ALTER TABLE when missing).
+const char* kAddedColumns[][2] = {
+    {"draft_tokens", "INTEGER NOT NULL DEFAULT 0"}, {"draft_cost_usd", "REAL NOT NULL DEFAULT 0"},
+    {"signals", "TEXT NOT NULL DEFAULT ''"},        {"p_right", "REAL NOT NULL DEFAULT -1"},
+    {"shadow_of", "TEXT NOT NULL DEFAULT ''"},      {"verdict", "INTEGER NOT NULL DEFAULT -1"},
+};
+
+Status Migrate(sqlite3* db, const std::string& path) {
+  for (const auto& [name, type] : kAddedColumns) {
+    sqlite3_stmt* q = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info('requests') WHERE name = ?1", -1, &q, nullptr) !=
+        SQLITE_OK)
+      return SqliteError(db, "cannot inspect ledger " + path);
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+    const bool present = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    if (present) continue;
+    const std::string alter = std::string("ALTER TABLE requests ADD COLUMN ") + name + " " + type;
+    if (sqlite3_exec(db, alter.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
+      return SqliteError(db, "cannot upgrade ledger " + path);
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -65,6 +97,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
       sqlite3_free(msg);
       return Status(Code::kInternal, "cannot initialise ledger " + path + ": " + m);
     }
+    if (Status m = Migrate(s->db_, path); !m.ok()) return m;
     if (sqlite3_prepare_v2(s->db_, kInsert, -1, &s->insert_, nullptr) != SQLITE_OK) {
       return SqliteError(s->db_, "cannot prepare ledger insert");
     }
@@ -119,6 +152,12 @@ Status SqliteStore::transact(const std::vector<LedgerRecord>& rows, const std::f
     sqlite3_bind_int(s, 23, r.stream);
     sqlite3_bind_int(s, 24, r.attempts);
     text(25, r.escalation);
+    sqlite3_bind_int64(s, 26, r.draft_tokens);
+    sqlite3_bind_double(s, 27, r.draft_cost_usd);
+    text(28, r.signals);
+    sqlite3_bind_double(s, 29, r.p_right);
+    text(30, r.shadow_of);
+    sqlite3_bind_int(s, 31, r.verdict);
     if (sqlite3_step(s) != SQLITE_DONE) {
       Status st = SqliteError(db_, "ledger insert");
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -140,7 +179,8 @@ Result<std::vector<LedgerRecord>> SqliteStore::rows_since(int64_t since_us) cons
       "prompt_tokens,"
       " completion_tokens, usage_estimated, cost_usd, baseline_usd, ttft_us, total_us, overhead_us, "
       "http_status,"
-      " status, error, pii, local_only, stream, attempts, escalation FROM requests WHERE ts_us >= ?1 ORDER "
+      " status, error, pii, local_only, stream, attempts, escalation, draft_tokens, draft_cost_usd, signals,"
+      " p_right, shadow_of, verdict FROM requests WHERE ts_us >= ?1 ORDER "
       "BY ts_us";
   if (sqlite3_prepare_v2(db_, q, -1, &s, nullptr) != SQLITE_OK) return SqliteError(db_, "ledger query");
   sqlite3_bind_int64(s, 1, since_us);
@@ -173,6 +213,12 @@ Result<std::vector<LedgerRecord>> SqliteStore::rows_since(int64_t since_us) cons
     r.stream = sqlite3_column_int(s, 22);
     r.attempts = sqlite3_column_int(s, 23);
     r.escalation = ColumnText(s, 24);
+    r.draft_tokens = sqlite3_column_int64(s, 25);
+    r.draft_cost_usd = sqlite3_column_double(s, 26);
+    r.signals = ColumnText(s, 27);
+    r.p_right = sqlite3_column_double(s, 28);
+    r.shadow_of = ColumnText(s, 29);
+    r.verdict = sqlite3_column_int(s, 30);
     out.push_back(std::move(r));
   }
   sqlite3_finalize(s);

@@ -67,4 +67,70 @@ Calibration CalibrateThreshold(std::vector<double> scores, size_t fixed_llm, siz
   return c;
 }
 
+CascadeCalibration CalibrateCascade(const std::vector<double>& p_right, const std::vector<bool>& slm_right,
+                                    const std::vector<bool>& llm_right, double target_share, double target_accuracy) {
+  CascadeCalibration c;
+  const size_t n = p_right.size();
+  if (n == 0 || slm_right.size() != n || llm_right.size() != n) {
+    c.note = "no labelled answers";
+    return c;
+  }
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return p_right[a] < p_right[b]; });
+  // Cut points between distinct values only: escalating the k least confident, k at a boundary of ties.
+  // right[k]: right answers when the k least confident escalate.
+  std::vector<double> right(n + 1, 0);
+  for (size_t i = 0; i < n; ++i) right[0] += slm_right[i];
+  for (size_t k = 1; k <= n; ++k) {
+    const size_t i = order[k - 1];
+    right[k] = right[k - 1] - slm_right[i] + llm_right[i];
+  }
+  c.slm_accuracy = right[0] / static_cast<double>(n);
+  c.llm_accuracy = 0;
+  for (size_t i = 0; i < n; ++i) c.llm_accuracy += llm_right[i] ? 1.0 / static_cast<double>(n) : 0.0;
+  auto cut_ok = [&](size_t k) { return k == 0 || k == n || p_right[order[k - 1]] < p_right[order[k]]; };
+  size_t best = 0;
+  bool found = false;
+  char buf[160];
+  if (target_share >= 0) {
+    double best_gap = 2;
+    for (size_t k = 0; k <= n; ++k) {
+      if (!cut_ok(k)) continue;
+      const double gap = std::fabs(static_cast<double>(k) / static_cast<double>(n) - target_share);
+      if (gap < best_gap) best_gap = gap, best = k;
+    }
+    found = true;
+  } else {
+    for (size_t k = 0; k <= n && !found; ++k) {
+      if (cut_ok(k) && right[k] / static_cast<double>(n) >= target_accuracy) best = k, found = true;
+    }
+    if (!found) {
+      size_t arg = 0;
+      for (size_t k = 0; k <= n; ++k)
+        if (cut_ok(k) && right[k] > right[arg]) arg = k;
+      best = arg;
+      std::snprintf(buf, sizeof buf, "no threshold reaches %.1f%% accuracy; the best is %.1f%%", 100 * target_accuracy,
+                    100 * right[arg] / static_cast<double>(n));
+      c.note = buf;
+    }
+  }
+  if (best == 0) {
+    c.min_confidence = p_right[order[0]] / 2;
+  } else if (best == n) {
+    const double top = p_right[order[n - 1]];
+    c.min_confidence = std::min(1.0, top + (1 - top) / 2);
+    if (top >= 1) c.min_confidence = 1;
+  } else {
+    c.min_confidence = (p_right[order[best - 1]] + p_right[order[best]]) / 2;
+  }
+  c.llm_share = static_cast<double>(best) / static_cast<double>(n);
+  c.accuracy = right[best] / static_cast<double>(n);
+  if (target_share >= 0 && std::fabs(c.llm_share - target_share) > 0.5 / static_cast<double>(n) && c.note.empty()) {
+    std::snprintf(buf, sizeof buf, "tied confidences make the exact share unreachable (%.1f%%)", 100 * c.llm_share);
+    c.note = buf;
+  }
+  return c;
+}
+
 }  // namespace tandem

@@ -26,4 +26,19 @@ struct Calibration {
 // to the LLM; `total`: all requests in the sample (>= scores.size() + fixed_llm). `target` in [0, 1].
 Calibration CalibrateThreshold(std::vector<double> scores, size_t fixed_llm, size_t total, double target);
 
+// The cascade's min_confidence on a calibrated P(right), from labelled answers: p_right[i], and whether the SLM's
+// (slm_right) and the LLM's (llm_right) answers to prompt i were right. Drafts with P(right) < min_confidence
+// escalate. For a target LLM share (>= 0) the share closest to it; else for a target accuracy the smallest
+// share whose accuracy (the SLM's on what it keeps, the LLM's on what escalates) reaches it.
+struct CascadeCalibration {
+  double min_confidence = 0.5;
+  double llm_share = 0;       // of the labelled answers, at min_confidence
+  double accuracy = 0;        // of the cascade, at min_confidence
+  double slm_accuracy = 0;    // the SLM alone
+  double llm_accuracy = 0;    // the LLM alone
+  std::string note;           // why the target could not be met ("" when it was)
+};
+CascadeCalibration CalibrateCascade(const std::vector<double>& p_right, const std::vector<bool>& slm_right,
+                                    const std::vector<bool>& llm_right, double target_share, double target_accuracy);
+
 }  // namespace tandem

@@ -18,6 +18,27 @@ double Shape(const std::string& name, double v) {
 
 }  // namespace
 
+std::map<std::string, double> AnswerSignals(const std::vector<AnswerToken>& tokens) {
+  std::map<std::string, double> sig;
+  double sum = 0, mn = 0;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    sum += tokens[i].logprob;
+    mn = i == 0 ? tokens[i].logprob : std::min(mn, tokens[i].logprob);
+  }
+  const size_t n = tokens.size();
+  sig["answer_tokens"] = static_cast<double>(n);
+  sig["mean_logprob"] = n ? sum / static_cast<double>(n) : 0;
+  sig["min_logprob"] = mn;
+  sig["first_prob"] = n ? std::exp(tokens[0].logprob) : 0;
+  double margin = 0;
+  if (n && tokens[0].top.size() >= 2)
+    margin = std::exp(tokens[0].top[0]) - std::exp(tokens[0].top[1]);
+  else if (n)
+    margin = std::exp(tokens[0].logprob);
+  sig["first_margin"] = margin;
+  return sig;
+}
+
 std::vector<double> ConfidenceRouter::Transform(std::vector<double> row) const {
   for (size_t j = 0; j < row.size(); ++j) row[j] = (Shape(names_[j], row[j]) - mean_[j]) / scale_[j];
   return row;

@@ -16,12 +16,23 @@
 
 namespace tandem {
 
-// Signals every answer has (cli/outcomes_command.cpp and gateway/cascade.cpp compute them the same way).
+// Signals every answer has: AnswerSignals() computes them, for `tandem outcomes` and the cascade alike.
 inline const std::vector<std::string>& DraftSignalNames() {
   static const std::vector<std::string> names = {"first_prob", "first_margin", "mean_logprob", "min_logprob",
                                                  "answer_tokens"};
   return names;
 }
+
+// One answer token: its logprob, and the logprobs of the most likely alternatives, best first (may be empty).
+struct AnswerToken {
+  double logprob = 0;
+  std::vector<double> top;
+};
+
+// DraftSignalNames() of an answer: first_prob (the first token's probability), first_margin (its top
+// alternative's probability minus the runner-up's; the first token's probability without alternatives),
+// mean_logprob, min_logprob and answer_tokens. All 0 for an empty answer.
+std::map<std::string, double> AnswerSignals(const std::vector<AnswerToken>& tokens);
 
 class ConfidenceRouter {
  public:

@@ -126,3 +126,61 @@ def test_cascade_config_errors(make_stack, tmp_path):
         r = subprocess.run([stack.tandem_bin, "check-config", str(stack.config_path)], capture_output=True, text=True,
                            timeout=30, env=stack.env)
         assert r.returncode == 1 and msg in r.stderr and re.search(r"tandem.yaml:\d+", r.stderr), r.stderr
+
+
+def _outcomes(path, n=200):
+    """Synthetic outcomes of the fake SLM: the likelier its first token, the likelier it is right."""
+    import random
+    rng = random.Random(7)
+    with open(path, "w") as f:
+        for i in range(n):
+            p = 0.05 + 0.9 * i / (n - 1)
+            f.write(json.dumps({"slm": "fake-slm", "prompt": f"question {i}", "weak": int(rng.random() < p),
+                                "strong": 1, "signals": {"first_prob": p}}) + "\n")
+
+
+def test_a_calibrated_router_decides_and_calibrate_sets_its_threshold(make_stack, request, tmp_path):
+    import subprocess
+    tandem = request.config.getoption("--tandem-bin")
+    outcomes, tcr = tmp_path / "outcomes.jsonl", tmp_path / "fake.tcr"
+    _outcomes(outcomes)
+    subprocess.run([tandem, "train", "--data", str(outcomes), "--signals", "first_prob", "--out", str(tcr)],
+                   check=True, capture_output=True)
+    stack = make_stack(learned=f"  cascade:\n    router: {tcr}\n    min_confidence: 0.5\n"
+                               f"    target_accuracy: 0.9\n    ttft_budget_ms: 1000\n")
+    c = stack.client()
+    stack.slm.control(logprob=-0.05)  # first token probability 0.95: most such answers were right
+    raw = c.chat.completions.with_raw_response.create(model="auto", messages=[{"role": "user", "content": "hi"}])
+    m = re.match(r"accepted: p\(right\) (0\.\d+) >= 0\.500 \(calibrated, 8 tokens\)", raw.headers["x-tandem-cascade"])
+    assert m and float(m.group(1)) > 0.8, raw.headers["x-tandem-cascade"]
+    stack.slm.control(logprob=-1.2)  # 0.30: most such answers were wrong
+    raw = c.chat.completions.with_raw_response.create(model="auto", messages=[{"role": "user", "content": "hm"}])
+    assert raw.headers["x-tandem-cascade"].startswith("escalated: p(right) 0.")
+    assert raw.parse().choices[0].message.content.startswith("cloud says")
+    # The ledger records each draft: its tokens, cost, signals and P(right); a discarded draft is in the cost.
+    rows = stack.wait_rows(2)
+    kept, escalated = rows
+    assert kept["model"] == "local-slm" and kept["p_right"] > 0.8 and kept["draft_tokens"] > 8
+    assert json.loads(kept["signals"])["first_prob"] == pytest.approx(0.951, abs=1e-3)
+    assert escalated["model"] == "cloud-gpt" and 0 < escalated["p_right"] < 0.5
+    assert escalated["draft_cost_usd"] > 0
+    llm_cost = (escalated["prompt_tokens"] * 2.5 + escalated["completion_tokens"] * 10) / 1e6
+    assert escalated["cost_usd"] == pytest.approx(llm_cost + escalated["draft_cost_usd"], rel=1e-6)
+    # calibrate --cascade: the threshold for a target accuracy on labelled outcomes, written into the config.
+    out = subprocess.run([tandem, "calibrate", "--cascade", "-c", str(stack.config_path), "--outcomes",
+                          str(outcomes), "--target-accuracy", "0.9", "--write"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    acc = float(re.search(r"accuracy:\s+([\d.]+)%", out.stdout).group(1))
+    share = float(re.search(r"LLM share:\s+([\d.]+)%", out.stdout).group(1))
+    assert acc >= 90 and 0 < share < 100
+    written = float(re.search(r"min_confidence: ([\d.]+)", stack.config_path.read_text()).group(1))
+    assert written != 0.5 and "target_accuracy: 0.9" in stack.config_path.read_text()
+    # The label-free path refuses a target accuracy; a config without a cascade router says what is missing.
+    out = subprocess.run([tandem, "calibrate", "-c", str(stack.config_path), "--sample", str(outcomes),
+                          "--target-accuracy", "0.9"], capture_output=True, text=True)
+    assert out.returncode == 2 and "--cascade" in out.stderr
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(stack.config_path.read_text().replace(f"    router: {tcr}\n", ""))
+    out = subprocess.run([tandem, "calibrate", "--cascade", "-c", str(plain), "--outcomes", str(outcomes)],
+                         capture_output=True, text=True)
+    assert out.returncode == 1 and "routing.cascade.router" in out.stderr

@@ -65,5 +65,37 @@ TEST(Calibrate, EmptySample) {
   EXPECT_FALSE(c.note.empty());
 }
 
+TEST(CalibrateCascade, TargetShareAndTargetAccuracy) {
+  // Ten answers: the SLM is right on the six most confident, the LLM on all but one.
+  std::vector<double> p = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95};
+  std::vector<bool> slm = {false, false, false, false, true, true, true, true, true, true};
+  std::vector<bool> llm = {true, true, true, false, true, true, true, true, true, true};
+  CascadeCalibration s = CalibrateCascade(p, slm, llm, 0.3, -1);
+  EXPECT_DOUBLE_EQ(s.llm_share, 0.3);
+  EXPECT_NEAR(s.min_confidence, 0.35, 1e-12);  // between the third and fourth answer
+  EXPECT_DOUBLE_EQ(s.accuracy, 0.9);           // 3 escalated and right, 6 kept and right
+  EXPECT_DOUBLE_EQ(s.slm_accuracy, 0.6);
+  EXPECT_DOUBLE_EQ(s.llm_accuracy, 0.9);
+  CascadeCalibration a = CalibrateCascade(p, slm, llm, -1, 0.8);
+  EXPECT_DOUBLE_EQ(a.llm_share, 0.2);  // the smallest share that reaches 80%
+  EXPECT_DOUBLE_EQ(a.accuracy, 0.8);
+  EXPECT_TRUE(a.note.empty());
+  CascadeCalibration none = CalibrateCascade(p, slm, llm, -1, 0.99);
+  EXPECT_FALSE(none.note.empty());
+  EXPECT_DOUBLE_EQ(none.accuracy, 0.9);  // the best there is, at the smallest share that gets it
+  EXPECT_DOUBLE_EQ(none.llm_share, 0.3);
+  // Every draft stands at share 0; a threshold above every P(right) escalates all.
+  EXPECT_LT(CalibrateCascade(p, slm, llm, 0, -1).min_confidence, 0.1);
+  EXPECT_GT(CalibrateCascade(p, slm, llm, 1, -1).min_confidence, 0.95);
+  EXPECT_FALSE(CalibrateCascade({}, {}, {}, 0.2, -1).note.empty());
+}
+
+TEST(CalibrateCascade, TiesAreNeverSplit) {
+  std::vector<double> p = {0.2, 0.5, 0.5, 0.5, 0.9};
+  std::vector<bool> r(5, true);
+  CascadeCalibration c = CalibrateCascade(p, r, r, 0.4, -1);  // 2 of 5 would split the tie
+  EXPECT_TRUE(c.llm_share == 0.2 || c.llm_share == 0.8) << c.llm_share;
+}
+
 }  // namespace
 }  // namespace tandem

@@ -24,6 +24,17 @@ TEST(Cascade, ConfidenceFromTokenLogprobs) {
   EXPECT_NEAR(MeasureConfidence(Draft(), "min").value, std::exp(-0.9), 1e-12);
   std::vector<std::string> none = {R"({"choices":[{"index":0,"delta":{"content":"x"},"logprobs":null}]})"};
   EXPECT_FALSE(MeasureConfidence(none, "mean").has_logprobs);
+  EXPECT_TRUE(MeasureConfidence(none, "mean").signals.empty());
+  // The signals a calibrated router reads, as `tandem outcomes` computes them (AnswerSignals).
+  EXPECT_NEAR(mean.signals.at("first_prob"), std::exp(-0.1), 1e-12);
+  EXPECT_NEAR(mean.signals.at("first_margin"), std::exp(-0.1), 1e-12);  // no alternatives: the probability
+  EXPECT_NEAR(mean.signals.at("mean_logprob"), -0.4, 1e-12);
+  EXPECT_NEAR(mean.signals.at("min_logprob"), -0.9, 1e-12);
+  EXPECT_DOUBLE_EQ(mean.signals.at("answer_tokens"), 3);
+  std::vector<std::string> alts = {
+      R"({"choices":[{"index":0,"delta":{"content":"B"},"logprobs":{"content":[{"token":"B","logprob":-0.5,)"
+      R"("top_logprobs":[{"token":"B","logprob":-0.5},{"token":"A","logprob":-1.5}]}]}}]})"};
+  EXPECT_NEAR(MeasureConfidence(alts, "mean").signals.at("first_margin"), std::exp(-0.5) - std::exp(-1.5), 1e-12);
 }
 
 TEST(Cascade, AssemblesOneCompletionBody) {

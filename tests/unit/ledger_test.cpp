@@ -13,6 +13,8 @@
 #include "ledger/report.h"
 #include "ledger/sqlite_store.h"
 
+#include <sqlite3.h>
+
 namespace tandem {
 namespace {
 
@@ -59,6 +61,66 @@ TEST(SqliteStore, RoundTripsRows) {
   EXPECT_TRUE(rows->at(0).local_only);
   EXPECT_EQ(rows->at(0).escalation, "unavailable: key");
   EXPECT_EQ(store.value()->count(), 2);
+}
+
+TEST(SqliteStore, DraftAndShadowFieldsRoundTrip) {
+  std::string path = TempDb();
+  auto store = SqliteStore::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  LedgerRecord r = Row(1000, "slm", 0.001, 0.01, 5000);
+  r.draft_tokens = 42;
+  r.draft_cost_usd = 0.0003;
+  r.signals = SignalsJson({{"first_prob", 0.75}, {"answer_tokens", 3}});
+  r.p_right = 0.6;
+  r.shadow_of = "req-7";
+  r.verdict = 1;
+  ASSERT_TRUE(store.value()->insert({r}).ok());
+  auto rows = store.value()->rows_since(0);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  const LedgerRecord& b = rows->at(0);
+  EXPECT_EQ(b.draft_tokens, 42);
+  EXPECT_DOUBLE_EQ(b.draft_cost_usd, 0.0003);
+  EXPECT_DOUBLE_EQ(ParseSignals(b.signals).at("first_prob"), 0.75);
+  EXPECT_DOUBLE_EQ(b.p_right, 0.6);
+  EXPECT_EQ(b.shadow_of, "req-7");
+  EXPECT_EQ(b.verdict, 1);
+  EXPECT_TRUE(ParseSignals("").empty());
+  EXPECT_TRUE(ParseSignals("{not json").empty());
+  EXPECT_EQ(SignalsJson({}), "");
+}
+
+TEST(SqliteStore, UpgradesALedgerAnOlderGatewayCreated) {
+  std::string path = TempDb();
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    // The table as the first release wrote it, with one row.
+    const char* old = "CREATE TABLE requests (id INTEGER PRIMARY KEY, ts_us INTEGER NOT NULL, request_id TEXT NOT NULL,"
+                      " key_id TEXT NOT NULL, requested_model TEXT NOT NULL, model TEXT NOT NULL, tier TEXT NOT NULL,"
+                      " locality TEXT NOT NULL, reasons TEXT NOT NULL, rule TEXT NOT NULL, prompt_tokens INTEGER NOT"
+                      " NULL, completion_tokens INTEGER NOT NULL, usage_estimated INTEGER NOT NULL, cost_usd REAL NOT"
+                      " NULL, baseline_usd REAL NOT NULL, ttft_us INTEGER NOT NULL, total_us INTEGER NOT NULL,"
+                      " overhead_us INTEGER NOT NULL, http_status INTEGER NOT NULL, status TEXT NOT NULL, error TEXT"
+                      " NOT NULL, pii TEXT NOT NULL, local_only INTEGER NOT NULL, stream INTEGER NOT NULL, attempts"
+                      " INTEGER NOT NULL, escalation TEXT NOT NULL);"
+                      "INSERT INTO requests VALUES (1, 5, 'old', '', 'auto', 'small', 'slm', 'local', '', '', 1, 2, 0,"
+                      " 0.1, 0.2, 0, 0, 0, 200, 'ok', '', '', 0, 0, 1, '');";
+    ASSERT_EQ(sqlite3_exec(db, old, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto store = SqliteStore::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  LedgerRecord r = Row(1000, "slm", 0.001, 0.01, 5000);
+  r.verdict = 0;
+  ASSERT_TRUE(store.value()->insert({r}).ok());
+  auto rows = store.value()->rows_since(0);
+  ASSERT_TRUE(rows.ok()) << rows.status().message();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ(rows->at(0).request_id, "old");
+  EXPECT_EQ(rows->at(0).verdict, -1);
+  EXPECT_DOUBLE_EQ(rows->at(0).p_right, -1);
+  EXPECT_EQ(rows->at(1).verdict, 0);
 }
 
 TEST(SqliteStore, UnwritablePathIsAnError) {
@@ -117,6 +179,20 @@ TEST(Journal, RowJsonRoundTrip) {
   ASSERT_TRUE(RowFromJson(RowToJson(r), back));
   EXPECT_EQ(RowToJson(back), RowToJson(r));
   EXPECT_FALSE(RowFromJson("{\"ts_us\":1}", back));
+  r.signals = R"({"first_prob":0.5})";
+  r.p_right = 0.25;
+  r.shadow_of = "req-1";
+  r.verdict = 0;
+  ASSERT_TRUE(RowFromJson(RowToJson(r), back));
+  EXPECT_EQ(RowToJson(back), RowToJson(r));
+  // A line an older gateway journaled (no draft or shadow fields) still reads, with their defaults.
+  std::string old = RowToJson(Row(42, "llm", 0.25, 1.5, 99));
+  old = old.substr(0, old.find(",\"draft_tokens\"")) + "}";
+  LedgerRecord fresh;
+  ASSERT_TRUE(RowFromJson(old, fresh)) << old;
+  EXPECT_EQ(fresh.verdict, -1);
+  EXPECT_DOUBLE_EQ(fresh.p_right, -1);
+  EXPECT_EQ(fresh.request_id, "req-42");
 }
 
 TEST(Report, SharesSavingsPercentilesAndProjection) {
