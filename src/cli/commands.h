@@ -80,9 +80,12 @@ int OutcomesCommand(const OutcomesArgs& args);
 struct ConfidenceTrainArgs {
   std::string data, out, compare;
   std::string signals = "draft";  // "draft" (route::DraftSignalNames) or a comma-separated list
+  std::string ledger;             // --from-ledger: fit on the shadow judge's verdicts in this ledger instead
   double l2 = 1e-3;
 };
 int ConfidenceTrainCommand(const ConfidenceTrainArgs& args);
+// `tandem train --from-ledger`: the same router, fitted on the shadow verdicts (cli/ledger_train_command.cpp).
+int LedgerTrainCommand(const ConfidenceTrainArgs& args);
 // Function-calling accuracy on BFCL cases (agency/bfcl.h) for configured models and the routed system.
 struct EvalToolsArgs {
   std::string config, data, out;

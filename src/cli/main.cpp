@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
   double pooling = 0.75, rate = tandem::LearnedRouterDefaults().learning_rate;
   auto* train = app.add_subcommand(
       "train", "Train a lightweight router on recorded outcomes and evaluate it on a held-out part");
-  train->add_option("--data", data, "RouteLLM directory, RouterBench .csv or Tandem .jsonl")->required();
+  train->add_option("--data", data, "RouteLLM directory, RouterBench .csv or Tandem .jsonl (or --from-ledger)");
   train->add_option("--out", out, "Where to save the router")->capture_default_str();
   train->add_option("--weak", weak, kWeakHelp);
   train->add_option("--strong", strong, kStrongHelp);
@@ -108,6 +108,9 @@ int main(int argc, char** argv) {
                     "Calibrated self-knowledge router (.tcr) from tandem outcomes files: 'draft' (the signals every "
                     "draft has) or a comma-separated list; --data may list several files (tasks): leave-one-out first");
   train->add_option("--compare", conf.compare, "With --signals: more routers for the leave-one-out tables");
+  train->add_option("--from-ledger", conf.ledger,
+                    "Calibrated self-knowledge router from the shadow judge's verdicts in this ledger "
+                    "(routing.shadow); --signals picks the signals (default: draft)");
   train->add_option("--models", multi_models,
                     "Train a multi-model router (RouterBench .csv): 'all' or a comma-separated list of models");
 
@@ -273,6 +276,14 @@ int main(int argc, char** argv) {
   if (*train && !multi_models.empty()) {
     return tandem::MultiTrainCommand(data, multi_models, out, split, seed,
                                      bits ? bits : tandem::TrainOptions().bits, epochs);
+  }
+  if (*train && data.empty() && conf.ledger.empty()) {
+    std::fprintf(stderr, "train: give --data <outcomes> or --from-ledger <ledger.db>\n");
+    return 2;
+  }
+  if (*train && !conf.ledger.empty()) {
+    conf.out = out;
+    return tandem::LedgerTrainCommand(conf);
   }
   if (*train && !train->get_option("--signals")->empty()) {
     conf.data = data, conf.out = out;

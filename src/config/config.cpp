@@ -269,7 +269,7 @@ void TargetShare(const YAML::Node& n, const std::string& path, RoutingConfig& r)
 
 void ParseRouting(const YAML::Node& n, Config& c) {
   CheckKeys(n, "routing", {"default", "slm", "llm", "aliases", "privacy", "pii", "rules", "learned", "tradeoff", "cascade",
-                           "slm_scored"});
+                           "slm_scored", "shadow"});
   RoutingConfig& r = c.routing;
   r.line = LineOf(n);
   r.pii_kinds = AllPiiKinds();
@@ -393,6 +393,21 @@ void ParseRouting(const YAML::Node& n, Config& c) {
       cc.ttft_budget_ms = static_cast<int64_t>(Num(cn["ttft_budget_ms"], "routing.cascade.ttft_budget_ms"));
     if (cn["escalate_without_logprobs"])
       cc.escalate_without_logprobs = Bool(cn["escalate_without_logprobs"], "routing.cascade.escalate_without_logprobs");
+  }
+  if (const YAML::Node& sh = n["shadow"]) {
+    CheckKeys(sh, "routing.shadow", {"sample", "judge", "max_in_flight"});
+    ShadowConfig& sc = r.shadow;
+    sc.enabled = true;
+    sc.line = LineOf(sh);
+    if (!sh["judge"]) Fail(sh, "routing.shadow", "'judge' (the configured model that grades the SLM) is required");
+    sc.judge = Str(sh["judge"], "routing.shadow.judge");
+    if (!c.find(sc.judge)) Fail(sh["judge"], "routing.shadow.judge", "no model named '" + sc.judge + "'");
+    if (sh["sample"]) {
+      sc.sample = Num(sh["sample"], "routing.shadow.sample");
+      if (sc.sample > 1) Fail(sh["sample"], "routing.shadow.sample", "must be in [0, 1]");
+    }
+    if (sh["max_in_flight"])
+      sc.max_in_flight = static_cast<int>(Int(sh["max_in_flight"], "routing.shadow.max_in_flight", 1, 1024));
   }
   if (const YAML::Node& t = n["tradeoff"]) {
     CheckKeys(t, "routing.tradeoff", {"router", "lambda", "models", "output_tokens"});

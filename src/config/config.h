@@ -53,6 +53,18 @@ struct CascadeConfig {
   int line = 0;
 };
 
+// Shadow learning: a sampled share of the answers the SLM tier served is graded in the background by `judge`
+// (a configured model, normally the LLM); the verdicts are ledger rows (`tandem train --from-ledger`), and
+// /metrics and `tandem report` show the live accuracy and the cascade router's AUROC. A request that privacy
+// keeps local is never sampled.
+struct ShadowConfig {
+  bool enabled = false;
+  double sample = 0.02;   // in [0, 1]
+  std::string judge;      // a configured model
+  int max_in_flight = 4;  // judgments running at once; a sample beyond that is skipped (and counted)
+  int line = 0;
+};
+
 struct RoutingConfig {
   std::string default_target = "slm";
   std::string slm_model;                       // default model of the SLM tier
@@ -76,6 +88,7 @@ struct RoutingConfig {
   int64_t tradeoff_output_tokens = 256;                // expected answer length when max_tokens is unset
   int tradeoff_line = 0;
   CascadeConfig cascade;
+  ShadowConfig shadow;
   // SLM-scored router (a file made by `tandem train --encoder`): the local SLM encodes the prompt and a trained
   // head scores it; consulted when no rule matched, before the learned router. score >= threshold -> LLM tier.
   std::string slm_scored_router;  // "" = none

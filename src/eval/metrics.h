@@ -9,6 +9,8 @@
 // reproduce. Pure functions; thread-safe.
 #pragma once
 
+#include "core/auroc.h"
+
 #include <cstdint>
 #include <vector>
 
@@ -41,9 +43,8 @@ Metrics Summarize(std::vector<CurvePoint> curve, double weak_acc, double strong_
 // PGR at a given strong share (linear interpolation along the curve sorted by share).
 double PgrAt(std::vector<CurvePoint> curve, double strong_pct, double weak_acc, double strong_acc);
 
-// The area under the ROC curve of `scores` for telling `positive` cases apart (ties count half): 0.5 is chance.
-// NaN when either class is empty.
-double Auroc(const std::vector<double>& scores, const std::vector<bool>& positive);
+// The area under the ROC curve (core/auroc.h).
+using tandem::Auroc;
 
 // Expected calibration error of probabilities `p` for outcomes `y` (0/1): |mean p - mean y| per equal-width bin,
 // weighted by the bin's share.

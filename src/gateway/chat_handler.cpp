@@ -6,6 +6,9 @@
 
 #include "core/json_writer.h"
 #include "gateway/routed_call.h"
+#include <boost/asio/this_coro.hpp>
+
+#include "gateway/shadow.h"
 #include "ledger/cost.h"
 
 namespace tandem {
@@ -192,6 +195,10 @@ asio::awaitable<void> ChatHandler::handle(const HttpRequestIn& in, Responder& ou
   row.overhead_us = std::max<int64_t>(0, row.total_us - result.stats.upstream_wait_us - o.encode_us);
   const int64_t overhead = row.overhead_us;
   Record(row);  // before the client's last bytes, so an answered request is always in the ledger
+  if (o.shadow_sampled) {
+    const auto exec = co_await asio::this_coro::executor;
+    StartShadowJudgment(rt_, snap, req, o, row, exec);
+  }
 
   Headers done = sink.headers();
   done.emplace_back("x-tandem-model", row.model);

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "gateway/shadow.h"
 #include "ledger/cost.h"
 
 namespace tandem {
@@ -124,7 +125,7 @@ bool SlmStagesApply(const RoutedOutcome& o) {
 }
 
 asio::awaitable<RoutedOutcome> RoutedCall(const Snapshot& snap, const ChatRequest& req, const RouteHints& hints,
-                                          RoutedSink& sink, CancelState& cancel, const Clock& clock) {
+                                          RoutedSink& client, CancelState& cancel, const Clock& clock) {
   RoutedOutcome o;
   const Config& cfg = snap.config;
   // 1. The model.
@@ -142,6 +143,8 @@ asio::awaitable<RoutedOutcome> RoutedCall(const Snapshot& snap, const ChatReques
   o.features.max_cost_usd = hints.max_cost_usd;
   o.decision = snap.policy->decide(req, o.features);
   Decision& d = o.decision;
+  o.shadow_sampled = ShadowSampled(cfg.routing.shadow, d);
+  AnswerTap sink(client, o.shadow_sampled);
   // 3. The SLM-scored router.
   if (snap.slm_head && SlmStagesApply(o)) co_await SlmScoredStage(snap, req, cancel, clock, o);
   // 4. The chain, with the SLM standing in for an unreachable LLM.
@@ -176,6 +179,7 @@ asio::awaitable<RoutedOutcome> RoutedCall(const Snapshot& snap, const ChatReques
   } else {
     o.result = co_await snap.providers->Call(chain, req, sink, cancel);
   }
+  if (o.shadow_sampled) o.answer = sink.text();
   co_return o;
 }
 

@@ -63,6 +63,8 @@ struct RoutedOutcome {
   CascadeNote cascade;
   FailoverOutcome result;
   int64_t encode_us = 0;  // the SLM-scored stage's encoding: model time, not gateway overhead
+  bool shadow_sampled = false;  // routing.shadow drew this request (gateway/shadow.h); `answer` holds its text
+  std::string answer;
 };
 
 // Whether stage 3 and 5 may act on this decision.

@@ -3,7 +3,9 @@
 namespace tandem {
 
 Result<std::shared_ptr<const Snapshot>> BuildSnapshot(Config config, const Clock& clock) {
+  static std::atomic<uint64_t> generations{0};
   auto snap = std::make_shared<Snapshot>();
+  snap->generation = ++generations;
   auto policy = RulesPolicy::Build(config);
   if (!policy.ok()) return policy.status();
   auto providers = ProviderSet::Build(config, clock);

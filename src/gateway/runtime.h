@@ -6,6 +6,7 @@
 // live as long as the process. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -34,6 +35,7 @@ struct Snapshot {
   LocalProvider* slm_encoder = nullptr;
   // The cascade's calibrated confidence router (routing.cascade.router), or null.
   std::unique_ptr<ConfidenceRouter> cascade_router;
+  uint64_t generation = 0;  // distinct per built snapshot (a reload makes a new one)
 };
 
 // Builds a snapshot from a config: compiles the rules, creates the providers.
@@ -54,6 +56,7 @@ class Runtime {
   }
   Ledger& ledger() { return *ledger_; }
   Metrics& metrics() { return metrics_; }
+  std::atomic<int>& shadow_in_flight() { return shadow_in_flight_; }  // routing.shadow judgments running
   const Clock& clock() const { return clock_; }
 
  private:
@@ -61,6 +64,7 @@ class Runtime {
   std::shared_ptr<const Snapshot> snap_;
   std::unique_ptr<Ledger> ledger_;
   Metrics metrics_;
+  std::atomic<int> shadow_in_flight_{0};
   const Clock& clock_;
 };
 

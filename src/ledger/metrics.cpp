@@ -1,5 +1,7 @@
 #include "ledger/metrics.h"
 
+#include "core/auroc.h"
+
 #include <cstdio>
 
 namespace tandem {
@@ -84,6 +86,58 @@ double Metrics::llm_share() const {
   return routed_ ? static_cast<double>(routed_llm_) / static_cast<double>(routed_) : 0;
 }
 
+void Metrics::shadow(int verdict, double p_right, double cost_usd, uint64_t generation) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++shadow_[verdict ? "right" : "wrong"];
+  shadow_cost_ += cost_usd;
+  if (generation != shadow_generation_) {
+    shadow_window_.clear();
+    shadow_generation_ = generation;
+  }
+  shadow_window_.emplace_back(p_right, verdict);
+  if (shadow_window_.size() > kShadowWindow) shadow_window_.pop_front();
+}
+
+void Metrics::shadow_missed(const std::string& why) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++shadow_[why];
+}
+
+namespace {
+
+// The live estimates over the window: the SLM's accuracy on what it kept, the router's AUROC on those answers.
+void RenderShadow(std::string& out, const std::map<std::string, uint64_t>& counts, double cost,
+                  const std::deque<std::pair<double, int>>& window) {
+  out += "# HELP tandem_shadow_judgments_total Sampled SLM answers the shadow judge graded (right, wrong) or not "
+         "(failed, skipped).\n# TYPE tandem_shadow_judgments_total counter\n";
+  for (const auto& [k, v] : counts)
+    out += "tandem_shadow_judgments_total{verdict=\"" + Label(k) + "\"} " + std::to_string(v) + "\n";
+  out += "# HELP tandem_shadow_cost_usd_total What the shadow judge cost, apart from the traffic's spend.\n";
+  out += "# TYPE tandem_shadow_cost_usd_total counter\ntandem_shadow_cost_usd_total " + Num(cost) + "\n";
+  if (window.empty()) return;
+  std::vector<double> p;
+  std::vector<bool> right;
+  double n_right = 0;
+  for (const auto& [pr, v] : window) {
+    n_right += v;
+    if (pr < 0) continue;
+    p.push_back(pr);
+    right.push_back(v == 1);
+  }
+  out += "# HELP tandem_shadow_window Judgments the live estimates cover (the latest, since the last reload).\n";
+  out += "# TYPE tandem_shadow_window gauge\ntandem_shadow_window " + std::to_string(window.size()) + "\n";
+  out += "# HELP tandem_shadow_slm_accuracy Live estimate of the SLM's accuracy on the answers it kept.\n";
+  out += "# TYPE tandem_shadow_slm_accuracy gauge\ntandem_shadow_slm_accuracy " +
+         Num(n_right / static_cast<double>(window.size())) + "\n";
+  const double auroc = Auroc(p, right);
+  if (auroc == auroc) {  // both verdicts seen, with the router's P(right)
+    out += "# HELP tandem_shadow_router_auroc Live AUROC of the cascade router's P(right) against the verdicts.\n";
+    out += "# TYPE tandem_shadow_router_auroc gauge\ntandem_shadow_router_auroc " + Num(auroc) + "\n";
+  }
+}
+
+}  // namespace
+
 std::string Metrics::render(double target_llm_share) const {
   double share = llm_share();
   std::lock_guard<std::mutex> lock(mu_);
@@ -113,6 +167,7 @@ std::string Metrics::render(double target_llm_share) const {
     out += "# HELP tandem_llm_share_target The LLM share the learned router was calibrated for.\n";
     out += "# TYPE tandem_llm_share_target gauge\ntandem_llm_share_target " + Num(target_llm_share) + "\n";
   }
+  if (!shadow_.empty()) RenderShadow(out, shadow_, shadow_cost_, shadow_window_);
   out += "# HELP tandem_tokens_total Tokens by model and direction.\n# TYPE tandem_tokens_total counter\n";
   for (const auto& [k, v] : tokens_) {
     out += "tandem_tokens_total{model=\"" + Label(k.first) + "\",direction=\"" + k.second + "\"} " +

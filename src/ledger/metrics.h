@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <string>
@@ -36,6 +37,14 @@ class Metrics {
   void in_flight(int delta);
   // A cascade's verdict on an SLM draft: "accepted" or "escalated".
   void cascade(const std::string& outcome);
+  // A shadow judgment (routing.shadow): verdict 1 right / 0 wrong, the cascade router's P(right) for that answer
+  // (-1: none), what the judge cost. `generation` names the configuration in force: the live estimates cover the
+  // last kShadowWindow judgments made under it (a reload may bring another router).
+  static constexpr size_t kShadowWindow = 1000;
+  void shadow(int verdict, double p_right, double cost_usd, uint64_t generation);
+  // A sampled answer that was not judged: "failed" (the judge erred or gave no verdict) or "skipped" (too many
+  // judgments in flight).
+  void shadow_missed(const std::string& why);
   // Prometheus text; the target gauge is written when the learned router was calibrated (>= 0).
   std::string render(double target_llm_share = -1) const;
   // Realised share of routed (model=auto/alias) requests that went to the LLM tier.
@@ -52,6 +61,10 @@ class Metrics {
   std::map<std::string, Histogram> latency_, ttft_;  // tier
   Histogram overhead_;
   uint64_t routed_ = 0, routed_llm_ = 0;
+  std::map<std::string, uint64_t> shadow_;  // right | wrong | failed | skipped -> count
+  double shadow_cost_ = 0;
+  uint64_t shadow_generation_ = 0;
+  std::deque<std::pair<double, int>> shadow_window_;  // (P(right), verdict), newest last
   int64_t in_flight_ = 0;
 };
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/auroc.h"
+
 namespace tandem {
 namespace {
 
@@ -47,7 +49,17 @@ Report BuildReport(const std::vector<LedgerRecord>& rows, int64_t now_us, int64_
   std::map<std::string, std::vector<int64_t>> lat, ttft;
   int64_t first = now_us;
   int64_t routed = 0;  // requests that reached a model (shares are of these)
+  std::vector<double> shadow_p;
+  std::vector<bool> shadow_y;
   for (const auto& row : rows) {
+    if (!row.shadow_of.empty()) {
+      r.shadow_spend_usd += row.cost_usd;
+      if (row.verdict < 0) continue;
+      ++r.shadow_judged;
+      r.shadow_right += row.verdict == 1;
+      if (row.p_right >= 0) shadow_p.push_back(row.p_right), shadow_y.push_back(row.verdict == 1);
+      continue;
+    }
     ++r.requests;
     first = std::min(first, row.ts_us);
     if (row.http_status >= 400) ++r.errors;
@@ -78,6 +90,8 @@ Report BuildReport(const std::vector<LedgerRecord>& rows, int64_t now_us, int64_
     t.p95_us = Percentile(lat[name], 0.95);
     t.p50_ttft_us = Percentile(ttft[name], 0.50);
   }
+  const double auroc = Auroc(shadow_p, shadow_y);
+  if (auroc == auroc) r.shadow_auroc = auroc;
   r.savings_usd = r.baseline_usd - r.spend_usd;
   r.savings_pct = r.baseline_usd > 0 ? 100.0 * r.savings_usd / r.baseline_usd : 0;
   int64_t covered = std::min(window_us, now_us - first);
@@ -118,6 +132,12 @@ std::string FormatReport(const Report& r, const std::string& since_label) {
     } else {
       add("  routed to the LLM   %.1f%% of %lld routed requests\n", share, (long long)r.routed);
     }
+  }
+  if (r.shadow_judged > 0 || r.shadow_spend_usd > 0) {
+    add("  shadow judge        %lld answers judged: SLM right on %.1f%% of what it kept", (long long)r.shadow_judged,
+        r.shadow_judged ? 100.0 * static_cast<double>(r.shadow_right) / static_cast<double>(r.shadow_judged) : 0.0);
+    if (r.shadow_auroc >= 0) add(", router AUROC %.3f", r.shadow_auroc);
+    add("; spend $%.6f (not in the figures above)\n", r.shadow_spend_usd);
   }
   add("  %-24s %9s\n", "model", "requests");
   for (const auto& [name, n] : r.models) add("  %-24s %9lld\n", name.c_str(), (long long)n);

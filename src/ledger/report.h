@@ -1,7 +1,8 @@
 // Report: what `tandem report` prints, computed from ledger rows.
 //
 // Requests, share per tier, spend, what the all-LLM baseline would have cost and the savings, p50/p95
-// latency per tier, and the monthly cost projected from the observed daily volume. Pure functions.
+// latency per tier, and the monthly cost projected from the observed daily volume; apart from them, the shadow
+// judge's verdicts (the SLM's accuracy on what it kept, the router's AUROC) and spend. Pure functions.
 #pragma once
 
 #include <map>
@@ -37,6 +38,10 @@ struct Report {
   // Requests the router decided (model "auto" or an alias) and how many of them it sent to the LLM tier.
   int64_t routed = 0, routed_llm = 0;
   double target_llm_share = -1;  // what the learned router was calibrated for (-1 = not calibrated)
+  // Shadow judgments (rows with shadow_of): not traffic, so in none of the figures above.
+  int64_t shadow_judged = 0, shadow_right = 0;
+  double shadow_spend_usd = 0;
+  double shadow_auroc = -1;  // of the recorded P(right) against the verdicts (-1: not both verdicts, or no P)
 };
 
 struct ReportOptions {

@@ -1,4 +1,5 @@
 #include "gateway/cascade.h"
+#include "gateway/shadow.h"
 
 #include <gtest/gtest.h>
 
@@ -69,6 +70,39 @@ TEST(Cascade, ReplaysChunksAsTheClientAskedForThem) {
   EXPECT_NE(plain.find(R"("delta":{"content":"lo"})"), std::string::npos) << plain;
   EXPECT_EQ(ReplayChunk(chunks[3], false, false), "");          // usage the client did not ask for
   EXPECT_EQ(ReplayChunk(chunks[3], false, true), ReplayChunk(chunks[3], true, true));
+}
+
+TEST(Shadow, VerdictsAndTheJudgesPrompt) {
+  EXPECT_EQ(ParseVerdict("Yes."), 1);
+  EXPECT_EQ(ParseVerdict("  yes, it is"), 1);
+  EXPECT_EQ(ParseVerdict("No"), 0);
+  EXPECT_EQ(ParseVerdict("**Incorrect**"), 0);
+  EXPECT_EQ(ParseVerdict("perhaps"), -1);
+  EXPECT_EQ(ParseVerdict(""), -1);
+  EXPECT_EQ(ParseVerdict("nope"), -1);  // a word, not a prefix
+  auto req = ParseChatRequest(JudgeRequestBody("judge", "What is 2+2?", "5 \"quoted\""));
+  ASSERT_TRUE(req.ok()) << req.status().message();
+  EXPECT_EQ(req->model, "judge");
+  ASSERT_EQ(req->messages.size(), 2u);
+  EXPECT_NE(req->messages[1].text.find("What is 2+2?"), std::string::npos);
+  EXPECT_NE(req->messages[1].text.find("5 \"quoted\""), std::string::npos);
+  EXPECT_EQ(*req->max_tokens, 4);
+}
+
+TEST(Shadow, NeverSamplesWhatPrivacyKeepsLocal) {
+  ShadowConfig on;
+  on.enabled = true;
+  on.sample = 1.0;
+  Decision d;
+  EXPECT_TRUE(ShadowSampled(on, d));
+  d.local_only = true;
+  EXPECT_FALSE(ShadowSampled(on, d));
+  d.local_only = false;
+  on.sample = 0;
+  EXPECT_FALSE(ShadowSampled(on, d));
+  ShadowConfig off;
+  off.sample = 1.0;
+  EXPECT_FALSE(ShadowSampled(off, d));
 }
 
 }  // namespace

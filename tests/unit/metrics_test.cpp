@@ -36,5 +36,35 @@ TEST(Metrics, RendersPrometheusText) {
   EXPECT_NE(text.find("tandem_time_to_first_token_seconds_count{tier=\"slm\"} 1"), std::string::npos);
 }
 
+TEST(Metrics, ShadowEstimatesCoverTheConfigurationInForce) {
+  Metrics m;
+  EXPECT_EQ(m.render().find("tandem_shadow"), std::string::npos);  // nothing until shadow learning runs
+  m.shadow(1, 0.9, 0.01, 1);
+  m.shadow(0, 0.2, 0.01, 1);
+  m.shadow(1, 0.7, 0.01, 1);
+  m.shadow_missed("skipped");
+  std::string text = m.render();
+  EXPECT_NE(text.find("tandem_shadow_judgments_total{verdict=\"right\"} 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("tandem_shadow_judgments_total{verdict=\"wrong\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("tandem_shadow_judgments_total{verdict=\"skipped\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("tandem_shadow_cost_usd_total 0.03"), std::string::npos);
+  EXPECT_NE(text.find("tandem_shadow_slm_accuracy 0.666666667"), std::string::npos) << text;
+  EXPECT_NE(text.find("tandem_shadow_router_auroc 1\n"), std::string::npos);
+  // A reload (another generation) starts the window afresh; the counters keep counting.
+  m.shadow(1, 0.1, 0.01, 2);
+  m.shadow(0, 0.8, 0.01, 2);
+  text = m.render();
+  EXPECT_NE(text.find("tandem_shadow_window 2"), std::string::npos);
+  EXPECT_NE(text.find("tandem_shadow_router_auroc 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("tandem_shadow_judgments_total{verdict=\"right\"} 3"), std::string::npos);
+  // Verdicts without a router's P(right): an accuracy, no AUROC.
+  Metrics plain;
+  plain.shadow(1, -1, 0, 1);
+  plain.shadow(0, -1, 0, 1);
+  text = plain.render();
+  EXPECT_NE(text.find("tandem_shadow_slm_accuracy 0.5"), std::string::npos);
+  EXPECT_EQ(text.find("tandem_shadow_router_auroc"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tandem

@@ -231,6 +231,15 @@ Result<Plan> MakePlan(const std::string& body, const Settings& s, bool anthropic
     p.tool_name = std::string(name);
     return p;
   }
+  for (const auto& r : s.replies) {
+    if (last_text.find(r.contains) == std::string::npos) continue;
+    if (r.has_logprob) p.logprob = r.logprob;
+    if (r.reply.empty()) break;
+    std::istringstream words(r.reply);
+    std::string word;
+    while (words >> word) p.words.push_back(p.words.empty() ? word : " " + word);
+    return p;
+  }
   std::istringstream in(last_text);
   p.words.push_back(s.name + " says:");
   std::string w;
@@ -434,6 +443,18 @@ asio::awaitable<void> FakeLlm::handle(const HttpRequestIn& in, Responder& out) {
       if (!root["words"].get(v)) settings_.words = static_cast<int>(v);
       double lp;
       if (!root["logprob"].get(lp)) settings_.logprob = lp;
+      simdjson::dom::array replies;
+      if (!root["replies"].get(replies)) {
+        settings_.replies.clear();
+        for (element e : replies) {
+          Settings::Reply r;
+          std::string_view sv;
+          if (!e["contains"].get(sv)) r.contains = std::string(sv);
+          if (!e["reply"].get(sv)) r.reply = std::string(sv);
+          r.has_logprob = !e["logprob"].get(r.logprob);
+          settings_.replies.push_back(std::move(r));
+        }
+      }
       simdjson::dom::array script;
       if (!root["script"].get(script)) {
         for (element e : script) {

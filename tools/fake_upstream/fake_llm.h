@@ -29,6 +29,15 @@ struct Settings {
   // Scripted tool answers (--answers): the last user message -> a JSON array of {"name", "arguments"} calls
   // (OpenAI dialect). An empty array answers in text. Prompts not listed get the default behaviour.
   std::shared_ptr<const std::map<std::string, std::string>> answers;
+  // Replies by content (POST /_control {"replies": [{"contains", "reply", "logprob"}]}): the first rule whose
+  // `contains` is in the last user message answers with `reply` (when given) at token logprob `logprob` (when
+  // given) — a judge that grades, an SLM whose confidence depends on the question.
+  struct Reply {
+    std::string contains, reply;
+    bool has_logprob = false;
+    double logprob = 0;
+  };
+  std::vector<Reply> replies;
 };
 
 class FakeLlm {
