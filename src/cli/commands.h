@@ -55,6 +55,8 @@ struct CalibrateArgs {
   bool cascade = false, write = false;
 };
 int CalibrateCommand(const CalibrateArgs& args);
+// `tandem eval-routes`: the described-routes router's accuracy on {"prompt", "route"} JSONL (limit 0 = all).
+int RoutesEvalCommand(const std::string& config_path, const std::string& data, int limit);
 // Routing among more than two models (RouterBench CSV; `models` = "all" or a comma-separated list).
 int MultiTrainCommand(const std::string& data, const std::string& models, const std::string& out,
                       double train_fraction, unsigned seed, int bits, int epochs);

@@ -144,6 +144,14 @@ int main(int argc, char** argv) {
   calibrate->add_option("--outcomes", cal.outcomes, "With --cascade: a tandem outcomes JSONL of the configured SLM");
   calibrate->add_flag("--write", cal.write, "Write threshold and target into the config file");
 
+  std::string routes_data;
+  int routes_limit = 0;
+  auto* eval_routes = app.add_subcommand(
+      "eval-routes", "Accuracy of the described-routes router (routing.routes) on labelled prompts");
+  eval_routes->add_option("-c,--config", config, "Config file")->capture_default_str();
+  eval_routes->add_option("--data", routes_data, "JSONL: {\"prompt\": ..., \"route\": <route name>}")->required();
+  eval_routes->add_option("--limit", routes_limit, "The first N prompts (0 = all)");
+
   tandem::EvalToolsArgs et;
   auto* eval_tools = app.add_subcommand(
       "eval-tools", "Function-calling accuracy on BFCL cases (BFCL's AST checker) per model and for 'auto'");
@@ -310,6 +318,7 @@ int main(int argc, char** argv) {
   if (*runs) return tandem::RunsCommand(run_config, run_ledger, runs_status);
   if (*eval_tools) return tandem::EvalToolsCommand(et);
   if (*calibrate) return tandem::CalibrateCommand(cal);
+  if (*eval_routes) return tandem::RoutesEvalCommand(config, routes_data, routes_limit);
   if (*train) return tandem::TrainCommand(data, weak, strong, out, split, seed,
                                bits ? bits : tandem::LearnedRouterDefaults().bits, epochs, pooling, rate, scores_out);
   return 2;

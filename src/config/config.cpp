@@ -269,7 +269,7 @@ void TargetShare(const YAML::Node& n, const std::string& path, RoutingConfig& r)
 
 void ParseRouting(const YAML::Node& n, Config& c) {
   CheckKeys(n, "routing", {"default", "slm", "llm", "aliases", "privacy", "pii", "rules", "learned", "tradeoff", "cascade",
-                           "slm_scored", "shadow"});
+                           "slm_scored", "shadow", "routes"});
   RoutingConfig& r = c.routing;
   r.line = LineOf(n);
   r.pii_kinds = AllPiiKinds();
@@ -393,6 +393,33 @@ void ParseRouting(const YAML::Node& n, Config& c) {
       cc.ttft_budget_ms = static_cast<int64_t>(Num(cn["ttft_budget_ms"], "routing.cascade.ttft_budget_ms"));
     if (cn["escalate_without_logprobs"])
       cc.escalate_without_logprobs = Bool(cn["escalate_without_logprobs"], "routing.cascade.escalate_without_logprobs");
+  }
+  if (const YAML::Node& rs = n["routes"]) {
+    if (!rs.IsSequence() || rs.size() < 2 || rs.size() > 26)
+      Fail(rs, "routing.routes", "expected a list of 2 to 26 {name, description, then}");
+    const ModelInfo* slm = c.find(r.slm_model);
+    if (!slm || slm->provider != ProviderKind::kLocalEngine)
+      Fail(rs, "routing.routes", "routing.slm ('" + r.slm_model + "') must be served in-process (provider: local): "
+           "it reads the route descriptions and scores each name");
+    for (size_t i = 0; i < rs.size(); ++i) {
+      const std::string p = "routing.routes[" + std::to_string(i) + "]";
+      const YAML::Node& rn = rs[i];
+      CheckKeys(rn, p, {"name", "description", "then", "examples"});
+      for (const char* key : {"name", "description", "then"})
+        if (!rn[key]) Fail(rn, p, std::string("'") + key + "' is required");
+      DescribedRoute route;
+      route.line = LineOf(rn);
+      route.name = Str(rn["name"], p + ".name");
+      route.description = Str(rn["description"], p + ".description");
+      route.target = Str(rn["then"], p + ".then");
+      CheckTarget(c, rn["then"], p + ".then", route.target);
+      if (rn["examples"]) route.examples = StrList(rn["examples"], p + ".examples");
+      if (route.name.empty() || route.name.find_first_of(" \t\n:") != std::string::npos)
+        Fail(rn["name"], p + ".name", "expected one word (letters, digits, - or _): the SLM answers with it");
+      for (const auto& other : r.routes)
+        if (other.name == route.name) Fail(rn["name"], p + ".name", "'" + route.name + "' is already a route");
+      r.routes.push_back(std::move(route));
+    }
   }
   if (const YAML::Node& sh = n["shadow"]) {
     CheckKeys(sh, "routing.shadow", {"sample", "judge", "max_in_flight"});

@@ -65,6 +65,14 @@ struct ShadowConfig {
   int line = 0;
 };
 
+// A route described in words (routing.routes): the in-process SLM picks the route whose name best continues a
+// routing prompt that lists every route's description after the user's conversation; `target` then serves it.
+struct DescribedRoute {
+  std::string name, description, target;
+  std::vector<std::string> examples;  // requests that belong here, shown to the SLM as worked examples
+  int line = 0;
+};
+
 struct RoutingConfig {
   std::string default_target = "slm";
   std::string slm_model;                       // default model of the SLM tier
@@ -89,6 +97,7 @@ struct RoutingConfig {
   int tradeoff_line = 0;
   CascadeConfig cascade;
   ShadowConfig shadow;
+  std::vector<DescribedRoute> routes;  // consulted when no rule matched, before the SLM-scored router
   // SLM-scored router (a file made by `tandem train --encoder`): the local SLM encodes the prompt and a trained
   // head scores it; consulted when no rule matched, before the learned router. score >= threshold -> LLM tier.
   std::string slm_scored_router;  // "" = none

@@ -105,4 +105,13 @@ Result<std::vector<float>> GatewayClient::Encode(const ChatRequest& req) {
   return pooled;
 }
 
+Result<RoutePick> GatewayClient::PickRoute(const ChatRequest& req) {
+  Result<RoutePick> pick = Status(Code::kInternal, "not run");
+  RunOn(io_, [&]() -> asio::awaitable<void> {
+    CancelState cancel;
+    pick = co_await PickDescribedRoute(snap_, req, cancel, SystemClock::Get());
+  });
+  return pick;
+}
+
 }  // namespace tandem

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/routed_call.h"
 #include "gateway/runtime.h"
 
 namespace tandem {
@@ -42,6 +43,8 @@ class GatewayClient {
   Answer Chat(const ChatRequest& req, std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
   // The SLM-scored router's features for a request (routing.slm_scored's model).
   Result<std::vector<float>> Encode(const ChatRequest& req);
+  // The described route the SLM picks for `req` (routed_call.h), without calling the chosen model.
+  Result<RoutePick> PickRoute(const ChatRequest& req);
 
  private:
   const Snapshot& snap_;

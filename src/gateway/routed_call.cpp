@@ -1,5 +1,6 @@
 #include "gateway/routed_call.h"
 
+#include <cmath>
 #include <cstdio>
 
 #include "gateway/shadow.h"
@@ -30,6 +31,30 @@ asio::awaitable<void> SlmScoredStage(const Snapshot& snap, const ChatRequest& re
   d.kind = RuleKind::kSlmScored;
   d.score = score;
   d.model = snap.policy->resolve(score >= threshold ? "llm" : "slm");
+}
+
+// Stage 3a: the likeliest described route decides.
+asio::awaitable<void> DescribedRouteStage(const Snapshot& snap, const ChatRequest& req, CancelState& cancel,
+                                          const Clock& clock, RoutedOutcome& o) {
+  Decision& d = o.decision;
+  Result<RoutePick> pick = co_await PickDescribedRoute(snap, req, cancel, clock);
+  if (!pick.ok()) {
+    d.reasons.push_back("described routes unavailable: " + pick.status().message());
+    co_return;
+  }
+  o.encode_us += pick->took_us;
+  const DescribedRoute& route = snap.config.routing.routes[pick->index];
+  const ChoiceScores& sc = pick->scores;
+  char why[256];
+  std::snprintf(why, sizeof why, "route '%s': p %.2f among %zu routes (one prefill of %lld tokens, %lld cached, "
+                "+%lld name tokens, %.1f ms)", route.name.c_str(), pick->p, sc.logprob.size(),
+                (long long)sc.prompt_tokens, (long long)sc.cached_tokens, (long long)sc.extra_tokens,
+                pick->took_us / 1000.0);
+  d.reasons.push_back(why);
+  d.rule = route.name;
+  d.kind = RuleKind::kRoute;
+  d.score = pick->p;
+  d.model = snap.policy->resolve(route.target);
 }
 
 // Stage 5: the SLM drafts into a buffer; a confident draft is replayed to the client, an unconfident one is
@@ -110,7 +135,57 @@ asio::awaitable<FailoverOutcome> RunCascade(const Snapshot& snap, const ChatRequ
   co_return o;
 }
 
+// What the router classifies: the last user message (its last 4,000 characters), marked as the request.
+std::string RouteRequestText(const ChatRequest& req) {
+  std::string text;
+  for (const auto& m : req.messages)
+    if (m.role == "user") text = m.text;
+  if (text.size() > 4000) text = text.substr(text.size() - 4000);
+  return "Request:\n" + text;
+}
+
 }  // namespace
+
+asio::awaitable<Result<RoutePick>> PickDescribedRoute(const Snapshot& snap, const ChatRequest& req,
+                                                      CancelState& cancel, const Clock& clock) {
+  if (!snap.route_scorer) co_return Status(Code::kInvalidArgument, "routing.routes is not configured");
+  const int64_t t0 = clock.mono_us();
+  std::vector<ChatMessage> turns;
+  turns.push_back(ChatMessage{"system", snap.route_question});
+  turns.insert(turns.end(), snap.route_examples.begin(), snap.route_examples.end());
+  RoutePrior& prior = *snap.route_prior;
+  bool calibrated;
+  {
+    std::lock_guard<std::mutex> lock(prior.mu);
+    calibrated = prior.ready;
+  }
+  if (!calibrated) {  // once per snapshot: the letters' scores when the request says nothing
+    turns.push_back(ChatMessage{"user", "Request:\nN/A"});
+    auto none = co_await snap.route_scorer->ScoreChoices(turns, snap.route_names, cancel);
+    if (!none.ok()) co_return none.status();
+    turns.pop_back();
+    std::lock_guard<std::mutex> lock(prior.mu);
+    prior.logprob = none->logprob;
+    prior.ready = true;
+  }
+  turns.push_back(ChatMessage{"user", RouteRequestText(req)});
+  auto scored = co_await snap.route_scorer->ScoreChoices(turns, snap.route_names, cancel);
+  if (!scored.ok()) co_return scored.status();
+  RoutePick pick;
+  pick.took_us = clock.mono_us() - t0;
+  std::vector<double> lp = scored->logprob;
+  {
+    std::lock_guard<std::mutex> lock(prior.mu);
+    for (size_t i = 0; i < lp.size(); ++i) lp[i] -= prior.logprob[i];
+  }
+  for (size_t i = 1; i < lp.size(); ++i)
+    if (lp[i] > lp[pick.index]) pick.index = i;
+  double norm = 0;  // softmax over the calibrated scores: the pick's share
+  for (double x : lp) norm += std::exp(x - lp[pick.index]);
+  pick.p = 1 / norm;
+  pick.scores = std::move(scored.value());
+  co_return pick;
+}
 
 std::string HeaderSafe(std::string s) {
   for (char& c : s) {
@@ -145,7 +220,8 @@ asio::awaitable<RoutedOutcome> RoutedCall(const Snapshot& snap, const ChatReques
   Decision& d = o.decision;
   o.shadow_sampled = ShadowSampled(cfg.routing.shadow, d);
   AnswerTap sink(client, o.shadow_sampled);
-  // 3. The SLM-scored router.
+  // 3. Described routes, then the SLM-scored router (for what is still open).
+  if (snap.route_scorer && SlmStagesApply(o)) co_await DescribedRouteStage(snap, req, cancel, clock, o);
   if (snap.slm_head && SlmStagesApply(o)) co_await SlmScoredStage(snap, req, cancel, clock, o);
   // 4. The chain, with the SLM standing in for an unreachable LLM.
   std::vector<std::string> notes;

@@ -6,8 +6,9 @@
 //   1. the model: "auto", an alias or a configured name (anything else: kNotFound, nothing called);
 //   2. features and the rules policy (route/rules_policy.h: requested model, privacy, header, rules, media,
 //      trade-off, learned router, default);
-//   3. the SLM-scored router, for an open decision (Decision::open()) of a routed request that privacy does not
-//      pin and no x-tandem-tier header decides: the in-process SLM encodes the prompt and its head decides;
+//   3. for an open decision (Decision::open()) of a routed request that privacy does not pin and no x-tandem-tier
+//      header decides: described routes (routing.routes: the in-process SLM picks a route by name, one prefill),
+//      then, if still open, the SLM-scored router (the in-process SLM encodes the prompt and its head decides);
 //   4. the provider chain, privacy-filtered; an LLM that is unavailable falls back to the SLM tier (escalation
 //      "unavailable: ...");
 //   5. the cascade (gateway/cascade.h), for the same requests as stage 3 when the chain starts at the SLM tier:
@@ -62,10 +63,21 @@ struct RoutedOutcome {
   std::string escalation;             // "unavailable: ..." when the LLM tier could not be reached
   CascadeNote cascade;
   FailoverOutcome result;
-  int64_t encode_us = 0;  // the SLM-scored stage's encoding: model time, not gateway overhead
+  int64_t encode_us = 0;  // stage 3's model time (routes, encoding): not gateway overhead
   bool shadow_sampled = false;  // routing.shadow drew this request (gateway/shadow.h); `answer` holds its text
   std::string answer;
 };
+
+// Stage 3a alone: the described route the SLM picks (an index into routing.routes), the pick's probability among
+// the routes, the scores and what they cost. kInvalidArgument when routing.routes is not configured.
+struct RoutePick {
+  size_t index = 0;
+  double p = 0;
+  ChoiceScores scores;
+  int64_t took_us = 0;
+};
+asio::awaitable<Result<RoutePick>> PickDescribedRoute(const Snapshot& snap, const ChatRequest& req,
+                                                      CancelState& cancel, const Clock& clock);
 
 // Whether stage 3 and 5 may act on this decision.
 bool SlmStagesApply(const RoutedOutcome& o);

@@ -2,6 +2,15 @@
 
 namespace tandem {
 
+std::string RouteQuestion(const std::vector<DescribedRoute>& routes) {
+  std::string q = "You are a router. Classify the user's request into exactly one of these categories:\n";
+  for (const auto& r : routes) q += "- " + r.name + ": " + r.description + "\n";
+  q += "Do not answer the request. Reply with the category's name only.";
+  return q;
+}
+
+std::string RouteChoice(const std::vector<DescribedRoute>& routes, size_t i) { return routes[i].name; }
+
 Result<std::shared_ptr<const Snapshot>> BuildSnapshot(Config config, const Clock& clock) {
   static std::atomic<uint64_t> generations{0};
   auto snap = std::make_shared<Snapshot>();
@@ -35,6 +44,21 @@ Result<std::shared_ptr<const Snapshot>> BuildSnapshot(Config config, const Clock
       return Status(Code::kInvalidArgument, where + "trained for '" + router->slm() + "', but " +
                                                 config.routing.slm_model + " is '" + slm->encoder_id() + "'");
     snap->cascade_router = std::make_unique<ConfidenceRouter>(std::move(router.value()));
+  }
+  if (const RoutingConfig& rc = config.routing; !rc.routes.empty()) {
+    snap->route_scorer = dynamic_cast<LocalProvider*>(snap->providers->get(rc.slm_model));
+    if (!snap->route_scorer)
+      return Status(Code::kInvalidArgument, config.path + ": routing.routes: '" + rc.slm_model +
+                                                "' is not an in-process model");
+    snap->route_question = RouteQuestion(rc.routes);
+    for (size_t i = 0; i < rc.routes.size(); ++i) {
+      snap->route_names.push_back(RouteChoice(rc.routes, i));
+      for (const auto& e : rc.routes[i].examples) {
+        snap->route_examples.push_back(ChatMessage{"user", "Request:\n" + e});
+        snap->route_examples.push_back(ChatMessage{"assistant", RouteChoice(rc.routes, i)});
+      }
+    }
+    snap->route_prior = std::make_shared<RoutePrior>();
   }
   snap->config = std::move(config);
   snap->baseline = snap->config.find(snap->config.routing.llm_model);

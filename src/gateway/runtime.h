@@ -24,6 +24,14 @@
 
 namespace tandem {
 
+// The SLM's bias among the route letters, measured once on a content-free request and subtracted from every
+// pick (contextual calibration). Filled on first use; `mu` guards both fields.
+struct RoutePrior {
+  std::mutex mu;
+  bool ready = false;
+  std::vector<double> logprob;
+};
+
 struct Snapshot {
   Config config;
   std::unique_ptr<RulesPolicy> policy;
@@ -36,7 +44,20 @@ struct Snapshot {
   // The cascade's calibrated confidence router (routing.cascade.router), or null.
   std::unique_ptr<ConfidenceRouter> cascade_router;
   uint64_t generation = 0;  // distinct per built snapshot (a reload makes a new one)
+  // Described routes (routing.routes): the in-process SLM that picks one, and the routing question it is asked.
+  LocalProvider* route_scorer = nullptr;
+  std::string route_question;
+  std::vector<std::string> route_names;  // the choices scored: the routes' letters
+  std::vector<ChatMessage> route_examples;  // worked examples (routes[].examples) as turns after the question
+  std::shared_ptr<RoutePrior> route_prior;  // the letters' bias on a content-free request, found on first use
 };
+
+// The routing question the SLM answers for described routes, as a multiple-choice question: each route's letter
+// (RouteLetter: A, B, ...), name and description, then "answer with the letter only". It follows the user's
+// conversation as one more user turn, so the conversation's prefix stays cached for the answer; each letter is
+// one token, so the pick costs exactly one prefill.
+std::string RouteQuestion(const std::vector<DescribedRoute>& routes);
+std::string RouteChoice(const std::vector<DescribedRoute>& routes, size_t i);
 
 // Builds a snapshot from a config: compiles the rules, creates the providers.
 Result<std::shared_ptr<const Snapshot>> BuildSnapshot(Config config, const Clock& clock);

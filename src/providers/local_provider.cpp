@@ -20,6 +20,7 @@
 #include "engine/chat/chat_template.h"
 #include "engine/generate/embed.h"
 #include "engine/generate/generate.h"
+#include "engine/generate/score.h"
 #include "engine/generate/json_constraint.h"
 #include "engine/model/model.h"
 
@@ -34,6 +35,8 @@ struct Job {
   engine::GenerateOptions opts;
   bool encode = false;      // only embed the prompt (the SLM-scored router), no generation
   std::vector<float> pooled;  // encode: the prompt's pooled hidden states
+  std::vector<std::string> choices;  // non-empty: only score these continuations (ScoreChoices), no generation
+  engine::ContinuationScores scores;
   bool json = false;        // response_format json_object / json_schema
   bool tool_mode = false;   // tools offered: the answer is constrained to {"tool_calls": [...]} and returned as calls
   std::string json_schema;  // empty: any JSON object
@@ -121,6 +124,14 @@ class LocalEngine {
     if (job.cancelled) return finish(Status(Code::kCancelled, "cancelled while queued"));
     const std::string prompt = template_.Render(job.turns, job.tools_json);
     const std::vector<int32_t> ids = model_->tokenizer().Encode(prompt, true, true);
+    if (!job.choices.empty()) {
+      std::vector<std::vector<int32_t>> candidates;
+      for (const auto& c : job.choices) candidates.push_back(model_->tokenizer().Encode(c, false, false));
+      auto scored = engine::ScoreContinuations(session_, ids, candidates);
+      if (!scored.ok()) return finish(scored.status());
+      job.scores = std::move(*scored);
+      return finish(Status::Ok());
+    }
     if (job.encode) {
       auto pooled = engine::EmbedPrompt(session_, ids);
       if (!pooled.ok()) return finish(pooled.status());
@@ -353,15 +364,13 @@ Status BuildJob(const ChatRequest& req, const ModelInfo& info, Job& job) {
 
 std::string LocalProvider::encoder_id() const { return engine::EncoderId(engine_->model()); }
 
-asio::awaitable<Result<std::vector<float>>> LocalProvider::Encode(const ChatRequest& req, CancelState& cancel,
-                                                                  int64_t* prompt_tokens) {
-  auto job = std::make_shared<Job>();
-  if (Status s = BuildJob(req, info_, *job); !s.ok()) co_return s;
-  job->encode = true;
+// Queues a job that produces no text (Encode, ScoreChoices) and waits for it, within the first-token timeout.
+asio::awaitable<Status> RunQuietJob(LocalEngine& engine, const ModelInfo& info, std::shared_ptr<Job> job,
+                                    CancelState& cancel, const char* what) {
   JobWaiter waiter(co_await asio::this_coro::executor, job, cancel);
   const auto& timer = waiter.timer;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(info_.timeouts.first_token_ms);
-  engine_->Submit(job);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(info.timeouts.first_token_ms);
+  engine.Submit(job);
   while (true) {
     {
       std::lock_guard<std::mutex> lock(job->mu);
@@ -373,16 +382,43 @@ asio::awaitable<Result<std::vector<float>>> LocalProvider::Encode(const ChatRequ
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       job->cancelled = true;
-      co_return Status(Code::kDeadlineExceeded, "local model " + info_.name + " timed out encoding the prompt");
+      co_return Status(Code::kDeadlineExceeded, "local model " + info.name + " timed out " + what);
     }
     timer->expires_at(deadline);
     boost::system::error_code ec;
     co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
   std::lock_guard<std::mutex> lock(job->mu);
-  if (!job->status.ok()) co_return Status(job->status.code(), "local model " + info_.name + ": " + job->status.message());
+  if (!job->status.ok()) co_return Status(job->status.code(), "local model " + info.name + ": " + job->status.message());
+  co_return Status::Ok();
+}
+
+asio::awaitable<Result<std::vector<float>>> LocalProvider::Encode(const ChatRequest& req, CancelState& cancel,
+                                                                  int64_t* prompt_tokens) {
+  auto job = std::make_shared<Job>();
+  if (Status s = BuildJob(req, info_, *job); !s.ok()) co_return s;
+  job->encode = true;
+  Status done = co_await RunQuietJob(*engine_, info_, job, cancel, "encoding the prompt");
+  if (!done.ok()) co_return done;
   if (prompt_tokens) *prompt_tokens = job->result.prompt_tokens;
   co_return std::move(job->pooled);
+}
+
+asio::awaitable<Result<ChoiceScores>> LocalProvider::ScoreChoices(const std::vector<ChatMessage>& turns,
+                                                                  const std::vector<std::string>& choices,
+                                                                  CancelState& cancel) {
+  auto job = std::make_shared<Job>();
+  if (choices.empty()) co_return Status(Code::kInvalidArgument, "no choices to score");
+  for (const auto& t : turns) job->turns.push_back({t.role, t.text});
+  job->choices = choices;
+  Status done = co_await RunQuietJob(*engine_, info_, job, cancel, "scoring the routes");
+  if (!done.ok()) co_return done;
+  ChoiceScores out;
+  out.logprob = job->scores.logprob;
+  out.prompt_tokens = job->scores.prompt_tokens;
+  out.cached_tokens = job->scores.cached_tokens;
+  out.extra_tokens = job->scores.extra_tokens;
+  co_return out;
 }
 
 Result<std::unique_ptr<Provider>> LocalProvider::Create(const ModelInfo& info) {

@@ -19,6 +19,12 @@ namespace tandem {
 
 class LocalEngine;
 
+// What ScoreChoices() found: each choice's log-probability as the answer's start, and what it cost.
+struct ChoiceScores {
+  std::vector<double> logprob;
+  int64_t prompt_tokens = 0, cached_tokens = 0, extra_tokens = 0;
+};
+
 class LocalProvider final : public Provider {
  public:
   // Loads (or reuses) the engine for info.gguf_path. Errors name the file and what is wrong with it.
@@ -33,6 +39,10 @@ class LocalProvider final : public Provider {
   // holds that prompt, so a chat() for the same request that comes next recomputes only its last token.
   asio::awaitable<Result<std::vector<float>>> Encode(const ChatRequest& req, CancelState& cancel,
                                                      int64_t* prompt_tokens = nullptr);
+  // The described-routes router: `turns` rendered with the chat template and each choice scored as the start of
+  // the answer (engine/generate/score.h), at the cost of one prefill (a cached prefix is reused).
+  asio::awaitable<Result<ChoiceScores>> ScoreChoices(const std::vector<ChatMessage>& turns,
+                                                     const std::vector<std::string>& choices, CancelState& cancel);
   // Which model Encode() uses (engine::EncoderId): a trained head must name the same.
   std::string encoder_id() const;
 

@@ -26,6 +26,7 @@ enum class RuleKind {
   kTradeoff,   // the multi-model trade-off router
   kLearned,    // the learned text router
   kSlmScored,  // the SLM-scored router (set by the gateway's stage, not by a Policy)
+  kRoute,      // a described route (routing.routes) the SLM picked (gateway stage; `rule` names the route)
 };
 const char* RuleKindName(RuleKind k);  // "default", "requested", ..., "slm-scored"
 
@@ -39,7 +40,9 @@ struct Decision {
   // kDefault or kLearned: no explicit choice, so the gateway's SLM-scored and cascade stages may act.
   bool open() const { return kind == RuleKind::kDefault || kind == RuleKind::kLearned; }
   // For metrics: the rule's name, else the kind's.
-  std::string label() const { return kind == RuleKind::kRule ? rule : RuleKindName(kind); }
+  std::string label() const {
+    return kind == RuleKind::kRule ? rule : kind == RuleKind::kRoute ? "route:" + rule : RuleKindName(kind);
+  }
 
   std::string reasons_joined() const;  // "; "-separated, for headers and the ledger
 };

@@ -19,6 +19,7 @@ const char* RuleKindName(RuleKind k) {
     case RuleKind::kTradeoff: return "tradeoff";
     case RuleKind::kLearned: return "learned";
     case RuleKind::kSlmScored: return "slm-scored";
+    case RuleKind::kRoute: return "route";
   }
   return "?";
 }
