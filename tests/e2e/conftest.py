@@ -1,6 +1,7 @@
 """Fixtures for end-to-end tests: real `tandem serve` processes in front of fake upstreams (C++ fake_upstream),
 driven by the official openai client and by raw HTTP. Every server binds port 0 and reports its port."""
 import json
+import re
 import os
 import signal
 import sqlite3
@@ -164,6 +165,14 @@ class Stack:
         text = CONFIG.format(**self.params)
         self.config_path.write_text(text)
         return text
+
+    def assert_config_error(self, routing_snippet, msg):
+        """`tandem check-config` refuses the config with `routing_snippet` in its routing section, naming the
+        file and line and saying `msg`."""
+        self.write_config(learned=routing_snippet)
+        r = subprocess.run([self.tandem_bin, "check-config", str(self.config_path)], capture_output=True, text=True,
+                           timeout=30, env=self.env)
+        assert r.returncode == 1 and msg in r.stderr and re.search(r"tandem.yaml:\d+", r.stderr), r.stderr
 
     def client(self, key="unused", **kw):
         return openai.OpenAI(base_url=self.url + "/v1", api_key=key, max_retries=0, timeout=20, **kw)

@@ -118,14 +118,10 @@ def test_without_an_llm_a_doubtful_draft_is_still_the_answer(make_stack):
 
 def test_cascade_config_errors(make_stack, tmp_path):
     stack = make_stack()
-    import subprocess
     for bad, msg in [("  cascade: {min_confidence: 2}\n", "routing.cascade.min_confidence: must be in [0, 1]"),
                      ("  cascade: {measure: median}\n", "routing.cascade.measure: expected 'mean' or 'min'"),
                      ("  cascade: {confidence: 0.5}\n", "routing.cascade")]:
-        stack.write_config(learned=bad)
-        r = subprocess.run([stack.tandem_bin, "check-config", str(stack.config_path)], capture_output=True, text=True,
-                           timeout=30, env=stack.env)
-        assert r.returncode == 1 and msg in r.stderr and re.search(r"tandem.yaml:\d+", r.stderr), r.stderr
+        stack.assert_config_error(bad, msg)
 
 
 def _outcomes(path, n=200):

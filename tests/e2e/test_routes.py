@@ -88,8 +88,5 @@ def test_route_config_errors(request, tmp_path, tiny, routes, msg):  # noqa: F81
 
 
 def test_routes_need_an_in_process_slm(make_stack):
-    stack = make_stack()
-    stack.write_config(learned=ROUTES)  # conftest's stack: the SLM is a remote server
-    r = subprocess.run([stack.tandem_bin, "check-config", str(stack.config_path)], capture_output=True, text=True,
-                       timeout=30, env=stack.env)
-    assert r.returncode == 1 and "must be served in-process (provider: local)" in r.stderr, r.stderr
+    stack = make_stack()  # conftest's stack: the SLM is a remote server
+    stack.assert_config_error(ROUTES, "must be served in-process (provider: local)")

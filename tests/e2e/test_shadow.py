@@ -135,7 +135,4 @@ def test_shadow_config_errors(make_stack):
     for bad, msg in [("  shadow: {sample: 0.1}\n", "routing.shadow: 'judge'"),
                      ("  shadow: {judge: nope}\n", "routing.shadow.judge: no model named 'nope'"),
                      ("  shadow: {judge: cloud-gpt, sample: 2}\n", "routing.shadow.sample: must be in [0, 1]")]:
-        stack.write_config(learned=bad)
-        r = subprocess.run([stack.tandem_bin, "check-config", str(stack.config_path)], capture_output=True, text=True,
-                           timeout=30, env=stack.env)
-        assert r.returncode == 1 and msg in r.stderr and re.search(r"tandem.yaml:\d+", r.stderr), r.stderr
+        stack.assert_config_error(bad, msg)
