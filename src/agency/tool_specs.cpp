@@ -1,5 +1,7 @@
 #include "agency/tool_specs.h"
 
+#include "core/split.h"
+
 #include <filesystem>
 #include <sstream>
 
@@ -17,13 +19,7 @@ std::string Resolve(const std::string& base, const std::string& p) {
 
 }  // namespace
 
-std::vector<std::string> SplitSpecs(const std::string& list) {
-  std::vector<std::string> out;
-  std::stringstream ss(list);
-  for (std::string item; std::getline(ss, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
+std::vector<std::string> SplitSpecs(const std::string& list) { return SplitComma(list); }
 
 Status AddTools(const std::vector<std::string>& specs, const std::string& base_dir, ToolSet& set) {
   for (const std::string& item : specs) {

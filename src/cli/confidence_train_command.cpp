@@ -6,20 +6,13 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "core/split.h"
 #include "eval/dataset.h"
 #include "eval/run_eval.h"
 #include "route/confidence_router.h"
 
 namespace tandem {
 namespace {
-
-std::vector<std::string> SplitList(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
 
 Result<ConfidenceRouter> FitOn(const std::vector<const eval::Dataset*>& sets, const std::vector<std::string>& names,
                                double l2) {
@@ -40,7 +33,7 @@ Result<ConfidenceRouter> FitOn(const std::vector<const eval::Dataset*>& sets, co
 
 int ConfidenceTrainCommand(const ConfidenceTrainArgs& a) {
   std::vector<eval::Dataset> sets;
-  for (const auto& path : SplitList(a.data)) {
+  for (const auto& path : SplitComma(a.data)) {
     auto d = eval::LoadJsonl(path);
     if (!d.ok()) {
       std::fprintf(stderr, "%s\n", d.status().message().c_str());
@@ -52,7 +45,7 @@ int ConfidenceTrainCommand(const ConfidenceTrainArgs& a) {
     std::fprintf(stderr, "--data: give one or more tandem outcomes .jsonl files, comma-separated\n");
     return 2;
   }
-  std::vector<std::string> names = a.signals == "draft" ? DraftSignalNames() : SplitList(a.signals);
+  std::vector<std::string> names = SignalNamesFrom(a.signals);
   for (const auto& d : sets) {
     if (d.slm != sets.front().slm) {
       std::fprintf(stderr, "%s holds outcomes of %s, %s of %s: one router is for one SLM\n", d.name.c_str(),
@@ -81,7 +74,7 @@ int ConfidenceTrainCommand(const ConfidenceTrainArgs& a) {
       eval::EvalOptions opt;
       opt.routers = {"random", "length"};
       for (const auto& n : names) opt.routers.push_back("signal:-" + n);
-      for (const auto& extra : SplitList(a.compare)) opt.routers.push_back(extra);
+      for (const auto& extra : SplitComma(a.compare)) opt.routers.push_back(extra);
       std::vector<double> scores;
       for (size_t i = 0; i < sets[t].prompts.size(); ++i) {
         std::vector<double> row;

@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <limits>
 #include <map>
-#include <sstream>
 
 #include "cli/commands.h"
 #include "core/auroc.h"
@@ -92,14 +91,7 @@ int LedgerTrainCommand(const ConfidenceTrainArgs& a) {
                  n_right);
     return 1;
   }
-  std::vector<std::string> names;
-  if (a.signals == "draft") {
-    names = DraftSignalNames();
-  } else {
-    std::stringstream in(a.signals);
-    for (std::string s; std::getline(in, s, ',');)
-      if (!s.empty()) names.push_back(s);
-  }
+  const std::vector<std::string> names = SignalNamesFrom(a.signals);
   std::vector<std::vector<double>> rows;
   for (const auto& sig : v->signals) rows.push_back(Row(sig, names));
   auto router = ConfidenceRouter::Fit(names, rows, v->right, v->slm, a.l2);

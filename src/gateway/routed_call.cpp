@@ -159,7 +159,7 @@ asio::awaitable<Result<RoutePick>> PickDescribedRoute(const Snapshot& snap, cons
     std::lock_guard<std::mutex> lock(prior.mu);
     calibrated = prior.ready;
   }
-  if (!calibrated) {  // once per snapshot: the letters' scores when the request says nothing
+  if (!calibrated) {  // once per snapshot: the names' scores when the request says nothing
     turns.push_back(ChatMessage{"user", "Request:\nN/A"});
     auto none = co_await snap.route_scorer->ScoreChoices(turns, snap.route_names, cancel);
     if (!none.ok()) co_return none.status();

@@ -9,8 +9,6 @@ std::string RouteQuestion(const std::vector<DescribedRoute>& routes) {
   return q;
 }
 
-std::string RouteChoice(const std::vector<DescribedRoute>& routes, size_t i) { return routes[i].name; }
-
 Result<std::shared_ptr<const Snapshot>> BuildSnapshot(Config config, const Clock& clock) {
   static std::atomic<uint64_t> generations{0};
   auto snap = std::make_shared<Snapshot>();
@@ -52,10 +50,10 @@ Result<std::shared_ptr<const Snapshot>> BuildSnapshot(Config config, const Clock
                                                 "' is not an in-process model");
     snap->route_question = RouteQuestion(rc.routes);
     for (size_t i = 0; i < rc.routes.size(); ++i) {
-      snap->route_names.push_back(RouteChoice(rc.routes, i));
+      snap->route_names.push_back(rc.routes[i].name);
       for (const auto& e : rc.routes[i].examples) {
         snap->route_examples.push_back(ChatMessage{"user", "Request:\n" + e});
-        snap->route_examples.push_back(ChatMessage{"assistant", RouteChoice(rc.routes, i)});
+        snap->route_examples.push_back(ChatMessage{"assistant", rc.routes[i].name});
       }
     }
     snap->route_prior = std::make_shared<RoutePrior>();

@@ -24,7 +24,7 @@
 
 namespace tandem {
 
-// The SLM's bias among the route letters, measured once on a content-free request and subtracted from every
+// The SLM's bias among the route names, measured once on a content-free request and subtracted from every
 // pick (contextual calibration). Filled on first use; `mu` guards both fields.
 struct RoutePrior {
   std::mutex mu;
@@ -47,17 +47,15 @@ struct Snapshot {
   // Described routes (routing.routes): the in-process SLM that picks one, and the routing question it is asked.
   LocalProvider* route_scorer = nullptr;
   std::string route_question;
-  std::vector<std::string> route_names;  // the choices scored: the routes' letters
+  std::vector<std::string> route_names;     // the choices scored: the routes' names
   std::vector<ChatMessage> route_examples;  // worked examples (routes[].examples) as turns after the question
-  std::shared_ptr<RoutePrior> route_prior;  // the letters' bias on a content-free request, found on first use
+  std::shared_ptr<RoutePrior> route_prior;  // the names' bias on a content-free request, found on first use
 };
 
-// The routing question the SLM answers for described routes, as a multiple-choice question: each route's letter
-// (RouteLetter: A, B, ...), name and description, then "answer with the letter only". It follows the user's
-// conversation as one more user turn, so the conversation's prefix stays cached for the answer; each letter is
-// one token, so the pick costs exactly one prefill.
+// The described-routes system prompt: each route's name and description, then "reply with the category's name
+// only". Fixed per config, so the engine's cached prefix covers it; the user's last message follows as its own
+// turn (routed_call.cpp), and each route name is scored as the start of the answer.
 std::string RouteQuestion(const std::vector<DescribedRoute>& routes);
-std::string RouteChoice(const std::vector<DescribedRoute>& routes, size_t i);
 
 // Builds a snapshot from a config: compiles the rules, creates the providers.
 Result<std::shared_ptr<const Snapshot>> BuildSnapshot(Config config, const Clock& clock);

@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/split.h"
+
 namespace tandem {
 namespace {
 
@@ -17,6 +19,10 @@ double Shape(const std::string& name, double v) {
 }
 
 }  // namespace
+
+std::vector<std::string> SignalNamesFrom(const std::string& spec) {
+  return spec == "draft" ? DraftSignalNames() : SplitComma(spec);
+}
 
 std::map<std::string, double> AnswerSignals(const std::vector<AnswerToken>& tokens) {
   std::map<std::string, double> sig;

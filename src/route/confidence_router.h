@@ -23,6 +23,9 @@ inline const std::vector<std::string>& DraftSignalNames() {
   return names;
 }
 
+// The signals a spec names: "draft" (DraftSignalNames) or a comma-separated list.
+std::vector<std::string> SignalNamesFrom(const std::string& spec);
+
 // One answer token: its logprob, and the logprobs of the most likely alternatives, best first (may be empty).
 struct AnswerToken {
   double logprob = 0;
