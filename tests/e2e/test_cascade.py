@@ -18,7 +18,7 @@ def metric_lines(url, name):
 
 @pytest.fixture
 def cascade_stack(make_stack):
-    stack = make_stack(learned=CASCADE.format(budget=1000))
+    stack = make_stack(learned=CASCADE.format(budget=5000))
     stack.slm.control(logprob=-0.05)  # confident: exp(-0.05) = 0.95
     return stack
 
@@ -87,7 +87,7 @@ def test_a_slow_draft_escalates_at_the_ttft_budget(make_stack):
 
 
 def test_privacy_and_rules_bypass_the_cascade(make_stack):
-    stack = make_stack(learned=CASCADE.format(budget=1000))
+    stack = make_stack(learned=CASCADE.format(budget=5000))
     stack.slm.control(logprob=-3.0)  # every draft would escalate
     c = stack.client()
     # Personal data under local_only: the SLM answers, however unsure; nothing reaches the cloud.
@@ -107,7 +107,7 @@ def test_privacy_and_rules_bypass_the_cascade(make_stack):
 
 
 def test_without_an_llm_a_doubtful_draft_is_still_the_answer(make_stack):
-    stack = make_stack(learned=CASCADE.format(budget=1000), env_keys=False)
+    stack = make_stack(learned=CASCADE.format(budget=5000), env_keys=False)
     stack.slm.control(logprob=-3.0)
     raw = stack.client().chat.completions.with_raw_response.create(
         model="auto", messages=[{"role": "user", "content": "hello"}])
@@ -143,7 +143,7 @@ def test_a_calibrated_router_decides_and_calibrate_sets_its_threshold(make_stack
     subprocess.run([tandem, "train", "--data", str(outcomes), "--signals", "first_prob", "--out", str(tcr)],
                    check=True, capture_output=True)
     stack = make_stack(learned=f"  cascade:\n    router: {tcr}\n    min_confidence: 0.5\n"
-                               f"    target_accuracy: 0.9\n    ttft_budget_ms: 1000\n")
+                               f"    target_accuracy: 0.9\n    ttft_budget_ms: 5000\n")
     c = stack.client()
     stack.slm.control(logprob=-0.05)  # first token probability 0.95: most such answers were right
     raw = c.chat.completions.with_raw_response.create(model="auto", messages=[{"role": "user", "content": "hi"}])

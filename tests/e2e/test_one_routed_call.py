@@ -6,7 +6,7 @@ import json
 import sqlite3
 import subprocess
 
-CASCADE = "  cascade: {min_confidence: 0.5, measure: mean, ttft_budget_ms: 2000}\n"
+CASCADE = "  cascade: {min_confidence: 0.5, measure: mean, ttft_budget_ms: 5000}\n"
 
 WORKFLOW = """name: one-step
 description: one routed model step

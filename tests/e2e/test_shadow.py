@@ -35,7 +35,7 @@ def wait_shadow_rows(stack, n, timeout=10):
 
 def shadow_config(tcr):
     # min_confidence 0: every draft stands, so every SLM answer carries its signals and P(right) to the judge.
-    return (f"  cascade:\n    router: {tcr}\n    min_confidence: 0\n    ttft_budget_ms: 2000\n"
+    return (f"  cascade:\n    router: {tcr}\n    min_confidence: 0\n    ttft_budget_ms: 5000\n"
             f"  shadow: {{sample: 1.0, judge: cloud-gpt}}\n")
 
 
