@@ -64,6 +64,8 @@ int MultiEvalCommand(const std::string& data, const std::string& models, const s
 // The SLM-scored router: embed prompts with a GGUF model, train the head, evaluate on the held-out part.
 struct SlmTrainArgs {
   std::string data, weak, strong, encoder, out, cache;
+  std::string target = "gain";  // "gain" (the strong model's expected gain) or "error" (the SLM's own mistakes)
+  bool leave_one_task_out = false;
   double train_fraction = 0.5, l2 = 1.0;  // strong L2: 1,152 features, a few thousand prompts
   double pooling = 0.75;                   // RoutingTargets (route/learned_router.h)
   unsigned seed = 1;

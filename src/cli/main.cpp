@@ -103,6 +103,11 @@ int main(int argc, char** argv) {
   train->add_option("--cache", slm.cache, "With --encoder: keep embeddings in this file across runs");
   train->add_option("--threads", slm.threads, "With --encoder: compute threads")->capture_default_str();
   train->add_option("--l2", slm.l2, "With --encoder: the head's L2 penalty")->capture_default_str();
+  train->add_option("--target", slm.target,
+                    "With --encoder: 'gain' (the strong model's expected gain) or 'error' (the weak model's own "
+                    "mistakes: for tandem outcomes files)")->capture_default_str();
+  train->add_flag("--leave-one-task-out", slm.leave_one_task_out,
+                  "With --encoder: score each task (\"domain\") by a head trained on the others, then fit on all");
   tandem::ConfidenceTrainArgs conf;
   train->add_option("--signals", conf.signals,
                     "Calibrated self-knowledge router (.tcr) from tandem outcomes files: 'draft' (the signals every "

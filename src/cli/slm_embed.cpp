@@ -1,5 +1,6 @@
 #include "cli/slm_embed.h"
 
+#include <chrono>
 #include <cstdio>
 
 #include "cli/embedding_cache.h"
@@ -7,6 +8,7 @@
 #include "engine/generate/embed.h"
 #include "engine/model/model.h"
 #include "engine/runtime/thread_pool.h"
+#include "eval/run_eval.h"
 
 namespace tandem {
 
@@ -22,9 +24,9 @@ Result<EmbeddedDataset> EmbedDataset(const eval::Dataset& d, const std::string& 
   EmbeddingCache cache(cache_path, out.encoder_id);
   std::fprintf(stderr, "encoder %s; %zu prompts (%zu cached)\n", out.encoder_id.c_str(), d.prompts.size(),
                cache.size());
-  eval::Dataset& kept = out.kept;
-  kept.name = d.name, kept.weak_model = d.weak_model, kept.strong_model = d.strong_model, kept.skipped = d.skipped;
-  size_t done = 0;
+  std::vector<size_t> kept;
+  size_t fresh_count = 0;
+  const auto t0 = std::chrono::steady_clock::now();
   for (size_t i = 0; i < d.prompts.size(); ++i) {
     const std::vector<float>* v = cache.find(d.prompts[i]);
     std::vector<float> fresh;
@@ -38,16 +40,18 @@ Result<EmbeddedDataset> EmbedDataset(const eval::Dataset& d, const std::string& 
       fresh = std::move(*r);
       cache.put(d.prompts[i], fresh);
       v = &fresh;
+      if (++fresh_count % 50 == 0) {
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double eta = s / static_cast<double>(fresh_count) * static_cast<double>(d.prompts.size() - i - 1);
+        std::fprintf(stderr, "  embedded %zu/%zu (%.1f s each, about %.0f min left)\n", i + 1, d.prompts.size(),
+                     s / static_cast<double>(fresh_count), eta / 60);
+      }
     }
     out.rows.push_back(*v);
-    kept.prompts.push_back(d.prompts[i]);
-    kept.weak.push_back(d.weak[i]);
-    kept.strong.push_back(d.strong[i]);
-    if (!d.weak_cost.empty()) kept.weak_cost.push_back(d.weak_cost[i]), kept.strong_cost.push_back(d.strong_cost[i]);
-    if (!d.scores.empty()) kept.scores.push_back(d.scores[i]);
-    if (!d.domains.empty()) kept.domains.push_back(d.domains[i]);
-    if (++done % 250 == 0) std::fprintf(stderr, "  embedded %zu/%zu\n", done, d.prompts.size());
+    kept.push_back(i);
   }
+  out.kept = eval::Subset(d, kept, d.name);
+  out.kept.skipped = d.skipped;
   if (out.too_long) std::fprintf(stderr, "%zu prompts left out: longer than the context\n", out.too_long);
   return out;
 }

@@ -148,21 +148,13 @@ Result<std::vector<RouterResult>> RunEval(const Dataset& d, const EvalOptions& o
   return out;
 }
 
-std::pair<Dataset, Dataset> Split(const Dataset& d, double train_fraction, unsigned seed) {
-  std::vector<size_t> idx(d.prompts.size());
-  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
-  std::mt19937_64 rng(seed);
-  std::shuffle(idx.begin(), idx.end(), rng);
-  size_t cut = static_cast<size_t>(train_fraction * static_cast<double>(idx.size()));
-  Dataset parts[2];
-  for (int k = 0; k < 2; ++k) {
-    parts[k].name = d.name + (k == 0 ? " (train)" : " (held out)");
-    parts[k].weak_model = d.weak_model;
-    parts[k].strong_model = d.strong_model;
-  }
-  for (size_t j = 0; j < idx.size(); ++j) {
-    Dataset& p = parts[j < cut ? 0 : 1];
-    size_t i = idx[j];
+Dataset Subset(const Dataset& d, const std::vector<size_t>& rows, std::string name) {
+  Dataset p;
+  p.name = std::move(name);
+  p.weak_model = d.weak_model;
+  p.strong_model = d.strong_model;
+  p.slm = d.slm;
+  for (size_t i : rows) {
     p.prompts.push_back(d.prompts[i]);
     p.weak.push_back(d.weak[i]);
     p.strong.push_back(d.strong[i]);
@@ -172,10 +164,23 @@ std::pair<Dataset, Dataset> Split(const Dataset& d, double train_fraction, unsig
     }
     if (!d.scores.empty()) p.scores.push_back(d.scores[i]);
     if (!d.domains.empty()) p.domains.push_back(d.domains[i]);
-    for (const auto& [k, v] : d.signals) p.signals[k].push_back(v[i]);
-    p.slm = d.slm;
   }
-  return {std::move(parts[0]), std::move(parts[1])};
+  for (const auto& [k, v] : d.signals) {
+    std::vector<double>& out = p.signals[k];
+    for (size_t i : rows) out.push_back(v[i]);
+  }
+  return p;
+}
+
+std::pair<Dataset, Dataset> Split(const Dataset& d, double train_fraction, unsigned seed) {
+  std::vector<size_t> idx(d.prompts.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  std::mt19937_64 rng(seed);
+  std::shuffle(idx.begin(), idx.end(), rng);
+  const size_t cut = static_cast<size_t>(train_fraction * static_cast<double>(idx.size()));
+  std::vector<size_t> first(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(cut));
+  std::vector<size_t> second(idx.begin() + static_cast<std::ptrdiff_t>(cut), idx.end());
+  return {Subset(d, first, d.name + " (train)"), Subset(d, second, d.name + " (held out)")};
 }
 
 std::string FormatEval(const Dataset& d, const std::vector<RouterResult>& results) {

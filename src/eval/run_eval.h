@@ -43,6 +43,8 @@ struct EvalOptions {
 
 Result<std::vector<RouterResult>> RunEval(const Dataset& d, const EvalOptions& opt);
 std::string FormatEval(const Dataset& d, const std::vector<RouterResult>& results);
+// The rows `rows` of `d` (in that order), every per-prompt column with them, named `name`.
+Dataset Subset(const Dataset& d, const std::vector<size_t>& rows, std::string name);
 // A random split by prompt: the first part holds `train_fraction` of the prompts.
 std::pair<Dataset, Dataset> Split(const Dataset& d, double train_fraction, unsigned seed);
 

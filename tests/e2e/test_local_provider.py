@@ -411,6 +411,48 @@ def test_slm_scored_router_decides_with_the_prefill_and_reuses_it(local, request
     assert ev.returncode == 1 and "trained on" in ev.stderr and "but --encoder is" in ev.stderr, ev.stderr
 
 
+
+def test_a_head_on_the_slms_own_states_is_measured_on_tasks_it_did_not_train_on(request, tmp_path, tiny):
+    """`tandem train --encoder --target error --leave-one-task-out`: the head learns where the SLM itself goes
+    wrong from its prompt states, scored on each task by a head trained on the other; with the outcomes' answer
+    signals it is also reported combined with the first-token confidence."""
+    import random
+    import re
+    rng = random.Random(11)
+    data = tmp_path / "outcomes.jsonl"
+    with open(data, "w") as f:
+        for task, (cities, topics) in {"geo": (["Paris", "Lima", "Oslo"], ["spin", "tunneling"]),
+                                       "sci": (["Cairo", "Quito", "Hanoi"], ["entanglement", "decoherence"])}.items():
+            for i in range(80):
+                right = i % 2 == 1
+                prompt = (f"what is the weather like in {rng.choice(cities)} today" if right
+                          else f"derive the quantum {rng.choice(topics)} equations rigorously")
+                f.write(json.dumps({"prompt": prompt, "weak": right, "strong": True, "domain": task, "slm": "tiny",
+                                    "signals": {"first_prob": rng.uniform(0.3, 0.7)}}) + "\n")
+    tandem = request.config.getoption("--tandem-bin")
+    head = tmp_path / "own.tsr"
+    r = subprocess.run([tandem, "train", "--data", str(data), "--encoder", tiny, "--target", "error",
+                        "--leave-one-task-out", "--out", str(head)], capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr
+    tables = r.stdout.split("\nrouter ")[1:]
+    assert len(tables) == 2 and "Leave one task out" in r.stdout, r.stdout
+    for table in tables:
+        apgr = {m.group(1): float(m.group(2)) for m in re.finditer(r"^(\S+)\s+([\d.]+)", table, re.M)}
+        # Errors follow the kind of prompt on both tasks: a head trained on one routes the other like the oracle,
+        # and the uninformative first-token confidence dilutes it when combined.
+        assert apgr["slm-head"] >= apgr["oracle"] - 0.01, table
+        assert apgr["slm-head+first_prob"] < apgr["slm-head"], table
+        assert "signal:-first_prob" in apgr and "slm-head+text" in apgr, table
+    assert "target error" in r.stdout and head.stat().st_size > 0
+    one = tmp_path / "one.jsonl"
+    one.write_text("".join(line for line in data.read_text().splitlines(True) if '"geo"' in line))
+    r = subprocess.run([tandem, "train", "--data", str(one), "--encoder", tiny, "--leave-one-task-out", "--out",
+                        str(tmp_path / "x.tsr")], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "fewer than two tasks" in r.stderr, r.stderr
+    r = subprocess.run([tandem, "train", "--data", str(data), "--encoder", tiny, "--target", "loss", "--out",
+                        str(tmp_path / "x.tsr")], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "--target" in r.stderr, r.stderr
+
 WEATHER_TOOL = [{"type": "function", "function": {
     "name": "get_weather", "description": "Current weather for a city",
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}},
