@@ -116,8 +116,11 @@ int SlmTrainCommand(const SlmTrainArgs& a) {
   }
   // The sample does not depend on --seed: splits with other seeds reuse the same embeddings (and cache).
   constexpr unsigned kSampleSeed = 1001;
-  if (a.limit > 0 && static_cast<size_t>(a.limit) < d.prompts.size())
+  if (a.limit > 0 && static_cast<size_t>(a.limit) < d.prompts.size()) {
+    const std::string name = d.name;
     d = eval::Split(d, static_cast<double>(a.limit) / static_cast<double>(d.prompts.size()), kSampleSeed).first;
+    d.name = name + " (" + std::to_string(a.limit) + " at random)";
+  }
   auto embedded = EmbedDataset(d, a.encoder, a.cache, a.threads, a.ctx);
   if (!embedded.ok()) {
     std::fprintf(stderr, "%s\n", embedded.status().message().c_str());

@@ -88,7 +88,7 @@ Report BuildReport(const std::vector<LedgerRecord>& rows, int64_t now_us, int64_
     t.share = routed ? static_cast<double>(t.requests) / static_cast<double>(routed) : 0;
     t.p50_us = Percentile(lat[name], 0.50);
     t.p95_us = Percentile(lat[name], 0.95);
-    t.p50_ttft_us = Percentile(ttft[name], 0.50);
+    t.p50_ttft_us = ttft[name].empty() ? -1 : Percentile(ttft[name], 0.50);
   }
   const double auroc = Auroc(shadow_p, shadow_y);
   if (auroc == auroc) r.shadow_auroc = auroc;
@@ -121,8 +121,10 @@ std::string FormatReport(const Report& r, const std::string& since_label) {
   add("  %-6s %9s %7s %12s %10s %10s %10s\n", "tier", "requests", "share", "spend", "p50 ms", "p95 ms",
       "ttft p50");
   for (const auto& [name, t] : r.tiers) {
-    add("  %-6s %9lld %6.1f%% %12.6f %10.2f %10.2f %10.2f\n", name.c_str(), (long long)t.requests,
-        100 * t.share, t.spend_usd, t.p50_us / 1000.0, t.p95_us / 1000.0, t.p50_ttft_us / 1000.0);
+    char ttft[32] = "-";  // none of the tier's requests streamed: there is no first token to time
+    if (t.p50_ttft_us >= 0) std::snprintf(ttft, sizeof ttft, "%.2f", t.p50_ttft_us / 1000.0);
+    add("  %-6s %9lld %6.1f%% %12.6f %10.2f %10.2f %10s\n", name.c_str(), (long long)t.requests, 100 * t.share,
+        t.spend_usd, t.p50_us / 1000.0, t.p95_us / 1000.0, ttft);
   }
   if (r.routed > 0) {
     double share = 100.0 * static_cast<double>(r.routed_llm) / static_cast<double>(r.routed);

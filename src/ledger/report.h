@@ -18,7 +18,7 @@ struct TierStats {
   double share = 0;
   double spend_usd = 0;
   int64_t p50_us = 0, p95_us = 0;
-  int64_t p50_ttft_us = 0;
+  int64_t p50_ttft_us = -1;  // -1: none of the tier's requests streamed
 };
 
 struct Report {

@@ -29,6 +29,10 @@ namespace tandem {
 namespace {
 
 // One request's hand-off between its event loop and the engine thread.
+// The most tool calls one constrained answer may hold: a small model can otherwise repeat a call until its
+// token budget ends (SmolLM2 wrote 114 identical calls for one question).
+constexpr int kMaxToolCalls = 8;
+
 struct Job {
   std::vector<engine::ChatTurn> turns;
   std::string tools_json;
@@ -41,6 +45,9 @@ struct Job {
   bool tool_mode = false;   // tools offered: the answer is constrained to {"tool_calls": [...]} and returned as calls
   std::string json_schema;  // empty: any JSON object
   std::string json_schema_fallback;  // tools whose schemas the constraint cannot follow: free-form arguments
+  bool parallel_tool_calls = true;   // false: at most one call in the answer
+  // Tool mode: where the answer was cut because the model repeated a call it had made (npos: not cut).
+  size_t tool_cut = std::string::npos;  // guarded by mu
 
   std::mutex mu;
   struct Piece {
@@ -53,6 +60,48 @@ struct Job {
   engine::GenerateResult result;
   std::atomic<bool> cancelled{false};
   std::function<void()> wake;  // posts a wake-up to the requester's event loop; set before queuing
+};
+
+// Watches a constrained tool answer ({"tool_calls": [{...}, {...}, ...) as it is written and says when the call
+// just completed repeats an earlier one: a small model offered a tool can repeat its call until the token budget
+// ends. Bytes only; the constraint guarantees the shape. Not thread-safe; one per generation.
+class RepeatedCallWatch {
+ public:
+  // Feeds the next piece; true when a call that repeats an earlier one has just closed. cut() then is the
+  // offset just past the last distinct call.
+  bool Feed(std::string_view piece) {
+    for (char c : piece) {
+      const size_t at = text_.size();
+      text_.push_back(c);
+      if (in_string_) {
+        if (escaped_) escaped_ = false;
+        else if (c == '\\') escaped_ = true;
+        else if (c == '"') in_string_ = false;
+        continue;
+      }
+      if (c == '"') {
+        in_string_ = true;
+      } else if (c == '{' || c == '[') {
+        if (++depth_ == 3) call_start_ = at;  // {"tool_calls": [ {call} ...
+      } else if (c == '}' || c == ']') {
+        if (depth_-- == 3 && c == '}') {
+          std::string call = text_.substr(call_start_);
+          if (std::find(calls_.begin(), calls_.end(), call) != calls_.end()) return true;
+          calls_.push_back(std::move(call));
+          cut_ = at + 1;
+        }
+      }
+    }
+    return false;
+  }
+  size_t cut() const { return cut_; }
+
+ private:
+  std::string text_;
+  std::vector<std::string> calls_;
+  size_t call_start_ = 0, cut_ = 0;
+  int depth_ = 0;
+  bool in_string_ = false, escaped_ = false;
 };
 
 }  // namespace
@@ -151,13 +200,16 @@ class LocalEngine {
       job.opts.constraint = constraint.get();
       job.opts.stop.clear();  // the grammar decides where the answer ends
     }
+    RepeatedCallWatch watch;
     auto r = engine::Generate(session_, ids, job.opts, [&](std::string_view delta, const std::vector<engine::GeneratedToken>& t) {
+      const bool repeated = job.tool_mode && watch.Feed(delta);
       {
         std::lock_guard<std::mutex> lock(job.mu);
         job.pieces.push_back({std::string(delta), t});
+        if (repeated) job.tool_cut = watch.cut();
       }
       job.wake();
-      return !job.cancelled.load();
+      return !repeated && !job.cancelled.load();  // a repeated call ends the answer
     });
     if (!r.ok()) return finish(r.status());
     job.result = std::move(*r);
@@ -224,6 +276,8 @@ Status ReadOptions(const ChatRequest& req, const ModelInfo& info, Job& job) {
       }
     } else if (key == "tools") {
       job.tools_json = value;
+    } else if (key == "parallel_tool_calls" && v.is_bool()) {
+      job.parallel_tool_calls = v.get_bool().value();
     }
   }
   if (o.max_tokens <= 0) return Status(Code::kInvalidArgument, "max_tokens must be positive");
@@ -256,13 +310,15 @@ Status ReadOptions(const ChatRequest& req, const ModelInfo& info, Job& job) {
     if (n > 0) {
       // Each call's arguments follow its tool's own schema (a tagged union on the name); a schema the
       // constraint cannot follow falls back to free-form arguments that are still always a JSON object.
+      // At most kMaxToolCalls calls in one answer (one when the client said parallel_tool_calls: false).
+      const std::string cap = std::to_string(job.parallel_tool_calls ? kMaxToolCalls : 1);
       job.json = job.tool_mode = true;
-      job.json_schema = R"({"type":"object","properties":{"tool_calls":{"type":"array","items":{"anyOf":)" +
-                        alternatives + R"(}}},"required":["tool_calls"]})";
+      job.json_schema = R"({"type":"object","properties":{"tool_calls":{"type":"array","maxItems":)" + cap +
+                        R"(,"items":{"anyOf":)" + alternatives + R"(}}},"required":["tool_calls"]})";
       job.json_schema_fallback =
-          R"({"type":"object","properties":{"tool_calls":{"type":"array","items":{"type":"object",)"
-          R"("properties":{"name":{"enum":)" + names + R"(},"arguments":{"type":"object"}},"required":["name","arguments"]}}},)"
-          R"("required":["tool_calls"]})";
+          R"({"type":"object","properties":{"tool_calls":{"type":"array","maxItems":)" + cap +
+          R"(,"items":{"type":"object","properties":{"name":{"enum":)" + names +
+          R"(},"arguments":{"type":"object"}},"required":["name","arguments"]}}},"required":["tool_calls"]})";
     }
   }
   return Status::Ok();
@@ -490,7 +546,11 @@ asio::awaitable<Status> LocalProvider::chat(const ChatRequest& req, ChatSink& si
     }
     timer->expires_at(deadline);
     boost::system::error_code ec;
+    const auto wait_start = std::chrono::steady_clock::now();
     co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    // Time waiting on the engine is model time, as waiting on an HTTP upstream's bytes is: not gateway overhead.
+    stats.upstream_wait_us +=
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - wait_start).count();
   }
   Status status;
   {
@@ -501,6 +561,10 @@ asio::awaitable<Status> LocalProvider::chat(const ChatRequest& req, ChatSink& si
     if (status.code() == Code::kInvalidArgument)  // e.g. the prompt does not fit the context
       status = Status(Code::kInvalidArgument, "local model " + info_.name + ": " + status.message());
     co_return status;
+  }
+  if (job->tool_mode) {
+    std::lock_guard<std::mutex> lock(job->mu);
+    if (job->tool_cut != std::string::npos) text = text.substr(0, job->tool_cut) + "]}";  // the calls before the repeat
   }
   const engine::GenerateResult& r = job->result;
   stats.usage.prompt_tokens = r.prompt_tokens;

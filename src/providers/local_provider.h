@@ -5,7 +5,10 @@
 // jobs. A request is rendered with the model's chat template, queued, and generated on the engine thread; text
 // comes back to the request's event loop through a wake-up timer, so network threads never block on inference.
 // Requests run one at a time in arrival order (queued, not batched). A client hang-up, or a timeout, stops its
-// generation at the next token. LocalEngines are shared by path across config reloads.
+// generation at the next token. Offered tools, the model's answer is constrained to calls of those tools, at most
+// eight (one under `parallel_tool_calls: false`), and ends at a call that repeats an earlier one. Time waiting on
+// the engine is reported as model time (CallStats::upstream_wait_us), not gateway overhead. LocalEngines are
+// shared by path across config reloads.
 // Thread-safety: LocalProvider is immutable and shared; LocalEngine's queue is internally synchronized.
 #pragma once
 

@@ -291,6 +291,12 @@ def test_real_smollm2_answers_and_personal_data_stays_local(local):
         {"role": "user", "content": "Write to jane.doe@example.com about invoice 4111 1111 1111 1111."}])
     assert pii.model == "local"
     assert s.cloud.stats()["requests"] == 0
+    # Time in the engine is model time, not gateway overhead (as waiting on an HTTP upstream is).
+    raw = s.client.chat.completions.with_raw_response.create(
+        model="local", temperature=0, max_tokens=24, messages=[{"role": "user", "content": "Count to ten."}])
+    rows = s.wait_rows(4)
+    assert all(row["overhead_us"] < row["total_us"] / 4 for row in rows), rows
+    assert int(raw.headers["x-tandem-overhead-us"]) < rows[-1]["total_us"] / 4
 
 
 def test_cascade_with_the_in_process_engine(local):
@@ -481,6 +487,13 @@ def test_tool_calls_are_constrained_so_they_always_parse(local):
     streamed = s.client.chat.completions.create(model="local", messages=MSG, tools=WEATHER_TOOL, max_tokens=40,
                                                 temperature=1.0, seed=1)
     assert [d.function.name for d in deltas] == [c.function.name for c in streamed.choices[0].message.tool_calls or []]
+    # However long the budget: at most eight calls, none repeated; one when parallel calls are off.
+    for seed in range(3):
+        for parallel, cap in ((True, 8), (False, 1)):
+            r = s.client.chat.completions.create(model="local", messages=MSG, tools=WEATHER_TOOL, max_tokens=400,
+                                                 temperature=1.0, seed=seed, parallel_tool_calls=parallel)
+            calls = [(c.function.name, c.function.arguments) for c in r.choices[0].message.tool_calls or []]
+            assert len(calls) <= cap and len(set(calls)) == len(calls), calls
     # tool_choice "none": a plain answer.
     plain = s.client.chat.completions.create(model="local", messages=MSG, tools=WEATHER_TOOL, tool_choice="none",
                                              max_tokens=5, temperature=0)
@@ -496,3 +509,13 @@ def test_smollm2_calls_the_right_tool(local):
     calls = r.choices[0].message.tool_calls
     assert calls and calls[0].function.name == "get_weather", r
     assert "Paris" in json.loads(calls[0].function.arguments).get("city", ""), calls[0].function.arguments
+    # Offered one tool and a long budget, it once wrote 114 identical calls: the answer now ends at a repeat.
+    ask = [{"role": "user", "content": "What's the weather in Paris?"}]
+    r = s.client.chat.completions.create(model="local", temperature=0, max_tokens=600, tools=WEATHER_TOOL[:1],
+                                         messages=ask)
+    calls = [(c.function.name, c.function.arguments) for c in r.choices[0].message.tool_calls]
+    assert 1 <= len(calls) <= 8 and len(set(calls)) == len(calls), calls
+    assert r.usage.completion_tokens < 300, r.usage
+    one = s.client.chat.completions.create(model="local", temperature=0, max_tokens=600, tools=WEATHER_TOOL,
+                                           parallel_tool_calls=False, messages=ask)
+    assert len(one.choices[0].message.tool_calls) == 1 and one.choices[0].finish_reason == "tool_calls"

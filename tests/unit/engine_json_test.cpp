@@ -99,6 +99,24 @@ TEST(JsonConstraintTest, SchemaIsFollowedEvenWhenCutShort) {
   }
 }
 
+TEST(JsonConstraintTest, MaxItemsCapsAnArray) {
+  // A small model offered tools may repeat one call forever: maxItems bounds how many it can write.
+  RandomWriter w;
+  simdjson::dom::parser p;
+  size_t longest = 0;
+  for (uint64_t seed = 0; seed < 200; ++seed) {
+    for (const auto& [schema, cap] : {std::pair<std::string, size_t>{R"({"type":"array","items":{"type":"integer"},"maxItems":2})", 2},
+                                      {R"({"type":"array","maxItems":0})", 0}}) {
+      auto [text, done] = w.Write(schema, seed, 200);
+      simdjson::dom::array items;
+      ASSERT_EQ(Parse(p, text).get(items), simdjson::SUCCESS) << text;
+      EXPECT_LE(items.size(), cap) << text;
+      if (cap == 2) longest = std::max(longest, items.size());
+    }
+  }
+  EXPECT_EQ(longest, 2u);  // the cap is reached, not undercut
+}
+
 TEST(JsonConstraintTest, TaggedUnionPicksTheArgumentsSchemaByName) {
   // Tool calls: the name decides which arguments schema follows.
   const std::string schema = R"({"type":"array","items":{"anyOf":[

@@ -221,6 +221,20 @@ TEST(Report, SharesSavingsPercentilesAndProjection) {
   EXPECT_NE(text.find("80.0%"), std::string::npos);
 }
 
+TEST(Report, ATierThatNeverStreamedHasNoFirstTokenTime) {
+  const int64_t day = 86'400'000'000LL;
+  std::vector<LedgerRecord> rows = {Row(0, "slm", 0.001, 0.01, 4000), Row(1, "llm", 0.01, 0.01, 9000)};
+  rows[0].ttft_us = 0;       // answered whole
+  rows[1].ttft_us = 1500;  // streamed
+  Report r = BuildReport(rows, day, 7 * day);
+  EXPECT_EQ(r.tiers["slm"].p50_ttft_us, -1);
+  EXPECT_EQ(r.tiers["llm"].p50_ttft_us, 1500);
+  const std::string text = FormatReport(r, "7d");
+  const std::string slm = text.substr(text.find("  slm "), text.find('\n', text.find("  slm ")) - text.find("  slm "));
+  EXPECT_EQ(slm.back(), '-') << slm;
+  EXPECT_NE(text.find("1.50\n"), std::string::npos) << text;
+}
+
 TEST(Report, ParsesDurations) {
   EXPECT_EQ(ParseDuration("7d"), 7 * 86'400'000'000LL);
   EXPECT_EQ(ParseDuration("24h"), 24 * 3'600'000'000LL);

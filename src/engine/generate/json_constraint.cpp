@@ -16,6 +16,7 @@ struct SchemaNode {
   std::vector<std::vector<std::string>> key_literals;
   bool free_keys = false;                // an object without declared properties
   std::shared_ptr<SchemaNode> items;     // kArray; null = any
+  uint32_t max_items = UINT32_MAX;       // kArray: maxItems
   std::vector<std::string> literals;     // kLiterals: the allowed JSON texts
   // A tagged union of two-property objects (anyOf/oneOf whose alternatives share their two keys and fix the
   // first with a const): props[0] lists the tags; the second property's schema is variants[tag written].
@@ -161,6 +162,8 @@ Result<std::shared_ptr<SchemaNode>> ParseSchema(simdjson::dom::element e, int de
   }
   if (type == "array") {
     node->kind = SchemaNode::kArray;
+    int64_t max_items = 0;
+    if (!e["maxItems"].get(max_items)) node->max_items = static_cast<uint32_t>(std::clamp<int64_t>(max_items, 0, UINT32_MAX));
     if (!e["items"].get(v)) {
       auto child = ParseSchema(v, depth + 1);
       if (!child.ok()) return child.status();
@@ -331,14 +334,17 @@ struct JsonMachine {
             return true;
           }
           t.space_ok = false;
+          const uint32_t max_items = t.schema->kind == SchemaNode::kArray ? t.schema->max_items : UINT32_MAX;
           if (t.stage == kOpen || t.stage == kNext) {
             if (t.stage == kOpen && c == ']') return Pop();
+            if (t.index >= max_items) return false;
+            ++t.index;  // items begun
             t.stage = kAfterValue;
             if (!Push(Value(item, depth + 1))) return false;
             continue;
           }
           if (c == ']') return Pop();
-          if (c == ',') {
+          if (c == ',' && t.index < max_items) {
             t.stage = kNext;
             t.space_ok = true;
             return true;

@@ -4,7 +4,7 @@
 // required properties still missing), so even a cut-off answer parses (finish_reason stays "length").
 //
 // The schema subset: type object (properties, required; properties are written in schema order, all of them
-// unless `required` names a subset; no others), array (items), string (enum), number, integer, boolean, null,
+// unless `required` names a subset; no others), array (items, maxItems), string (enum), number, integer, boolean, null,
 // enum and const of any literals, and untyped values (any JSON, nesting capped). Whitespace is limited to one
 // optional space after ':' and ',', so a model cannot stall in whitespace. A character-level pushdown machine
 // checks each candidate token's bytes; the vocabulary is walked as a byte trie so whole groups of tokens are
