@@ -46,7 +46,7 @@ class Fake:
         return self._post("/_control", kw)
 
     def stats(self):
-        return json.loads(urllib.request.urlopen(self.url + "/_stats", timeout=5).read())
+        return json.loads(urllib.request.urlopen(self.url + "/_stats", timeout=20).read())
 
     def stop(self):
         self.proc.kill()
