@@ -43,6 +43,14 @@ std::vector<double> Targets(const eval::Dataset& d, const SlmTrainArgs& a) {
   return t;
 }
 
+// The tasks ("domain") a dataset names, sorted, each once.
+std::vector<std::string> Tasks(const eval::Dataset& d) {
+  std::vector<std::string> tasks = d.domains;
+  std::sort(tasks.begin(), tasks.end());
+  tasks.erase(std::unique(tasks.begin(), tasks.end()), tasks.end());
+  return tasks;
+}
+
 std::vector<size_t> Iota(size_t n) {
   std::vector<size_t> v(n);
   for (size_t i = 0; i < n; ++i) v[i] = i;
@@ -105,14 +113,9 @@ int SlmTrainCommand(const SlmTrainArgs& a) {
     return 2;
   }
   eval::Dataset d = std::move(loaded.value());
-  if (a.leave_one_task_out) {
-    std::vector<std::string> tasks = d.domains;
-    std::sort(tasks.begin(), tasks.end());
-    tasks.erase(std::unique(tasks.begin(), tasks.end()), tasks.end());
-    if (tasks.size() < 2) {
-      std::fprintf(stderr, "--leave-one-task-out: %s names fewer than two tasks (\"domain\")\n", a.data.c_str());
-      return 2;
-    }
+  if (a.leave_one_task_out && Tasks(d).size() < 2) {
+    std::fprintf(stderr, "--leave-one-task-out: %s names fewer than two tasks (\"domain\")\n", a.data.c_str());
+    return 2;
   }
   // The sample does not depend on --seed: splits with other seeds reuse the same embeddings (and cache).
   constexpr unsigned kSampleSeed = 1001;
@@ -132,10 +135,7 @@ int SlmTrainCommand(const SlmTrainArgs& a) {
   if (a.leave_one_task_out) {
     std::printf("Leave one task out: each task scored by routers trained on the others (target: %s)\n\n",
                 a.target.c_str());
-    std::vector<std::string> tasks = kept.domains;
-    std::sort(tasks.begin(), tasks.end());
-    tasks.erase(std::unique(tasks.begin(), tasks.end()), tasks.end());
-    for (const std::string& t : tasks) {
+    for (const std::string& t : Tasks(kept)) {
       std::vector<size_t> others, own;
       for (size_t i = 0; i < kept.domains.size(); ++i) (kept.domains[i] == t ? own : others).push_back(i);
       auto r = TrainAndReport(kept, emb, embedded->encoder_id, others, own, t, a);
