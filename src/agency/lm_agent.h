@@ -29,6 +29,10 @@ struct ModelTurn {
   std::string model;  // who answered
   double cost_usd = 0;
   LedgerRecord row;  // the call as the gateway would record it: route decision, tokens, cost, timing
+  // When set, the runner calls it once the step and its row are committed, with the row as committed (its final
+  // request id): where the gateway starts work that refers to the row (a shadow judgment). Runs without a store
+  // commit nothing and never call it.
+  std::function<void(const LedgerRecord&)> on_committed;
 };
 
 // request_body: an OpenAI chat request (messages, tools; no model). tier: "" = let the router decide, "llm" =

@@ -139,12 +139,15 @@ class Runner {
     return v + "}";
   }
 
-  void Record(StepRecord& r, const LedgerRecord* row) {
+  void Record(StepRecord& r, const LedgerRecord* row,
+              const std::function<void(const LedgerRecord&)>& committed = nullptr) {
     r.run_id = run_id_;
     Status st = store_.PutStep(r, row);
     if (!st.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
       store_error_ = st.message();
+    } else if (row && committed) {
+      committed(*row);
     }
     if (opt_.progress) opt_.progress(r);
   }
@@ -268,8 +271,9 @@ class Runner {
       r.start_us = NowUs();
       r.reasons = note;
       LedgerRecord row;
+      std::function<void(const LedgerRecord&)> committed;  // the model turn's on_committed
       const bool has_row = s.kind == StepKind::kModel;
-      Status st = s.kind == StepKind::kModel ? CallModel(s, scope, model, r, row, attempt)
+      Status st = s.kind == StepKind::kModel ? CallModel(s, scope, model, r, row, attempt, committed)
                                              : CallToolStep(s, scope, r);
       r.ms = (NowUs() - r.start_us) / 1000;
       {
@@ -278,7 +282,7 @@ class Runner {
       }
       if (st.ok()) {
         r.status = "ok";
-        Record(r, has_row ? &row : nullptr);
+        Record(r, has_row ? &row : nullptr, committed);
         *output = r.output;
         scope.Set("steps." + s.id, StepValue(r.output, "ok", r.model));
         return {};
@@ -286,7 +290,7 @@ class Runner {
       error = st.message();
       r.status = "error";
       r.error = error;
-      Record(r, has_row ? &row : nullptr);
+      Record(r, has_row ? &row : nullptr, committed);
     }
     return {Flow::kFailed, "step " + key + " failed" +
                                (s.attempts > 1 ? " after " + std::to_string(s.attempts) + " attempts" : "") + ": " +
@@ -294,7 +298,7 @@ class Runner {
   }
 
   Status CallModel(const WorkflowStep& s, const Scope& scope, const std::string& model, StepRecord& r,
-                   LedgerRecord& row, int attempt) {
+                   LedgerRecord& row, int attempt, std::function<void(const LedgerRecord&)>& committed) {
     auto prompt = Render(s.prompt, scope);
     if (!prompt.ok()) return prompt.status();
     r.input = prompt.value();
@@ -319,6 +323,7 @@ class Runner {
     if (!opt_.model) return Status(Code::kInternal, "no model is available to this run");
     ModelTurn turn = opt_.model(body, std::chrono::milliseconds(s.timeout_ms));
     row = turn.row;
+    committed = std::move(turn.on_committed);
     row.request_id = run_id_ + "/" + r.key + (attempt > 1 ? "#" + std::to_string(attempt) : "");
     if (row.ts_us == 0) row.ts_us = r.start_us;
     if (row.requested_model.empty()) row.requested_model = target;

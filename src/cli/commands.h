@@ -16,6 +16,7 @@ struct GenerateArgs {
   bool special = false;  // parse control-token text in the prompt (a pre-rendered chat prompt)
   bool json = false, dump_logits = false;
   int max_tokens = 64, threads = 2, ctx = 4096;
+  int parallel = 1;  // --prompts-jsonl: sequences generated together (engine/generate/batch.h)
   float temperature = 0;
   unsigned long long seed = 0xC0FFEE;
 };

@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "core/json_writer.h"
+#include "engine/generate/batch.h"
 #include "engine/generate/generate.h"
 #include "engine/generate/json_constraint.h"
 #include "engine/kernels/vec_dot.h"
@@ -125,16 +126,19 @@ engine::GenerateOptions OptionsFrom(const GenerateArgs& a) {
   return opts;
 }
 
-// One generation as a JSON line: prompt and generated tokens, text, finish reason, timings, and optionally the
-// logits at the last prompt position (from a fresh prefill, so they do not depend on earlier prompts).
-Result<std::string> GenerateJson(const GenerateArgs& a, const std::shared_ptr<Model>& model, engine::ThreadPool& pool,
-                                 std::shared_ptr<const engine::TokenTrie>& trie, const std::string& prompt) {
-  const engine::Tokenizer& tok = model->tokenizer();
-  std::vector<int32_t> ids = tok.Encode(prompt, true, a.special);
-  if (ids.empty()) return Status(Code::kInvalidArgument, "the prompt is empty");
-  engine::Session session(model, a.ctx, &pool);
-  engine::GenerateOptions opts = OptionsFrom(a);
+// One prompt made ready to generate: its tokens and options, with its own JSON constraint when one is asked for.
+struct PromptRun {
+  std::vector<int32_t> ids;
+  engine::GenerateOptions opts;
   std::unique_ptr<engine::JsonConstraint> constraint;
+};
+
+Result<PromptRun> PreparePrompt(const GenerateArgs& a, const std::shared_ptr<Model>& model,
+                                std::shared_ptr<const engine::TokenTrie>& trie, const std::string& prompt) {
+  PromptRun run;
+  run.ids = model->tokenizer().Encode(prompt, true, a.special);
+  if (run.ids.empty()) return Status(Code::kInvalidArgument, "the prompt is empty");
+  run.opts = OptionsFrom(a);
   if (a.json_object || !a.json_schema.empty()) {
     std::string schema;
     if (!a.json_schema.empty()) {
@@ -147,21 +151,26 @@ Result<std::string> GenerateJson(const GenerateArgs& a, const std::shared_ptr<Mo
     if (!trie) trie = std::make_shared<engine::TokenTrie>(model->tokenizer());
     auto c = engine::JsonConstraint::Create(model->tokenizer(), trie, schema);
     if (!c.ok()) return c.status();
-    constraint = std::move(*c);
-    opts.constraint = constraint.get();
+    run.constraint = std::move(*c);
+    run.opts.constraint = run.constraint.get();
   }
-  auto r = engine::Generate(session, ids, opts);
-  if (!r.ok()) return r.status();
+  return run;
+}
+
+// One generation as a JSON line: prompt and generated tokens, text, finish reason, timings, and optionally the
+// logits at the last prompt position (from a fresh prefill, so they do not depend on earlier prompts).
+Result<std::string> ResultJson(const GenerateArgs& a, const std::shared_ptr<Model>& model, engine::ThreadPool& pool,
+                               const std::vector<int32_t>& ids, const engine::GenerateResult& r) {
   std::string out;
   JsonWriter w(out);
   w.begin_object();
   w.kv("isa", engine::IsaName(engine::ActiveIsa()));
   w.key("prompt_tokens").raw(JsonIds(ids));
-  w.key("tokens").raw(JsonIds(r->tokens));
-  w.kv("text", r->text);
-  w.kv("finish_reason", r->finish_reason);
-  w.kv("prefill_ms", r->prefill_ms);
-  w.kv("decode_ms", r->decode_ms);
+  w.key("tokens").raw(JsonIds(r.tokens));
+  w.kv("text", r.text);
+  w.kv("finish_reason", r.finish_reason);
+  w.kv("prefill_ms", r.prefill_ms);
+  w.kv("decode_ms", r.decode_ms);
   if (a.dump_logits) {
     engine::Session s2(model, a.ctx, &pool);
     auto p = engine::Prefill(s2, ids);
@@ -177,6 +186,58 @@ Result<std::string> GenerateJson(const GenerateArgs& a, const std::shared_ptr<Mo
   }
   w.end_object();
   return out;
+}
+
+Result<std::string> GenerateJson(const GenerateArgs& a, const std::shared_ptr<Model>& model, engine::ThreadPool& pool,
+                                 std::shared_ptr<const engine::TokenTrie>& trie, const std::string& prompt) {
+  auto run = PreparePrompt(a, model, trie, prompt);
+  if (!run.ok()) return run.status();
+  engine::Session session(model, a.ctx, &pool);
+  auto r = engine::Generate(session, run->ids, run->opts);
+  if (!r.ok()) return r.status();
+  return ResultJson(a, model, pool, run->ids, *r);
+}
+
+// --parallel: every prompt through one Batch of `a.parallel` slots, admitted in order as slots free up; the
+// lines come out in input order once all are done.
+int GenerateParallel(const GenerateArgs& a, const std::shared_ptr<Model>& model, engine::ThreadPool& pool,
+                     std::shared_ptr<const engine::TokenTrie>& trie, const std::vector<std::string>& prompts,
+                     const std::string& source) {
+  std::vector<PromptRun> runs;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    auto run = PreparePrompt(a, model, trie, prompts[i]);
+    if (!run.ok()) {
+      std::fprintf(stderr, "tandem: %s: prompt %zu: %s\n", source.c_str(), i + 1, run.status().message().c_str());
+      return 1;
+    }
+    runs.push_back(std::move(*run));
+  }
+  engine::Batch batch(model, a.parallel, a.ctx, &pool);
+  std::vector<Result<std::string>> lines(runs.size(), Status(Code::kInternal, "not run"));
+  size_t next = 0, finished = 0;
+  while (finished < runs.size()) {
+    while (next < runs.size() && batch.has_free_slot()) {
+      const size_t i = next++;
+      Status added = batch.Add(runs[i].ids, std::make_unique<engine::Generation>(*model, runs[i].opts), nullptr,
+                               [&, i](Status s, engine::GenerateResult& r) {
+                                 lines[i] = s.ok() ? ResultJson(a, model, pool, runs[i].ids, r) : Result<std::string>(s);
+                                 ++finished;
+                               });
+      if (!added.ok()) {
+        lines[i] = added;
+        ++finished;
+      }
+    }
+    batch.Step();
+  }
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (!lines[i].ok()) {
+      std::fprintf(stderr, "tandem: %s: prompt %zu: %s\n", source.c_str(), i + 1, lines[i].status().message().c_str());
+      return 1;
+    }
+    std::printf("%s\n", lines[i]->c_str());
+  }
+  return 0;
 }
 
 }  // namespace
@@ -201,6 +262,7 @@ int GenerateCommand(const GenerateArgs& a) {
     simdjson::dom::parser parser;
     std::string line;
     int line_no = 0;
+    std::vector<std::string> prompts;  // --parallel: all of them first
     while (std::getline(*in, line)) {
       ++line_no;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -210,6 +272,10 @@ int GenerateCommand(const GenerateArgs& a) {
         std::fprintf(stderr, "tandem: %s:%d: expected {\"prompt\": \"...\"}\n", a.prompts_jsonl.c_str(), line_no);
         return 1;
       }
+      if (a.parallel > 1) {
+        prompts.emplace_back(prompt);
+        continue;
+      }
       auto out = GenerateJson(a, model, pool, trie, std::string(prompt));
       if (!out.ok()) {
         std::fprintf(stderr, "tandem: %s:%d: %s\n", a.prompts_jsonl.c_str(), line_no, out.status().message().c_str());
@@ -218,6 +284,7 @@ int GenerateCommand(const GenerateArgs& a) {
       std::printf("%s\n", out->c_str());
       std::fflush(stdout);
     }
+    if (a.parallel > 1) return GenerateParallel(a, model, pool, trie, prompts, a.prompts_jsonl);
     return 0;
   }
   std::string prompt = a.prompt;

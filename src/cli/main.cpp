@@ -251,6 +251,10 @@ int main(int argc, char** argv) {
   generate->add_option("--json-schema", gen.json_schema, "Constrain the output to this JSON Schema (file)");
   generate->add_flag("--json", gen.json, "Print tokens, text and timings as JSON");
   generate->add_flag("--logits", gen.dump_logits, "With --json: also the last prompt position's logits");
+  generate->add_option("--parallel", gen.parallel,
+                       "With --prompts-jsonl: generate this many prompts at once (continuous batching, one forward "
+                       "per step over all of them); the output is the same, line for line")
+      ->capture_default_str();
 
   int bench_threads = 2, bench_reps = 3, bench_tg = 128;
   auto* bench = app.add_subcommand("bench-engine", "Time prompt processing, generation and first token (JSON)");

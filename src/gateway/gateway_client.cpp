@@ -10,6 +10,7 @@
 
 #include "gateway/chat_handler.h"
 #include "gateway/routed_call.h"
+#include "gateway/shadow.h"
 #include "providers/http_client.h"
 
 namespace tandem {
@@ -92,6 +93,13 @@ GatewayClient::Answer GatewayClient::Chat(const ChatRequest& req, std::chrono::m
   a.cost_usd = row.cost_usd;
   row.total_us = clock.mono_us() - start_us;
   row.overhead_us = std::max<int64_t>(0, row.total_us - o.result.stats.upstream_wait_us - o.encode_us);
+  std::shared_ptr<const Snapshot> snap = snap_.weak_from_this().lock();
+  if (o.shadow_sampled && rt_ && snap) {
+    auto call = std::make_shared<std::pair<ChatRequest, RoutedOutcome>>(req, std::move(o));
+    a.judge = [rt = rt_, snap = std::move(snap), call](const LedgerRecord& committed) {
+      StartShadowJudgment(*rt, snap, call->first, call->second, committed, rt->background());
+    };
+  }
   return a;
 }
 

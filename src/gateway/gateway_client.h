@@ -3,7 +3,9 @@
 // synchronously, for the callers that are not HTTP requests (agents, workflows, eval-tools, calibrate). A request
 // for "auto" or an alias is routed exactly as `tandem serve` routes it; a configured model name is called
 // directly (privacy still applies). The coroutines run on a private event loop; the
-// pooled upstream connections that belong to it are closed before it goes. One per command; not thread-safe.
+// pooled upstream connections that belong to it are closed before it goes. Given the serving Runtime, a call that
+// routing.shadow samples is judged like a chat completion (gateway/shadow.h) once the caller has committed its
+// row, on the Runtime's background loop. One per command; not thread-safe.
 #pragma once
 
 // clang-format off
@@ -12,6 +14,7 @@
 // clang-format on
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,7 +30,7 @@ std::shared_ptr<const Snapshot> LoadSnapshot(const std::string& config_path, con
 
 class GatewayClient {
  public:
-  explicit GatewayClient(const Snapshot& snap) : snap_(snap) {}
+  explicit GatewayClient(const Snapshot& snap, Runtime* rt = nullptr) : snap_(snap), rt_(rt) {}
   ~GatewayClient();
   GatewayClient(const GatewayClient&) = delete;
   GatewayClient& operator=(const GatewayClient&) = delete;
@@ -38,6 +41,9 @@ class GatewayClient {
     std::string model;  // the model that answered (or was to answer)
     double cost_usd = 0;
     LedgerRecord row;  // as the gateway would record the call (request_id and ts set; the caller may rename)
+    // Set when routing.shadow sampled the call and a Runtime is at hand: starts the judgment of the row as the
+    // caller committed it (its final request id). Calling it is the caller's choice; it never blocks.
+    std::function<void(const LedgerRecord&)> judge;
   };
   // A timeout above zero cancels the call when it fires (status kDeadlineExceeded).
   Answer Chat(const ChatRequest& req, std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
@@ -48,6 +54,7 @@ class GatewayClient {
 
  private:
   const Snapshot& snap_;
+  Runtime* rt_;
   asio::io_context io_;
 };
 

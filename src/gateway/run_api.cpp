@@ -148,7 +148,7 @@ void RunApi::StartWorkflow(const std::string& run_id, std::function<void()> done
 
 void RunApi::Execute(const Snapshot& snap, const std::string& run_id, const PreparedWorkflow* prepared) {
   agency::WorkflowOutcome o =
-      ExecuteWorkflowRun(snap, *store_, run_id, snap.config.agency.tools, {}, &stop_runs_, prepared);
+      ExecuteWorkflowRun(snap, *store_, run_id, snap.config.agency.tools, {}, &stop_runs_, prepared, &rt_);
   if (o.status == "failed") std::fprintf(stderr, "tandem: workflow run %s failed: %s\n", run_id.c_str(), o.error.c_str());
 }
 
@@ -280,6 +280,7 @@ asio::awaitable<void> RunApi::AgentRun(const HttpRequestIn& in, Responder& out, 
   req->tools = snap->config.agency.tools;
   req->owner = "server";
   req->key_id = key_id;
+  req->runtime = &rt_;
   std::string_view model = "auto", pattern;
   int64_t steps = req->options.max_steps;
   double cap = 0;

@@ -18,7 +18,7 @@ namespace {
 // One routed model call. `client` is reused when the caller owns one on this thread (its upstream connections
 // stay pooled); otherwise a fresh one serves the call, so concurrent branches never share an event loop.
 agency::ModelTurn CallModel(const Snapshot& snap, const std::string& body, std::chrono::milliseconds timeout,
-                            const std::string& key_id, GatewayClient* client = nullptr) {
+                            const std::string& key_id, GatewayClient* client = nullptr, Runtime* rt = nullptr) {
   agency::ModelTurn turn;
   auto req = ParseChatRequest(body);
   if (!req.ok()) {
@@ -26,7 +26,7 @@ agency::ModelTurn CallModel(const Snapshot& snap, const std::string& body, std::
     return turn;
   }
   std::optional<GatewayClient> fresh;
-  if (!client) client = &fresh.emplace(snap);
+  if (!client) client = &fresh.emplace(snap, rt);
   GatewayClient::Answer a = client->Chat(req.value(), timeout);
   turn.status = a.status;
   turn.body = std::move(a.body);
@@ -34,6 +34,7 @@ agency::ModelTurn CallModel(const Snapshot& snap, const std::string& body, std::
   turn.cost_usd = a.cost_usd;
   turn.row = std::move(a.row);
   turn.row.key_id = key_id;
+  turn.on_committed = std::move(a.judge);
   return turn;
 }
 
@@ -97,7 +98,8 @@ Result<agency::Workflow> CheckWorkflowFile(const Snapshot& snap, const std::stri
 agency::WorkflowOutcome ExecuteWorkflowRun(const Snapshot& snap, agency::RunStore& store, const std::string& run_id,
                                            const std::vector<std::string>& extra_tools,
                                            const std::function<void(const agency::StepRecord&)>& progress,
-                                           const std::atomic<bool>* stop, const PreparedWorkflow* prepared) {
+                                           const std::atomic<bool>* stop, const PreparedWorkflow* prepared,
+                                           Runtime* rt) {
   agency::WorkflowOutcome out;
   out.status = "failed";
   auto run = store.GetRun(run_id);
@@ -126,10 +128,10 @@ agency::WorkflowOutcome ExecuteWorkflowRun(const Snapshot& snap, agency::RunStor
   agency::WorkflowRunOptions opt;
   const std::string key_id = run.value().key_id;
   // Steps on this thread share one client (and its pooled connections); parallel branches make their own.
-  GatewayClient mine(snap);
+  GatewayClient mine(snap, rt);
   const std::thread::id owner = std::this_thread::get_id();
-  opt.model = [&snap, &mine, owner, key_id](const std::string& body, std::chrono::milliseconds timeout) {
-    return CallModel(snap, body, timeout, key_id, std::this_thread::get_id() == owner ? &mine : nullptr);
+  opt.model = [&snap, &mine, owner, key_id, rt](const std::string& body, std::chrono::milliseconds timeout) {
+    return CallModel(snap, body, timeout, key_id, std::this_thread::get_id() == owner ? &mine : nullptr, rt);
   };
   opt.resolve = [&snap](const std::string& m) { return ResolveTier(snap, m); };
   opt.tools = prepared->tools.get();
@@ -190,7 +192,7 @@ Result<AgentRunOutcome> ExecuteAgentRun(const Snapshot& snap, agency::RunStore* 
   }
   if (req.on_start) req.on_start(out.run_id);
   int step_index = 0;
-  GatewayClient client(snap);  // the loop calls the model from this thread only
+  GatewayClient client(snap, req.runtime);  // the loop calls the model from this thread only
   // Each model call is one step; its tool calls are recorded as its children when the loop reports them.
   agency::ModelFn model = [&](const std::string& request, const std::string& tier) {
     const std::string target = tier == "llm" ? snap.policy->resolve("llm") : req.model;
@@ -220,7 +222,7 @@ Result<AgentRunOutcome> ExecuteAgentRun(const Snapshot& snap, agency::RunStore* 
       s.error = turn.status.ok() ? "" : turn.status.message();
       LedgerRecord row = turn.row;
       row.request_id = out.run_id + "/" + s.key;
-      store->PutStep(s, &row);
+      if (store->PutStep(s, &row).ok() && turn.on_committed) turn.on_committed(row);
     }
     return turn;
   };

@@ -3,7 +3,7 @@
 //
 // Every model call of a step goes through GatewayClient, so it is routed, failed over and priced exactly like a
 // request to /v1/chat/completions, and its ledger row (request id "<run id>/<step key>") is committed with the
-// step. Workflow tools come from the workflow's `tools:` specs (paths relative to its file) plus `extra_tools`.
+// step. Given the serving Runtime (`tandem serve`), a step that routing.shadow samples is judged once committed. Workflow tools come from the workflow's `tools:` specs (paths relative to its file) plus `extra_tools`.
 // Functions block until the run stops (done, failed, waiting for approval); call them off the network threads.
 // Thread-safe given a thread-safe RunStore; each call uses its own event loop.
 #pragma once
@@ -43,7 +43,7 @@ agency::WorkflowOutcome ExecuteWorkflowRun(const Snapshot& snap, agency::RunStor
                                            const std::vector<std::string>& extra_tools,
                                            const std::function<void(const agency::StepRecord&)>& progress = {},
                                            const std::atomic<bool>* stop = nullptr,
-                                           const PreparedWorkflow* prepared = nullptr);
+                                           const PreparedWorkflow* prepared = nullptr, Runtime* rt = nullptr);
 
 struct AgentRunRequest {
   std::string task;
@@ -54,6 +54,7 @@ struct AgentRunRequest {
   std::string key_id;          // the client key that asked (its model calls carry it in the ledger)
   std::string answer_pattern;  // when set, a final answer must contain a match of this RE2 pattern
   std::function<void(const std::string& run_id)> on_start;  // once the run is recorded
+  Runtime* runtime = nullptr;  // the serving Runtime, for routing.shadow judgments of the steps (null: none)
   agency::AgentOptions options;
 };
 struct AgentRunOutcome {

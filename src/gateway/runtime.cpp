@@ -1,5 +1,7 @@
 #include "gateway/runtime.h"
 
+#include "providers/http_client.h"
+
 namespace tandem {
 
 std::string RouteQuestion(const std::vector<DescribedRoute>& routes) {
@@ -61,6 +63,27 @@ Result<std::shared_ptr<const Snapshot>> BuildSnapshot(Config config, const Clock
   snap->config = std::move(config);
   snap->baseline = snap->config.find(snap->config.routing.llm_model);
   return std::shared_ptr<const Snapshot>(std::move(snap));
+}
+
+Runtime::~Runtime() {
+  std::lock_guard<std::mutex> lock(background_mu_);
+  if (!background_io_) return;
+  background_work_.reset();
+  background_io_->stop();
+  background_thread_.join();
+}
+
+asio::any_io_executor Runtime::background() {
+  std::lock_guard<std::mutex> lock(background_mu_);
+  if (!background_io_) {
+    background_io_ = std::make_unique<asio::io_context>(1);
+    background_work_.emplace(background_io_->get_executor());
+    background_thread_ = std::thread([io = background_io_.get()] {
+      io->run();
+      ClearConnectionPool();  // this thread's pooled upstream connections, before their loop goes
+    });
+  }
+  return background_io_->get_executor();
 }
 
 }  // namespace tandem

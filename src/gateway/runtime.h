@@ -6,10 +6,18 @@
 // live as long as the process. Thread-safe.
 #pragma once
 
+// clang-format off
+#include "core/asio.h"
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+// clang-format on
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 
 #include "config/config.h"
 #include "core/clock.h"
@@ -32,7 +40,9 @@ struct RoutePrior {
   std::vector<double> logprob;
 };
 
-struct Snapshot {
+// Owned by a shared_ptr (BuildSnapshot), so work that outlives a call holding `const Snapshot&` can keep it
+// alive through weak_from_this().
+struct Snapshot : std::enable_shared_from_this<Snapshot> {
   Config config;
   std::unique_ptr<RulesPolicy> policy;
   std::shared_ptr<ProviderSet> providers;
@@ -64,6 +74,9 @@ class Runtime {
  public:
   Runtime(std::shared_ptr<const Snapshot> snap, std::unique_ptr<Ledger> ledger, const Clock& clock)
       : snap_(std::move(snap)), ledger_(std::move(ledger)), clock_(clock) {}
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
 
   std::shared_ptr<const Snapshot> snapshot() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -77,6 +90,10 @@ class Runtime {
   Metrics& metrics() { return metrics_; }
   std::atomic<int>& shadow_in_flight() { return shadow_in_flight_; }  // routing.shadow judgments running
   const Clock& clock() const { return clock_; }
+  // An event loop of the Runtime's own, on one thread started at first use, for background work begun off the
+  // network threads (the shadow judgments of agent and workflow steps). Work still on it when the Runtime goes
+  // is abandoned.
+  asio::any_io_executor background();
 
  private:
   mutable std::mutex mu_;
@@ -85,6 +102,10 @@ class Runtime {
   Metrics metrics_;
   std::atomic<int> shadow_in_flight_{0};
   const Clock& clock_;
+  std::mutex background_mu_;  // guards the three below
+  std::unique_ptr<asio::io_context> background_io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> background_work_;
+  std::thread background_thread_;
 };
 
 }  // namespace tandem

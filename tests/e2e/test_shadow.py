@@ -136,3 +136,19 @@ def test_shadow_config_errors(make_stack):
                      ("  shadow: {judge: nope}\n", "routing.shadow.judge: no model named 'nope'"),
                      ("  shadow: {judge: cloud-gpt, sample: 2}\n", "routing.shadow.sample: must be in [0, 1]")]:
         stack.assert_config_error(bad, msg)
+
+
+def test_workflow_steps_are_judged_like_chat_completions(make_stack, tmp_path):
+    from test_workflows import http, serve_with_workflows
+    stack = make_stack(learned="  shadow: {sample: 1.0, judge: cloud-gpt}\n")
+    serve_with_workflows(stack, tmp_path)
+    stack.cloud.control(replies=[{"contains": "step", "reply": "yes"}])
+    code, run = http("POST", stack.url + "/v1/workflows/chain/runs", {})
+    assert code == 200 and run["status"] == "done", run
+    judged = wait_shadow_rows(stack, 5)
+    steps = stack.rows(f"request_id LIKE '{run['id']}/%'")
+    assert len(steps) == 5 and all(r["model"] == "local-slm" for r in steps)
+    # Each judgment refers to its step's row as committed, under the step's own request id.
+    assert sorted(r["shadow_of"] for r in judged) == sorted(r["request_id"] for r in steps)
+    assert all(r["verdict"] == 1 and r["model"] == "cloud-gpt" for r in judged)
+    assert re.search(r'^tandem_shadow_judgments_total\{verdict="right"\} 5$', metrics(stack.url), re.M)

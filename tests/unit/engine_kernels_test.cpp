@@ -170,6 +170,32 @@ TEST(DotTest, MultiRowKernelsEqualSingleRowBitForBit) {
   }
 }
 
+TEST(DotTest, DecodeKernelsEqualSingleRowBitForBitOnEveryIsa) {
+  std::mt19937 rng(11);
+  const auto fixtures = LoadFixtures();
+  int checked = 0;
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2}) {
+    if (isa == Isa::kAvx2 && !CpuHasAvx2()) continue;
+    for (const Fixture& f : fixtures) {
+      for (const DotKernel* kp : {&GetDotKernel(f.type, isa), GetDotKernel(f.type, isa).unrepacked}) {
+        if (!kp || !kp->dot4_decode) continue;
+        const DotKernel& k = *kp;
+        const int n = 512;
+        const size_t rb = ActRowBytes(k, n);
+        std::vector<uint8_t> acts(rb * 4);
+        for (int r = 0; r < 4; ++r) k.quantize(RandomActs(n, rng).data(), acts.data() + rb * r, n);
+        float out[4];
+        k.dot4_decode(n, f.raw.data(), acts.data(), rb, out);
+        for (int r = 0; r < 4; ++r) EXPECT_EQ(out[r], k.dot(n, f.raw.data(), acts.data() + rb * r)) << TypeName(f.type);
+        ++checked;
+      }
+    }
+  }
+  if (CpuHasAvx2()) {
+    EXPECT_GE(checked, 6);  // Q4_0, Q4_1, Q5_0, Q8_0, Q4_K, Q6_K
+  }
+}
+
 TEST(DotTest, KernelForPicksTheUnrepackedOrderByRowCount) {
   const DotKernel& k = GetDotKernel(TensorType::kQ4_0);
   EXPECT_EQ(&KernelFor(k, 2048), &k);

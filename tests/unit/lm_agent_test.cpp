@@ -44,7 +44,7 @@ struct Script {
       requests.push_back(body);
       tiers.push_back(tier);
       const size_t i = std::min(requests.size() - 1, answers.size() - 1);
-      return ModelTurn{Status::Ok(), answers[i], tier.empty() ? "slm" : "llm", cost, {}};
+      return ModelTurn{Status::Ok(), answers[i], tier.empty() ? "slm" : "llm", cost, {}, {}};
     };
   }
 };
@@ -143,7 +143,7 @@ TEST(LmAgent, EscalatesAfterInvalidCallsAndChecksTheAnswer) {
 
 TEST(LmAgent, ModelFailureEndsTheRun) {
   ModelFn broken = [](const std::string&, const std::string&) {
-    return ModelTurn{Status(Code::kUnavailable, "upstream down"), "", "slm", 0, {}};
+    return ModelTurn{Status(Code::kUnavailable, "upstream down"), "", "slm", 0, {}, {}};
   };
   AgentResult r = RunAgent("?", Calculator(), broken, AgentOptions{});
   EXPECT_EQ(r.status, AgentStatus::kModelError);

@@ -43,108 +43,133 @@ Result<int> Prefill(Session& session, const std::vector<int32_t>& prompt, std::v
   return static_cast<int>(common);
 }
 
-Result<GenerateResult> Generate(Session& session, const std::vector<int32_t>& prompt, const GenerateOptions& opts,
-                                const TextCallback& on_text) {
-  const Model& model = session.model();
-  const Tokenizer& tok = model.tokenizer();
-  const int n_vocab = model.config().n_vocab;
-  GenerateResult r;
-  r.prompt_tokens = static_cast<int>(prompt.size());
+Generation::Generation(const Model& model, const GenerateOptions& opts, TextCallback on_text)
+    : model_(model), opts_(opts), on_text_(std::move(on_text)), sampler_(opts.sampling) {
+  r_.finish_reason = "length";
+}
+
+Result<std::vector<int32_t>> Generation::Begin(Session& session, const std::vector<int32_t>& prompt) {
+  r_.prompt_tokens = static_cast<int>(prompt.size());
+  if (prompt.empty()) return Status(Code::kInvalidArgument, "empty prompt");
   if (static_cast<int>(prompt.size()) >= session.n_ctx())
     return Status(Code::kInvalidArgument, "prompt of " + std::to_string(prompt.size()) +
                                               " tokens does not fit the context of " + std::to_string(session.n_ctx()));
-  auto t0 = std::chrono::steady_clock::now();
-  auto cached = Prefill(session, prompt);
-  if (!cached.ok()) return cached.status();
-  r.cached_tokens = *cached;
-  r.prefill_ms = MsSince(t0);
-  t0 = std::chrono::steady_clock::now();
+  t0_ = std::chrono::steady_clock::now();
+  const auto& cached = session.tokens();
+  size_t common = 0;
+  while (common < cached.size() && common < prompt.size() && cached[common] == prompt[common]) ++common;
+  if (common == prompt.size()) --common;  // at least one token must run to produce logits
+  session.Truncate(static_cast<int>(common));
+  r_.cached_tokens = static_cast<int>(common);
+  recent_.assign(prompt.end() - std::min<ptrdiff_t>(static_cast<ptrdiff_t>(prompt.size()), 256), prompt.end());
+  return std::vector<int32_t>(prompt.begin() + static_cast<ptrdiff_t>(common), prompt.end());
+}
 
-  Sampler sampler(opts.sampling);
-  std::vector<int32_t> recent(prompt.end() - std::min<ptrdiff_t>(static_cast<ptrdiff_t>(prompt.size()), 256), prompt.end());
-  std::vector<bool> allowed;
-  std::string pending;                  // decoded but not yet handed to the callback
-  std::vector<GeneratedToken> unsent;   // the tokens behind `pending`
-  r.finish_reason = "length";
-  for (int step = 0; step < opts.max_tokens; ++step) {
-    const float* logits = session.logits().data();
-    const std::vector<bool>* mask = nullptr;
-    if (opts.constraint) {
-      allowed.assign(static_cast<size_t>(n_vocab), false);
-      if (!opts.constraint->Allowed(&allowed)) {
-        r.finish_reason = "stop";
-        break;
-      }
-      mask = &allowed;
-    }
-    const int32_t id = sampler.Sample(logits, n_vocab, recent, mask);
-    if (id < 0) {
-      r.finish_reason = "stop";
-      break;
-    }
-    GeneratedToken info;
-    info.id = id;
-    if (opts.logprobs || opts.top_logprobs > 0)
-      info.logprob = Sampler::LogProb(logits, n_vocab, id, opts.top_logprobs, &info.top);
-    if (tok.IsEog(id)) {
-      r.finish_reason = "stop";
-      break;
-    }
-    if (opts.constraint) opts.constraint->Accept(id);
-    r.tokens.push_back(id);
-    recent.push_back(id);
-    if (opts.logprobs || opts.top_logprobs > 0) r.token_info.push_back(info);
-    pending += tok.Piece(id);
-    unsent.push_back(info);
+void Generation::Prefilled() {
+  r_.prefill_ms = MsSince(t0_);
+  t0_ = std::chrono::steady_clock::now();
+}
 
-    // A stop string ends generation; the text before it is the answer.
-    bool stopped = false;
-    for (const std::string& st : opts.stop) {
-      if (st.empty()) continue;
-      const size_t at = pending.find(st);
-      if (at != std::string::npos) {
-        pending.resize(at);
-        stopped = true;
-      }
+bool Generation::Step(const float* logits, int session_pos, int n_ctx, int32_t* next) {
+  if (done_) return false;
+  const Tokenizer& tok = model_.tokenizer();
+  const int n_vocab = model_.config().n_vocab;
+  if (steps_ >= opts_.max_tokens) return Finish();
+  ++steps_;
+  const std::vector<bool>* mask = nullptr;
+  if (opts_.constraint) {
+    allowed_.assign(static_cast<size_t>(n_vocab), false);
+    if (!opts_.constraint->Allowed(&allowed_)) {
+      r_.finish_reason = "stop";
+      return Finish();
     }
-    const size_t hold = stopped ? 0 : std::max(Utf8IncompleteTail(pending), StopPrefixTail(pending, opts.stop));
-    if (pending.size() > hold) {
-      const std::string delta = ToValidUtf8(std::string_view(pending.data(), pending.size() - hold));
-      r.text.append(delta);
-      const bool go_on = !on_text || on_text(delta, unsent);
-      unsent.clear();
-      if (!go_on) {
-        r.finish_reason = "cancelled";
-        pending.clear();
-        break;
-      }
-      pending.erase(0, pending.size() - hold);
-    }
-    if (stopped) {
-      r.finish_reason = "stop";
-      pending.clear();
-      break;
-    }
-    if (opts.constraint && opts.constraint->Complete()) {
-      r.finish_reason = "stop";
-      break;
-    }
-    if (step + 1 == opts.max_tokens) break;
-    if (session.pos() + 1 > session.n_ctx()) break;  // context full: "length"
-    if (Status s = session.Forward(&id, 1); !s.ok()) {
-      if (session.pos() >= session.n_ctx()) break;
-      return s;
+    mask = &allowed_;
+  }
+  const int32_t id = sampler_.Sample(logits, n_vocab, recent_, mask);
+  if (id < 0) {
+    r_.finish_reason = "stop";
+    return Finish();
+  }
+  GeneratedToken info;
+  info.id = id;
+  const bool want_lp = opts_.logprobs || opts_.top_logprobs > 0;
+  if (want_lp) info.logprob = Sampler::LogProb(logits, n_vocab, id, opts_.top_logprobs, &info.top);
+  if (tok.IsEog(id)) {
+    r_.finish_reason = "stop";
+    return Finish();
+  }
+  if (opts_.constraint) opts_.constraint->Accept(id);
+  r_.tokens.push_back(id);
+  recent_.push_back(id);
+  if (want_lp) r_.token_info.push_back(info);
+  pending_ += tok.Piece(id);
+  unsent_.push_back(info);
+
+  // A stop string ends generation; the text before it is the answer.
+  bool stopped = false;
+  for (const std::string& st : opts_.stop) {
+    if (st.empty()) continue;
+    const size_t at = pending_.find(st);
+    if (at != std::string::npos) {
+      pending_.resize(at);
+      stopped = true;
     }
   }
-  if (opts.constraint && !opts.constraint->Complete() && r.finish_reason != "cancelled")
-    pending += opts.constraint->Close();  // out of budget: end the structure so the answer still parses
-  if (!pending.empty()) {
-    const std::string tail = ToValidUtf8(pending);  // an incomplete character at the very end
-    r.text += tail;
-    if (on_text) on_text(tail, unsent);
+  const size_t hold = stopped ? 0 : std::max(Utf8IncompleteTail(pending_), StopPrefixTail(pending_, opts_.stop));
+  if (pending_.size() > hold) {
+    const std::string delta = ToValidUtf8(std::string_view(pending_.data(), pending_.size() - hold));
+    r_.text.append(delta);
+    const bool go_on = !on_text_ || on_text_(delta, unsent_);
+    unsent_.clear();
+    if (!go_on) {
+      r_.finish_reason = "cancelled";
+      pending_.clear();
+      return Finish();
+    }
+    pending_.erase(0, pending_.size() - hold);
   }
-  r.decode_ms = MsSince(t0);
-  return r;
+  if (stopped) {
+    r_.finish_reason = "stop";
+    pending_.clear();
+    return Finish();
+  }
+  if (opts_.constraint && opts_.constraint->Complete()) {
+    r_.finish_reason = "stop";
+    return Finish();
+  }
+  if (steps_ == opts_.max_tokens || session_pos + 1 > n_ctx) return Finish();  // "length"
+  *next = id;
+  return true;
+}
+
+bool Generation::Finish() {
+  done_ = true;
+  if (opts_.constraint && !opts_.constraint->Complete() && r_.finish_reason != "cancelled")
+    pending_ += opts_.constraint->Close();  // out of budget: end the structure so the answer still parses
+  if (!pending_.empty()) {
+    const std::string tail = ToValidUtf8(pending_);  // an incomplete character at the very end
+    r_.text += tail;
+    if (on_text_) on_text_(tail, unsent_);
+    pending_.clear();
+  }
+  r_.decode_ms = MsSince(t0_);
+  return false;
+}
+
+Result<GenerateResult> Generate(Session& session, const std::vector<int32_t>& prompt, const GenerateOptions& opts,
+                                const TextCallback& on_text) {
+  Generation g(session.model(), opts, on_text);
+  auto run = g.Begin(session, prompt);
+  if (!run.ok()) return run.status();
+  if (Status s = session.Forward(run->data(), static_cast<int>(run->size())); !s.ok()) {
+    session.Truncate(0);
+    return s;
+  }
+  g.Prefilled();
+  int32_t id = 0;
+  while (g.Step(session.logits().data(), session.pos(), session.n_ctx(), &id))
+    if (Status s = session.Forward(&id, 1); !s.ok()) return s;
+  return std::move(g.result());
 }
 
 }  // namespace tandem::engine

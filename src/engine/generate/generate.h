@@ -1,10 +1,13 @@
-// Generation loop over a Session: reuse of the cached prefix, batched prefill, sampling, stop conditions
+// Generation over a Session: reuse of the cached prefix, batched prefill, sampling, stop conditions
 // (end-of-generation tokens, stop strings, max tokens, a full context), per-token logprobs, and a callback that
 // receives text as soon as it is safe to show — never half a UTF-8 character, never the start of a stop string
 // that may still complete. An optional constraint masks the vocabulary at each step (JSON-schema decoding).
-// Generate is a free function: its thread-safety is the Session's (one call at a time per Session).
+// Generation is the per-sequence state machine (prompt, then one token per step) that both Generate (one
+// sequence) and engine/generate/batch.h (many, one forward per step) drive, so both behave the same. Thread
+// safety is the Session's: one call at a time per Session and per Generation.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -57,6 +60,41 @@ struct GenerateResult {
 // text was held back — a partial UTF-8 character or a possible stop string — none for the grammar's closing
 // text); return false to stop generating (finish_reason "cancelled").
 using TextCallback = std::function<bool(std::string_view delta, const std::vector<GeneratedToken>& tokens)>;
+
+// One sequence's generation, a step at a time. Begin() readies the session (keeping the longest cached prefix)
+// and says which prompt tokens still have to run; after they have run — and after each token Step() returns —
+// the session's logits predict the next token, and Step() samples it, reports text, and says whether to go on.
+class Generation {
+ public:
+  Generation(const Model& model, const GenerateOptions& opts, TextCallback on_text = nullptr);
+
+  // Checks that the prompt fits, truncates the session to the prefix it shares with the prompt (at least one
+  // prompt token always runs) and returns the tokens to run.
+  Result<std::vector<int32_t>> Begin(Session& session, const std::vector<int32_t>& prompt);
+  // The prompt has run (prefill_ms is taken now).
+  void Prefilled();
+  // Samples the next token from `logits`. True: *next is to run at the session's next position (the context
+  // has room). False: generation ended; result() is final.
+  bool Step(const float* logits, int session_pos, int n_ctx, int32_t* next);
+  GenerateResult& result() { return r_; }
+  bool done() const { return done_; }
+
+ private:
+  bool Finish();
+
+  const Model& model_;
+  GenerateOptions opts_;
+  TextCallback on_text_;
+  Sampler sampler_;
+  GenerateResult r_;
+  std::vector<int32_t> recent_;
+  std::vector<bool> allowed_;
+  std::string pending_;                 // decoded but not yet handed to the callback
+  std::vector<GeneratedToken> unsent_;  // the tokens behind `pending_`
+  int steps_ = 0;
+  bool done_ = false;
+  std::chrono::steady_clock::time_point t0_;
+};
 
 Result<GenerateResult> Generate(Session& session, const std::vector<int32_t>& prompt, const GenerateOptions& opts,
                                 const TextCallback& on_text = nullptr);

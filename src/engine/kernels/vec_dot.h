@@ -32,6 +32,9 @@ struct DotKernel {
                              // groups of four, where llama.cpp may sum in another order than for single rows
                              // (Q4_K), so it is not always bit-identical to dot().
   VecTile24Fn tile24 = nullptr;  // optional
+  // Optional: four dot() results at once, bit for bit (weights unpacked once): the single-token rows of
+  // several sequences in one batched decode step, each of which must get what it would get alone.
+  VecDot4Fn dot4_decode = nullptr;
   // Optional: the order llama.cpp sums in when a matmul has at least kBatchOrderMinRows activation rows and it
   // takes its tiled K-quant path (ggml-cpu/tiled: per super-block, the exact integer dot scaled by the weight's d,
   // then one fma with the activation's d into a single float accumulator). Where set, prompt batches use these

@@ -505,6 +505,39 @@ void Dot4Q8_0(int n, const void* vw, const void* va, size_t stride, float* out) 
   });
 }
 
+// DotQ4_K for four activation rows with the weights unpacked once (the decode rows of a batched step): each
+// row's integers and its float fmas exactly as DotQ4_K has them, so the results are its own, bit for bit.
+void Dot4Q4_KDecode(int n, const void* vw, const void* va, size_t stride, float* out) {
+  const auto* w = static_cast<const BlockQ4_K*>(vw);
+  const BlockQ8_K* a[4];
+  ActRows(va, stride, a);
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  float acc[4] = {0, 0, 0, 0}, acc_min[4] = {0, 0, 0, 0};
+  for (int i = 0; i < n / kQK_K; ++i) {
+    uint8_t sc[8], mn[8];
+    for (int j = 0; j < 8; ++j) ScaleMinK4(j, w[i].scales, &sc[j], &mn[j]);
+    __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+    for (int j = 0; j < 4; ++j) {
+      const __m256i q = Load32(w[i].qs + 32 * j);
+      const __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+      const __m256i s0 = _mm256_set1_epi16(sc[2 * j]), s1 = _mm256_set1_epi16(sc[2 * j + 1]);
+      for (int r = 0; r < 4; ++r) {
+        const __m256i p0 = _mm256_maddubs_epi16(lo, Load32(a[r][i].qs + 64 * j));
+        const __m256i p1 = _mm256_maddubs_epi16(hi, Load32(a[r][i].qs + 64 * j + 32));
+        sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(p0, s0));
+        sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(p1, s1));
+      }
+    }
+    const float dw = Half(w[i].d), dmin = Half(w[i].dmin);
+    for (int r = 0; r < 4; ++r) {
+      const int mins = KMins(mn, a[r][i].bsums);
+      acc[r] = std::fma(static_cast<float>(HSumI32(sumi[r])), dw * a[r][i].d, acc[r]);
+      acc_min[r] = std::fma(static_cast<float>(mins), dmin * a[r][i].d, acc_min[r]);
+    }
+  }
+  for (int r = 0; r < 4; ++r) out[r] = acc[r] - acc_min[r];
+}
+
 // The batched form (ggml_gemm_q4_K_8x8_q8_K, used for prompt rows in groups of four): the same integers as
 // DotQ4_K, folded into the float sums per pair of 32-value sub-blocks instead of per super-block. The weights'
 // nibbles and scales are unpacked once for the four activation rows and their integer sums reduced together;
@@ -1068,6 +1101,9 @@ KernelTable MakeTable() {
   tile(TensorType::kQ8_0, Tile24Q0<BlockQ8_0, UnpackQ8_0>);
   tile(TensorType::kQ4_1, Tile24Q4_1);
   tile(TensorType::kQ4_K, Tile24Q4_K);
+  // Decode rows of a batched step need dot()'s own results: dot4 gives them for every format but Q4_K.
+  for (DotKernel& k : t.by_type) k.dot4_decode = k.dot4;
+  t.by_type[static_cast<int>(TensorType::kQ4_K)].dot4_decode = Dot4Q4_KDecode;
   for (DotKernel& k : t.by_type) {
     if (k.act_type == TensorType::kQ8_0) k.quantize = QuantizeQ8_0;
     if (k.act_type == TensorType::kQ8_1) k.quantize = QuantizeQ8_1;

@@ -174,7 +174,8 @@ Status Model::Bind() {
 
 // Per-batch working memory, grown to the largest batch seen (at most MaxBatch() tokens).
 struct Session::Scratch {
-  std::vector<float> x, h, q, k, v, att, g, u, o, cos, sin, cos_local, sin_local;
+  std::vector<float> x, h, q, k, v, att, g, u, o, cos, sin, cos_local, sin_local, logits;
+  std::vector<int> segs, row_item, row_pos;  // a batched pass: rows per item; each row's item and position
   MatMulScratch mm;
   std::vector<std::vector<float>> scores;  // per thread: attention weights over the context
 };
@@ -183,14 +184,14 @@ Session::Session(std::shared_ptr<const Model> model, int n_ctx, ThreadPool* pool
     : model_(std::move(model)), n_ctx_(n_ctx), pool_(pool), s_(std::make_unique<Scratch>()) {
   const ModelConfig& c = model_->config();
   const size_t cache = static_cast<size_t>(c.n_layer) * static_cast<size_t>(n_ctx_) * static_cast<size_t>(c.kv_dim());
-  k_cache_.resize(cache);
-  v_cache_.resize(cache);
+  k_cache_.reset(new uint16_t[cache]);
+  v_cache_.reset(new uint16_t[cache]);
   logits_.assign(static_cast<size_t>(c.n_vocab), 0.f);
 }
 
 Session::~Session() = default;
 
-Status Session::Forward(const int32_t* tokens, int n, std::vector<float>* hidden) {
+Status Session::Check(const int32_t* tokens, int n) const {
   const ModelConfig& c = model_->config();
   if (n <= 0) return Status(Code::kInvalidArgument, "no tokens to process");
   if (pos_ + n > n_ctx_)
@@ -199,14 +200,41 @@ Status Session::Forward(const int32_t* tokens, int n, std::vector<float>* hidden
   for (int i = 0; i < n; ++i)
     if (tokens[i] < 0 || tokens[i] >= c.n_vocab)
       return Status(Code::kInvalidArgument, "token id " + std::to_string(tokens[i]) + " is outside the vocabulary");
+  return Status::Ok();
+}
+
+Status Session::Forward(const int32_t* tokens, int n, std::vector<float>* hidden) {
+  if (Status s = Check(tokens, n); !s.ok()) return s;
   if (hidden) hidden->clear();
   for (int done = 0; done < n;) {
-    const int b = std::min(MaxBatch(), n - done);
-    ForwardBatch(tokens + done, b, hidden);
-    tokens_.insert(tokens_.end(), tokens + done, tokens + done + b);
-    done += b;
+    const BatchItem item{this, tokens + done, std::min(MaxBatch(), n - done)};
+    ForwardPass(&item, 1, hidden);
+    done += item.n;
   }
   return Status::Ok();
+}
+
+Status Session::ForwardMany(const BatchItem* items, int n_items) {
+  if (n_items <= 0) return Status(Code::kInvalidArgument, "no sequences to process");
+  for (int i = 0; i < n_items; ++i) {
+    const BatchItem& it = items[i];
+    if (!it.session) return Status(Code::kInvalidArgument, "batch item without a session");
+    if (it.session->model_ != items[0].session->model_)
+      return Status(Code::kInvalidArgument, "a batch's sessions must share one model");
+    for (int j = 0; j < i; ++j)
+      if (items[j].session == it.session) return Status(Code::kInvalidArgument, "a session appears twice in a batch");
+    if (Status s = it.session->Check(it.tokens, it.n); !s.ok()) return s;
+  }
+  // Each item in chunks of MaxBatch() tokens, as Forward would cut it; pass k runs every item's k-th chunk.
+  std::vector<BatchItem> pass;
+  for (int done = 0;; done += MaxBatch()) {
+    pass.clear();
+    for (int i = 0; i < n_items; ++i)
+      if (items[i].n > done)
+        pass.push_back({items[i].session, items[i].tokens + done, std::min(MaxBatch(), items[i].n - done)});
+    if (pass.empty()) return Status::Ok();
+    ForwardPass(pass.data(), static_cast<int>(pass.size()), nullptr);
+  }
 }
 
 namespace {
@@ -217,11 +245,75 @@ struct MatOut {
   float* y;                // [T][w->rows()]
 };
 
+// y[t][r] = W[r] . act[t] (+ bias) for weight rows [lo, hi) and activation rows [0, T) — the kernels a matmul of
+// T rows uses (llama.cpp's tiled order from kBatchOrderMinRows rows, tiles of four below that, single rows last).
+void MatRows(const DotKernel& kern, const TensorInfo* w, const float* bias, int64_t lo, int64_t hi,
+             const uint8_t* acts, size_t act_bytes, int T, int n_in, float* y, int64_t rows) {
+  // Prompt batches of some formats sum in llama.cpp's tiled order (DotKernel::dot_batch).
+  const bool batch_order = T >= kBatchOrderMinRows && kern.dot_batch;
+  const VecDotFn dot = batch_order ? kern.dot_batch : kern.dot;
+  const VecDot4Fn dot4 = batch_order ? kern.dot4_batch : kern.dot4;
+  int64_t r0 = lo;
+  if (kern.tile24 && !batch_order && T >= 4) {
+    const size_t wb = w->row_bytes();
+    float tile[8];
+    for (; r0 + 2 <= hi; r0 += 2) {
+      const float b0 = bias ? bias[r0] : 0.f, b1 = bias ? bias[r0 + 1] : 0.f;
+      int t = 0;
+      for (; t + 4 <= T; t += 4) {
+        kern.tile24(n_in, Row(w, r0), wb, acts + act_bytes * t, act_bytes, tile, 4);
+        for (int c = 0; c < 4; ++c) {
+          y[static_cast<size_t>(t + c) * rows + r0] = tile[c] + b0;
+          y[static_cast<size_t>(t + c) * rows + r0 + 1] = tile[4 + c] + b1;
+        }
+      }
+      for (; t < T; ++t)
+        for (int j = 0; j < 2; ++j)
+          y[static_cast<size_t>(t) * rows + r0 + j] = kern.dot(n_in, Row(w, r0 + j), acts + act_bytes * t) + (j ? b1 : b0);
+    }
+  }
+  for (int64_t r = r0; r < hi; ++r) {
+    const uint8_t* wr = Row(w, r);
+    const float bv = bias ? bias[r] : 0.f;
+    int t = 0;
+    if (dot4) {
+      float v4[4];
+      for (; t + 4 <= T; t += 4) {
+        dot4(n_in, wr, acts + act_bytes * t, act_bytes, v4);
+        for (int j = 0; j < 4; ++j) y[static_cast<size_t>(t + j) * rows + r] = v4[j] + bv;
+      }
+    }
+    for (; t < T; ++t) y[static_cast<size_t>(t) * rows + r] = dot(n_in, wr, acts + act_bytes * t) + bv;
+  }
+}
+
+// MatRows for T single-token rows of distinct sequences: each row gets dot()'s result, four at a time through
+// dot4_decode where the format has it.
+void MatRowsDecode(const DotKernel& kern, const TensorInfo* w, const float* bias, int64_t lo, int64_t hi,
+                   const uint8_t* acts, size_t act_bytes, int T, int n_in, float* y, int64_t rows) {
+  for (int64_t r = lo; r < hi; ++r) {
+    const uint8_t* wr = Row(w, r);
+    const float bv = bias ? bias[r] : 0.f;
+    int t = 0;
+    if (kern.dot4_decode) {
+      float v4[4];
+      for (; t + 4 <= T; t += 4) {
+        kern.dot4_decode(n_in, wr, acts + act_bytes * t, act_bytes, v4);
+        for (int j = 0; j < 4; ++j) y[static_cast<size_t>(t + j) * rows + r] = v4[j] + bv;
+      }
+    }
+    for (; t < T; ++t) y[static_cast<size_t>(t) * rows + r] = kern.dot(n_in, wr, acts + act_bytes * t) + bv;
+  }
+}
+
 // y_k[t][r] = W_k[r] . x[t] (+ bias) for every output k. Activations are quantized once per partner type (a
 // layer's weights may mix, e.g., Q4_K and Q5_0), then every format runs on its int8 kernels, in the order
 // llama.cpp's kernels accumulate (vec_dot, tinyBLAS, the repacked Q4_0/Q4_K GEMMs, the tiled K-quant matmul for
-// batches): that exactness keeps greedy output identical to llama.cpp's.
-void MatMul(ThreadPool& pool, const float* x, int T, int n_in, std::initializer_list<MatOut> outs, MatMulScratch& ms) {
+// batches): that exactness keeps greedy output identical to llama.cpp's. `segs`, when given, splits the T rows
+// into consecutive groups (one per sequence of a batched step) that each get the kernels a matmul of that many
+// rows alone would use; the weights are still read once, a block of rows at a time for every group.
+void MatMul(ThreadPool& pool, const float* x, int T, int n_in, std::initializer_list<MatOut> outs, MatMulScratch& ms,
+            const std::vector<int>* segs = nullptr) {
   struct Form {
     const DotKernel* k;
     size_t row_bytes, offset;
@@ -274,44 +366,29 @@ void MatMul(ThreadPool& pool, const float* x, int T, int n_in, std::initializer_
       if (lo >= hi) continue;
       const DotKernel& kern = KernelFor(GetDotKernel(o.w->type), o.w->rows());
       const Form& fm = forms[form_of[k]];
-      const uint8_t* acts = a + fm.offset;
       const float* bias = o.bias ? reinterpret_cast<const float*>(o.bias->data) : nullptr;
-      // Prompt batches of some formats sum in llama.cpp's tiled order (DotKernel::dot_batch).
-      const bool batch_order = T >= kBatchOrderMinRows && kern.dot_batch;
-      const VecDotFn dot = batch_order ? kern.dot_batch : kern.dot;
-      const VecDot4Fn dot4 = batch_order ? kern.dot4_batch : kern.dot4;
-      int64_t r0 = lo;
-      if (kern.tile24 && !batch_order && T >= 4) {
-        const size_t wb = o.w->row_bytes();
-        float tile[8];
-        for (; r0 + 2 <= hi; r0 += 2) {
-          const float b0 = bias ? bias[r0] : 0.f, b1 = bias ? bias[r0 + 1] : 0.f;
-          int t = 0;
-          for (; t + 4 <= T; t += 4) {
-            kern.tile24(n_in, Row(o.w, r0), wb, acts + fm.row_bytes * t, fm.row_bytes, tile, 4);
-            for (int c = 0; c < 4; ++c) {
-              o.y[static_cast<size_t>(t + c) * rows + r0] = tile[c] + b0;
-              o.y[static_cast<size_t>(t + c) * rows + r0 + 1] = tile[4 + c] + b1;
-            }
-          }
-          for (; t < T; ++t)
-            for (int j = 0; j < 2; ++j)
-              o.y[static_cast<size_t>(t) * rows + r0 + j] =
-                  kern.dot(n_in, Row(o.w, r0 + j), acts + fm.row_bytes * t) + (j ? b1 : b0);
-        }
+      if (!segs) {
+        MatRows(kern, o.w, bias, lo, hi, a + fm.offset, fm.row_bytes, T, n_in, o.y, rows);
+        continue;
       }
-      for (int64_t r = r0; r < hi; ++r) {
-        const uint8_t* wr = Row(o.w, r);
-        const float bv = bias ? bias[r] : 0.f;
-        int t = 0;
-        if (dot4) {
-          float v4[4];
-          for (; t + 4 <= T; t += 4) {
-            dot4(n_in, wr, acts + fm.row_bytes * t, fm.row_bytes, v4);
-            for (int j = 0; j < 4; ++j) o.y[static_cast<size_t>(t + j) * rows + r] = v4[j] + bv;
+      constexpr int64_t kRowBlock = 16;  // weight rows that stay in L1 while every group reads them
+      for (int64_t rb = lo; rb < hi; rb += kRowBlock) {
+        const int64_t re = std::min(hi, rb + kRowBlock);
+        for (size_t g = 0, t0 = 0; g < segs->size();) {
+          const int sn = (*segs)[g];
+          // A run of single-token sequences (decode rows) shares each weight row's unpacking.
+          size_t run = 0;
+          while (sn == 1 && g + run < segs->size() && (*segs)[g + run] == 1) ++run;
+          const uint8_t* at = a + fm.offset + fm.row_bytes * t0;
+          float* yt = o.y + t0 * static_cast<size_t>(rows);
+          if (run > 0) {
+            MatRowsDecode(kern, o.w, bias, rb, re, at, fm.row_bytes, static_cast<int>(run), n_in, yt, rows);
+            g += run, t0 += run;
+          } else {
+            MatRows(kern, o.w, bias, rb, re, at, fm.row_bytes, sn, n_in, yt, rows);
+            ++g, t0 += static_cast<size_t>(sn);
           }
         }
-        for (; t < T; ++t) o.y[static_cast<size_t>(t) * rows + r] = dot(n_in, wr, acts + fm.row_bytes * t) + bv;
       }
     }
   });
@@ -360,12 +437,26 @@ void ApplyRope(float* v, int dims, bool neox, const float* cs, const float* sn) 
 
 }  // namespace
 
-void Session::ForwardBatch(const int32_t* tokens, int T, std::vector<float>* hidden) {
-  const Model& m = *model_;
+void Session::ForwardPass(const BatchItem* items, int n_items, std::vector<float>* hidden) {
+  Session& lead = *items[0].session;
+  const Model& m = *lead.model_;
   const ModelConfig& c = m.config();
-  ThreadPool& pool = *pool_;
-  Scratch& s = *s_;
+  ThreadPool& pool = *lead.pool_;
+  Scratch& s = *lead.s_;
   const int E = c.n_embd, Q = c.q_dim(), KV = c.kv_dim(), F = c.n_ff, hd = c.head_dim;
+  // Rows: item 0's tokens, then item 1's, ...; each row's sequence and position.
+  std::vector<int>& segs = s.segs;
+  std::vector<int>& row_item = s.row_item;
+  std::vector<int>& row_pos = s.row_pos;
+  segs.clear(), row_item.clear(), row_pos.clear();
+  int max_ctx = 0;
+  for (int i = 0; i < n_items; ++i) {
+    segs.push_back(items[i].n);
+    for (int t = 0; t < items[i].n; ++t) row_item.push_back(i), row_pos.push_back(items[i].session->pos_ + t);
+    max_ctx = std::max(max_ctx, items[i].session->n_ctx_);
+  }
+  const int T = static_cast<int>(row_item.size());
+  const std::vector<int>* seg_arg = n_items > 1 ? &segs : nullptr;  // one item: plain matmuls
   const size_t uT = static_cast<size_t>(T);
   auto grow = [](std::vector<float>& v, size_t n) {
     if (v.size() < n) v.resize(n);
@@ -376,22 +467,32 @@ void Session::ForwardBatch(const int32_t* tokens, int T, std::vector<float>* hid
   grow(s.cos, uT * half), grow(s.sin, uT * half), grow(s.cos_local, uT * half), grow(s.sin_local, uT * half);
   s.scores.resize(static_cast<size_t>(pool.size()));
   const size_t group = static_cast<size_t>(c.n_head / c.n_head_kv);
-  for (auto& sc : s.scores) grow(sc, group * (static_cast<size_t>(n_ctx_) + 8) + group * 32 * static_cast<size_t>(hd));
+  for (auto& sc : s.scores) grow(sc, group * (static_cast<size_t>(max_ctx) + 8) + group * 32 * static_cast<size_t>(hd));
 
-  // Embeddings.
+  // Embeddings and rotary tables, per row.
   for (int t = 0; t < T; ++t) {
+    const BatchItem& it = items[row_item[static_cast<size_t>(t)]];
     float* x = &s.x[static_cast<size_t>(t) * E];
-    DequantizeRow(m.tok_embd()->type, Row(m.tok_embd(), tokens[t]), x, E);
+    const int32_t id = it.tokens[row_pos[static_cast<size_t>(t)] - it.session->pos_];
+    DequantizeRow(m.tok_embd()->type, Row(m.tok_embd(), id), x, E);
     if (c.embd_scale > 0)
       for (int i = 0; i < E; ++i) x[i] *= c.embd_scale;
   }
   const float* factors = m.rope_freqs() ? reinterpret_cast<const float*>(m.rope_freqs()->data) : nullptr;
-  RopeTables(pos_, T, c.rope_dims, c.rope_base, c.rope_freq_scale, factors, s.cos.data(), s.sin.data());
-  if (c.sliding_window > 0)
-    RopeTables(pos_, T, c.rope_dims, c.rope_base_local, 1.0f, nullptr, s.cos_local.data(), s.sin_local.data());
+  for (int i = 0, t0 = 0; i < n_items; t0 += items[i].n, ++i) {
+    const int p0 = items[i].session->pos_, n = items[i].n;
+    const size_t at = static_cast<size_t>(t0) * half;
+    RopeTables(p0, n, c.rope_dims, c.rope_base, c.rope_freq_scale, factors, &s.cos[at], &s.sin[at]);
+    if (c.sliding_window > 0)
+      RopeTables(p0, n, c.rope_dims, c.rope_base_local, 1.0f, nullptr, &s.cos_local[at], &s.sin_local[at]);
+  }
 
   const bool gemma = c.arch == Arch::kGemma3;
-  const size_t layer_stride = static_cast<size_t>(n_ctx_) * KV;
+  // Rows that go on through the last layer's FFN: every row when hidden states are wanted, else each item's
+  // last (llama.cpp's inp_out_ids), moved to rows 0..n_items-1.
+  const int R = hidden ? T : n_items;
+  std::vector<int> ones(static_cast<size_t>(n_items), 1);
+  const std::vector<int>* last_segs = hidden ? seg_arg : (n_items > 1 ? &ones : nullptr);
   for (int l = 0; l < c.n_layer; ++l) {
     const LayerWeights& w = m.layers()[static_cast<size_t>(l)];
     const bool local = c.layer_is_local[static_cast<size_t>(l)];
@@ -399,10 +500,14 @@ void Session::ForwardBatch(const int32_t* tokens, int T, std::vector<float>* hid
       ForTokens(pool, T, [&](int t) {
         RmsNorm(&s.x[t * static_cast<size_t>(E)], w.attn_norm, E, c.norm_eps, &s.h[t * static_cast<size_t>(E)]);
       });
-    MatMul(pool, s.h.data(), T, E, {{w.wq, w.bq, s.q.data()}, {w.wk, w.bk, s.k.data()}, {w.wv, w.bv, s.v.data()}}, s.mm);
+    MatMul(pool, s.h.data(), T, E, {{w.wq, w.bq, s.q.data()}, {w.wk, w.bk, s.k.data()}, {w.wv, w.bv, s.v.data()}},
+           s.mm, seg_arg);
 
-    uint16_t* kc = &k_cache_[static_cast<size_t>(l) * layer_stride];
-    uint16_t* vc = &v_cache_[static_cast<size_t>(l) * layer_stride];
+    auto cache = [&](int t, bool values) {
+      Session& se = *items[row_item[static_cast<size_t>(t)]].session;
+      const size_t layer_stride = static_cast<size_t>(se.n_ctx_) * KV;
+      return &(values ? se.v_cache_ : se.k_cache_)[static_cast<size_t>(l) * layer_stride];
+    };
     const float* cs = local ? s.cos_local.data() : s.cos.data();
     const float* sn = local ? s.sin_local.data() : s.sin.data();
     ForTokens(pool, T, [&](int t) {
@@ -418,55 +523,61 @@ void Session::ForwardBatch(const int32_t* tokens, int T, std::vector<float>* hid
       if (gemma)
         for (int i = 0; i < Q; ++i) q[i] *= c.attn_scale;
       RoundToHalf(Q, q);
-      const size_t at = static_cast<size_t>(pos_ + t) * KV;
-      Fp32ToFp16Row(KV, k, kc + at);
-      Fp32ToFp16Row(KV, &s.v[static_cast<size_t>(t) * KV], vc + at);
+      const size_t at = static_cast<size_t>(row_pos[static_cast<size_t>(t)]) * KV;
+      Fp32ToFp16Row(KV, k, cache(t, false) + at);
+      Fp32ToFp16Row(KV, &s.v[static_cast<size_t>(t) * KV], cache(t, true) + at);
     });
 
-    // Attention: one (token, KV head) pair per work item, the query heads that share the KV head together.
+    // Attention: one (row, KV head) pair per work item, the query heads that share the KV head together; each row
+    // against its own sequence's cache, on the path its sequence's batch alone would take.
     const float kq_scale = gemma ? 1.0f : c.attn_scale;
-    const int group = c.n_head / c.n_head_kv;
-    const int64_t items = static_cast<int64_t>(T) * c.n_head_kv;
+    const int gsize = c.n_head / c.n_head_kv;
+    const int64_t work = static_cast<int64_t>(T) * c.n_head_kv;
     pool.Run([&](int ti, int tn) {
       // Items interleave across threads: later tokens attend to more positions, so contiguous ranges would
       // leave the first thread idle.
       float* sc = s.scores[static_cast<size_t>(ti)].data();
-      for (int64_t item = ti; item < items; item += tn) {
+      for (int64_t item = ti; item < work; item += tn) {
         const int t = static_cast<int>(item / c.n_head_kv), g = static_cast<int>(item % c.n_head_kv);
-        const int p = pos_ + t;
+        const int p = row_pos[static_cast<size_t>(t)];
         const int lo = local && c.sliding_window > 0 ? std::max(0, p - c.sliding_window + 1) : 0;
-        const size_t qoff = static_cast<size_t>(t) * Q + static_cast<size_t>(g) * group * hd;
+        const size_t qoff = static_cast<size_t>(t) * Q + static_cast<size_t>(g) * gsize * hd;
         const size_t koff = static_cast<size_t>(g) * hd;
-        AttendF16(hd, group, &s.q[qoff], kc + koff, vc + koff, static_cast<size_t>(KV), lo, p + 1, kq_scale, T > 1, sc,
-                  &s.att[qoff]);
+        const bool batched = items[row_item[static_cast<size_t>(t)]].n > 1;
+        AttendF16(hd, gsize, &s.q[qoff], cache(t, false) + koff, cache(t, true) + koff, static_cast<size_t>(KV), lo,
+                  p + 1, kq_scale, batched, sc, &s.att[qoff]);
       }
     });
 
-    MatMul(pool, s.att.data(), T, Q, {{w.wo, nullptr, s.o.data()}}, s.mm);
-    // In the last layer only the rows whose output is needed go on (llama.cpp's inp_out_ids): the last token,
-    // unless every token's hidden state was asked for.
+    MatMul(pool, s.att.data(), T, Q, {{w.wo, nullptr, s.o.data()}}, s.mm, seg_arg);
     const bool last = l + 1 == c.n_layer;
-    const int r0 = last && !hidden ? T - 1 : 0, R = T - r0;
-    float* const x_rows = &s.x[static_cast<size_t>(r0) * E];
-    float* const o_rows = &s.o[static_cast<size_t>(r0) * E];
-    ForTokens(pool, R, [&](int t) {
-      float* o = o_rows + static_cast<size_t>(t) * E;
-      float* x = x_rows + static_cast<size_t>(t) * E;
+    if (last && !hidden)
+      for (int i = 0, t0 = 0; i < n_items; t0 += items[i].n, ++i) {
+        const size_t from = static_cast<size_t>(t0 + items[i].n - 1) * E, to = static_cast<size_t>(i) * E;
+        if (from == to) continue;
+        std::copy_n(&s.x[from], E, &s.x[to]);
+        std::copy_n(&s.o[from], E, &s.o[to]);
+      }
+    const int rows = last ? R : T;
+    const std::vector<int>* rsegs = last ? last_segs : seg_arg;
+    ForTokens(pool, rows, [&](int t) {
+      float* o = &s.o[static_cast<size_t>(t) * E];
+      float* x = &s.x[static_cast<size_t>(t) * E];
       if (gemma) RmsNorm(o, w.post_attn_norm, E, c.norm_eps, o);
       for (int i = 0; i < E; ++i) x[i] += o[i];
       RmsNorm(x, w.ffn_norm, E, c.norm_eps, &s.h[static_cast<size_t>(t) * E]);
     });
-    MatMul(pool, s.h.data(), R, E, {{w.gate, nullptr, s.g.data()}, {w.up, nullptr, s.u.data()}}, s.mm);
+    MatMul(pool, s.h.data(), rows, E, {{w.gate, nullptr, s.g.data()}, {w.up, nullptr, s.u.data()}}, s.mm, rsegs);
     const float* gelu = gemma ? GeluTable() : nullptr;
-    ForTokens(pool, R, [&](int t) {
+    ForTokens(pool, rows, [&](int t) {
       float* g = &s.g[static_cast<size_t>(t) * F];
       const float* u = &s.u[static_cast<size_t>(t) * F];
       if (gelu) {
         uint16_t h[256];
         for (int i0 = 0; i0 < F; i0 += 256) {
-          const int m = std::min(256, F - i0);
-          Fp32ToFp16Row(m, g + i0, h);
-          for (int i = 0; i < m; ++i) {
+          const int mm = std::min(256, F - i0);
+          Fp32ToFp16Row(mm, g + i0, h);
+          for (int i = 0; i < mm; ++i) {
             const float xg = g[i0 + i];
             g[i0 + i] = (xg <= -10.f ? 0.f : xg >= 10.f ? xg : gelu[h[i]]) * u[i0 + i];
           }
@@ -475,24 +586,35 @@ void Session::ForwardBatch(const int32_t* tokens, int T, std::vector<float>* hid
         SwiGlu(F, g, u);
       }
     });
-    MatMul(pool, s.g.data(), R, F, {{w.down, nullptr, o_rows}}, s.mm);
+    MatMul(pool, s.g.data(), rows, F, {{w.down, nullptr, s.o.data()}}, s.mm, rsegs);
     const LayerWeights* next = last ? nullptr : &m.layers()[static_cast<size_t>(l) + 1];
-    ForTokens(pool, R, [&](int t) {
-      float* o = o_rows + static_cast<size_t>(t) * E;
-      float* x = x_rows + static_cast<size_t>(t) * E;
+    ForTokens(pool, rows, [&](int t) {
+      float* o = &s.o[static_cast<size_t>(t) * E];
+      float* x = &s.x[static_cast<size_t>(t) * E];
       if (gemma) RmsNorm(o, w.post_ffn_norm, E, c.norm_eps, o);
       for (int i = 0; i < E; ++i) x[i] += o[i];
       if (next) RmsNorm(x, next->attn_norm, E, c.norm_eps, &s.h[static_cast<size_t>(t) * E]);
     });
   }
 
-  // Final norm: every token when hidden states are wanted, else only the last (the one we need logits for).
-  const int first = hidden ? 0 : T - 1;
-  for (int t = first; t < T; ++t)
+  // Final norm of the rows that went on; every item's logits from its last row.
+  for (int t = 0; t < R; ++t)
     RmsNorm(&s.x[static_cast<size_t>(t) * E], m.output_norm(), E, c.norm_eps, &s.h[static_cast<size_t>(t) * E]);
   if (hidden) hidden->insert(hidden->end(), s.h.begin(), s.h.begin() + static_cast<std::ptrdiff_t>(uT * E));
-  MatMul(pool, &s.h[static_cast<size_t>(T - 1) * E], 1, E, {{m.output(), nullptr, logits_.data()}}, s.mm);
-  pos_ += T;
+  if (n_items == 1) {
+    MatMul(pool, &s.h[static_cast<size_t>(R - 1) * E], 1, E, {{m.output(), nullptr, lead.logits_.data()}}, s.mm);
+  } else {
+    const size_t V = static_cast<size_t>(c.n_vocab);
+    grow(s.logits, static_cast<size_t>(n_items) * V);
+    MatMul(pool, s.h.data(), n_items, E, {{m.output(), nullptr, s.logits.data()}}, s.mm, &ones);
+    for (int i = 0; i < n_items; ++i)
+      std::copy_n(&s.logits[static_cast<size_t>(i) * V], V, items[i].session->logits_.data());
+  }
+  for (int i = 0; i < n_items; ++i) {
+    Session& se = *items[i].session;
+    se.tokens_.insert(se.tokens_.end(), items[i].tokens, items[i].tokens + items[i].n);
+    se.pos_ += items[i].n;
+  }
 }
 
 }  // namespace tandem::engine

@@ -3,8 +3,10 @@
 //
 // Session: one sequence's KV cache and scratch memory, and the forward pass. Forward(tokens) appends tokens at
 // the current position, runs every layer over them as one batch, and leaves the last token's logits (and, if
-// asked, every token's final hidden state). Not thread-safe: one Forward at a time per Session, and the
-// ThreadPool it is given must not run anything else meanwhile.
+// asked, every token's final hidden state). ForwardMany runs several sessions' tokens in one pass over the
+// weights (continuous batching): each sequence's rows keep the arithmetic they would have alone, so what one
+// sequence computes never depends on what else is in the batch. Not thread-safe: one forward at a time per
+// Session, and the ThreadPool it is given must not run anything else meanwhile.
 #pragma once
 
 #include <cstdint>
@@ -53,6 +55,15 @@ class Model {
   std::vector<LayerWeights> layers_;
 };
 
+class Session;
+
+// One sequence's share of a batched forward: `n` tokens appended to `session` at its position.
+struct BatchItem {
+  Session* session = nullptr;
+  const int32_t* tokens = nullptr;
+  int n = 0;
+};
+
 class Session {
  public:
   Session(std::shared_ptr<const Model> model, int n_ctx, ThreadPool* pool);
@@ -74,16 +85,26 @@ class Session {
   Status Forward(const int32_t* tokens, int n, std::vector<float>* hidden = nullptr);
   const std::vector<float>& logits() const { return logits_; }
 
+  // Runs every item in one pass: each session's tokens at its own positions against its own cache, the rows of
+  // all items together in each matmul (weights read once per step), then each session's last-token logits.
+  // Sessions must be distinct and share one model; the first item's session lends its scratch and thread pool.
+  // Each item's rows are computed exactly as a Forward of that item alone would compute them. An item that does
+  // not fit its context (or holds an unknown token) fails the whole call before anything runs.
+  static Status ForwardMany(const BatchItem* items, int n_items);
+
  private:
   struct Scratch;
-  void ForwardBatch(const int32_t* tokens, int n, std::vector<float>* hidden);
+  // One pass over the items (at most MaxBatch() rows in all); `hidden` only for a single item.
+  static void ForwardPass(const BatchItem* items, int n_items, std::vector<float>* hidden);
+  Status Check(const int32_t* tokens, int n) const;
 
   std::shared_ptr<const Model> model_;
   int n_ctx_;
   ThreadPool* pool_;
   int pos_ = 0;
   std::vector<int32_t> tokens_;
-  std::vector<uint16_t> k_cache_, v_cache_;  // [layer][pos][kv_dim] in fp16
+  // [layer][pos][kv_dim] in fp16; left uninitialized, so a slot's memory is committed only as positions fill.
+  std::unique_ptr<uint16_t[]> k_cache_, v_cache_;
   std::vector<float> logits_;
   std::unique_ptr<Scratch> s_;
 };
