@@ -43,6 +43,11 @@ struct ModelInfo {
   std::string tls_ca_file;     // extra PEM trust anchor for an https upstream behind a private CA
   std::string gguf_path;       // provider local: the GGUF file the in-process engine serves
   int threads = 2;             // provider local: compute threads
+  // provider local: sequences generated at once (continuous batching; 0: 8 under 2B parameters, else 4), the
+  // requests that may wait beyond them (0: twice the slots), and a bound on all slots' KV cache (0: none).
+  int slots = 0;
+  int queue = 0;
+  int64_t kv_budget_mb = 0;
   Tier tier = Tier::kSlm;
   Locality locality = Locality::kLocal;
   double usd_per_mtok_in = 0;

@@ -15,6 +15,7 @@ std::string ErrorBody(const Status& s) {
 
 asio::awaitable<Status> SendError(Responder& r, const Status& s, Headers extra) {
   extra.emplace_back("content-type", "application/json");
+  if (s.http_status() == 503) extra.emplace_back("retry-after", "1");  // busy or unavailable: try again soon
   co_return co_await r.send(s.http_status(), extra, ErrorBody(s));
 }
 

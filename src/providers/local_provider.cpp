@@ -18,6 +18,7 @@
 
 #include "core/json_writer.h"
 #include "engine/chat/chat_template.h"
+#include "engine/generate/batch.h"
 #include "engine/generate/embed.h"
 #include "engine/generate/generate.h"
 #include "engine/generate/score.h"
@@ -28,39 +29,9 @@ namespace tandem {
 
 namespace {
 
-// One request's hand-off between its event loop and the engine thread.
 // The most tool calls one constrained answer may hold: a small model can otherwise repeat a call until its
 // token budget ends (SmolLM2 wrote 114 identical calls for one question).
 constexpr int kMaxToolCalls = 8;
-
-struct Job {
-  std::vector<engine::ChatTurn> turns;
-  std::string tools_json;
-  engine::GenerateOptions opts;
-  bool encode = false;      // only embed the prompt (the SLM-scored router), no generation
-  std::vector<float> pooled;  // encode: the prompt's pooled hidden states
-  std::vector<std::string> choices;  // non-empty: only score these continuations (ScoreChoices), no generation
-  engine::ContinuationScores scores;
-  bool json = false;        // response_format json_object / json_schema
-  bool tool_mode = false;   // tools offered: the answer is constrained to {"tool_calls": [...]} and returned as calls
-  std::string json_schema;  // empty: any JSON object
-  std::string json_schema_fallback;  // tools whose schemas the constraint cannot follow: free-form arguments
-  bool parallel_tool_calls = true;   // false: at most one call in the answer
-  // Tool mode: where the answer was cut because the model repeated a call it had made (npos: not cut).
-  size_t tool_cut = std::string::npos;  // guarded by mu
-
-  std::mutex mu;
-  struct Piece {
-    std::string text;
-    std::vector<engine::GeneratedToken> tokens;  // behind this text (for streamed logprobs)
-  };
-  std::deque<Piece> pieces;  // guarded by mu
-  bool done = false;         // guarded by mu
-  Status status;             // guarded by mu
-  engine::GenerateResult result;
-  std::atomic<bool> cancelled{false};
-  std::function<void()> wake;  // posts a wake-up to the requester's event loop; set before queuing
-};
 
 // Watches a constrained tool answer ({"tool_calls": [{...}, {...}, ...) as it is written and says when the call
 // just completed repeats an earlier one: a small model offered a tool can repeat its call until the token budget
@@ -104,19 +75,71 @@ class RepeatedCallWatch {
   bool in_string_ = false, escaped_ = false;
 };
 
+// One request's hand-off between its event loop and the engine thread.
+struct Job {
+  std::vector<engine::ChatTurn> turns;
+  std::string tools_json;
+  engine::GenerateOptions opts;
+  bool encode = false;      // only embed the prompt (the SLM-scored router), no generation
+  std::vector<float> pooled;  // encode: the prompt's pooled hidden states
+  std::vector<std::string> choices;  // non-empty: only score these continuations (ScoreChoices), no generation
+  engine::ContinuationScores scores;
+  bool json = false;        // response_format json_object / json_schema
+  bool tool_mode = false;   // tools offered: the answer is constrained to {"tool_calls": [...]} and returned as calls
+  std::string json_schema;  // empty: any JSON object
+  std::string json_schema_fallback;  // tools whose schemas the constraint cannot follow: free-form arguments
+  bool parallel_tool_calls = true;   // false: at most one call in the answer
+  // Tool mode: where the answer was cut because the model repeated a call it had made (npos: not cut).
+  size_t tool_cut = std::string::npos;  // guarded by mu
+  std::unique_ptr<engine::JsonConstraint> constraint;  // engine thread only, from Start() to the end
+  RepeatedCallWatch watch;                             // engine thread only
+
+  std::mutex mu;
+  struct Piece {
+    std::string text;
+    std::vector<engine::GeneratedToken> tokens;  // behind this text (for streamed logprobs)
+  };
+  std::deque<Piece> pieces;  // guarded by mu
+  bool done = false;         // guarded by mu
+  Status status;             // guarded by mu
+  engine::GenerateResult result;
+  std::atomic<bool> cancelled{false};
+  std::function<void()> wake;  // posts a wake-up to the requester's event loop; set before queuing
+};
+
+// The engine's slot count for a model: `slots`, or 8 under 2B parameters (4 above), cut to what `kv_budget_mb`
+// holds at the full context (at least one).
+int SlotsFor(const engine::Model& m, int n_ctx, const ModelInfo& info) {
+  int64_t params = 0;
+  for (const auto& t : m.file().tensors()) params += t.ne[0] * t.ne[1] * t.ne[2] * t.ne[3];
+  int slots = info.slots > 0 ? info.slots : params < 2'000'000'000 ? 8 : 4;
+  if (info.kv_budget_mb > 0) {
+    const engine::ModelConfig& c = m.config();
+    const int64_t per_slot = int64_t{2} * 2 * c.n_layer * c.kv_dim() * n_ctx;  // K and V, fp16
+    slots = static_cast<int>(std::clamp<int64_t>(info.kv_budget_mb * 1024 * 1024 / per_slot, 1, slots));
+  }
+  return slots;
+}
+
 }  // namespace
 
+// One model served in-process: the engine thread runs an engine::Batch over the model's slots. Between steps it
+// admits queued jobs in arrival order — a generation joins the batch; a quiet job (scoring, encoding) runs at
+// once, alone, on a free slot's session — then runs one step for every active generation. Submit() never blocks
+// a network thread: when every slot is busy and the queue is full it refuses.
 class LocalEngine {
  public:
-  static Result<std::shared_ptr<LocalEngine>> Get(const std::string& path, int threads, int n_ctx) {
+  static Result<std::shared_ptr<LocalEngine>> Get(const ModelInfo& info) {
     static std::mutex mu;
     static std::map<std::string, std::weak_ptr<LocalEngine>> engines;
-    const std::string key = path + "#" + std::to_string(threads) + "#" + std::to_string(n_ctx);
+    const std::string key = info.gguf_path + "#" + std::to_string(info.threads) + "#" + std::to_string(info.context) +
+                            "#" + std::to_string(info.slots) + "#" + std::to_string(info.queue) + "#" +
+                            std::to_string(info.kv_budget_mb);
     std::lock_guard<std::mutex> lock(mu);
     if (auto e = engines[key].lock()) return e;
-    auto model = engine::Model::Load(path);
+    auto model = engine::Model::Load(info.gguf_path);
     if (!model.ok()) return model.status();
-    auto e = std::shared_ptr<LocalEngine>(new LocalEngine(*model, threads, n_ctx));
+    auto e = std::shared_ptr<LocalEngine>(new LocalEngine(*model, info));
     engines[key] = e;
     return e;
   }
@@ -132,99 +155,134 @@ class LocalEngine {
 
   const engine::Model& model() const { return *model_; }
   const engine::ChatTemplate& chat_template() const { return template_; }
+  int slots() const { return slots_; }
+  int queue_limit() const { return queue_limit_; }
 
-  void Submit(std::shared_ptr<Job> job) {
+  // Queues a job; false when all slots are busy and `queue_limit` jobs already wait.
+  bool Submit(std::shared_ptr<Job> job) {
     {
       std::lock_guard<std::mutex> lock(mu_);
+      if (static_cast<int>(queue_.size()) >= queue_limit_ + free_slots_) return false;
       queue_.push_back(std::move(job));
     }
     cv_.notify_one();
+    return true;
   }
 
  private:
-  LocalEngine(std::shared_ptr<engine::Model> model, int threads, int n_ctx)
+  LocalEngine(std::shared_ptr<engine::Model> model, const ModelInfo& info)
       : model_(std::move(model)),
         template_(engine::ChatTemplate::Detect(model_->config().chat_template, model_->config().arch)),
-        pool_(threads),
-        session_(model_, std::min(n_ctx, model_->config().n_ctx_train), &pool_),
+        pool_(info.threads),
+        slots_(SlotsFor(*model_, std::min(info.context, model_->config().n_ctx_train), info)),
+        queue_limit_(info.queue > 0 ? info.queue : 2 * slots_),
+        free_slots_(slots_),
+        batch_(model_, slots_, std::min(info.context, model_->config().n_ctx_train), &pool_, kPrefillChunk),
         thread_([this] { Loop(); }) {}
+
+  // Prompt tokens one sequence prefills per step: small enough that running streams do not stall on a long
+  // prompt, large enough for the batched kernels.
+  static constexpr int kPrefillChunk = 64;
 
   void Loop() {
     while (true) {
-      std::shared_ptr<Job> job;
+      std::vector<std::shared_ptr<Job>> admitted;
       {
         std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+        cv_.wait(lock, [&] { return stop_ || !queue_.empty() || batch_.active() > 0; });
         if (stop_) return;
-        job = std::move(queue_.front());
-        queue_.pop_front();
+        // In arrival order, as long as a slot is free (a quiet job borrows one and gives it back at once).
+        int free = batch_.slots() - batch_.active();
+        while (!queue_.empty() && free > 0) {
+          admitted.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+          if (!Quiet(*admitted.back())) --free;
+        }
       }
-      Run(*job);
-      job->wake();
+      for (auto& job : admitted) Start(job);
+      batch_.Step();
+      std::lock_guard<std::mutex> lock(mu_);
+      free_slots_ = batch_.slots() - batch_.active();
     }
   }
 
-  void Run(Job& job) {
-    auto finish = [&](Status s) {
+  static bool Quiet(const Job& job) { return job.encode || !job.choices.empty(); }
+
+  static void Finish(Job& job, Status s) {
+    {
       std::lock_guard<std::mutex> lock(job.mu);
       job.status = std::move(s);
       job.done = true;
-    };
-    if (job.cancelled) return finish(Status(Code::kCancelled, "cancelled while queued"));
-    const std::string prompt = template_.Render(job.turns, job.tools_json);
+    }
+    job.wake();
+  }
+
+  void Start(const std::shared_ptr<Job>& job) {
+    if (job->cancelled) return Finish(*job, Status(Code::kCancelled, "cancelled while queued"));
+    const std::string prompt = template_.Render(job->turns, job->tools_json);
     const std::vector<int32_t> ids = model_->tokenizer().Encode(prompt, true, true);
+    if (Quiet(*job)) return Finish(*job, RunQuiet(*job, ids));
+    job->opts.stop.insert(job->opts.stop.end(), template_.stops.begin(), template_.stops.end());
+    if (job->json) {
+      if (!trie_) trie_ = std::make_shared<engine::TokenTrie>(model_->tokenizer());
+      auto c = engine::JsonConstraint::Create(model_->tokenizer(), trie_, job->json_schema);
+      if (!c.ok() && !job->json_schema_fallback.empty())
+        c = engine::JsonConstraint::Create(model_->tokenizer(), trie_, job->json_schema_fallback);
+      if (!c.ok()) return Finish(*job, c.status());
+      job->constraint = std::move(*c);
+      job->opts.constraint = job->constraint.get();
+      job->opts.stop.clear();  // the grammar decides where the answer ends
+    }
+    Job* j = job.get();  // the batch's callbacks hold the job alive through `keep`
+    auto on_text = [j, keep = job](std::string_view delta, const std::vector<engine::GeneratedToken>& t) {
+      const bool repeated = j->tool_mode && j->watch.Feed(delta);
+      {
+        std::lock_guard<std::mutex> lock(j->mu);
+        j->pieces.push_back({std::string(delta), t});
+        if (repeated) j->tool_cut = j->watch.cut();
+      }
+      j->wake();
+      return !repeated && !j->cancelled.load();  // a repeated call ends the answer
+    };
+    Status added = batch_.Add(
+        ids, std::make_unique<engine::Generation>(*model_, j->opts, on_text), [j] { return j->cancelled.load(); },
+        [j, keep = job](Status s, engine::GenerateResult& r) {
+          j->result = std::move(r);
+          Finish(*j, std::move(s));
+        });
+    if (!added.ok()) Finish(*job, added);
+  }
+
+  // Scoring or encoding, alone on a free slot's session (the one sharing the longest prefix with the prompt).
+  Status RunQuiet(Job& job, const std::vector<int32_t>& ids) {
+    engine::Session* session = batch_.FreeSession(ids);
+    if (!session) return Status(Code::kUnavailable, "no free slot");  // Loop() admits a quiet job only when one is
     if (!job.choices.empty()) {
       std::vector<std::vector<int32_t>> candidates;
       for (const auto& c : job.choices) candidates.push_back(model_->tokenizer().Encode(c, false, false));
-      auto scored = engine::ScoreContinuations(session_, ids, candidates);
-      if (!scored.ok()) return finish(scored.status());
+      auto scored = engine::ScoreContinuations(*session, ids, candidates);
+      if (!scored.ok()) return scored.status();
       job.scores = std::move(*scored);
-      return finish(Status::Ok());
+      return Status::Ok();
     }
-    if (job.encode) {
-      auto pooled = engine::EmbedPrompt(session_, ids);
-      if (!pooled.ok()) return finish(pooled.status());
-      job.pooled = std::move(*pooled);
-      job.result.prompt_tokens = static_cast<int>(ids.size());
-      return finish(Status::Ok());
-    }
-    job.opts.stop.insert(job.opts.stop.end(), template_.stops.begin(), template_.stops.end());
-    std::unique_ptr<engine::JsonConstraint> constraint;
-    if (job.json) {
-      if (!trie_) trie_ = std::make_shared<engine::TokenTrie>(model_->tokenizer());
-      auto c = engine::JsonConstraint::Create(model_->tokenizer(), trie_, job.json_schema);
-      if (!c.ok() && !job.json_schema_fallback.empty())
-        c = engine::JsonConstraint::Create(model_->tokenizer(), trie_, job.json_schema_fallback);
-      if (!c.ok()) return finish(c.status());
-      constraint = std::move(*c);
-      job.opts.constraint = constraint.get();
-      job.opts.stop.clear();  // the grammar decides where the answer ends
-    }
-    RepeatedCallWatch watch;
-    auto r = engine::Generate(session_, ids, job.opts, [&](std::string_view delta, const std::vector<engine::GeneratedToken>& t) {
-      const bool repeated = job.tool_mode && watch.Feed(delta);
-      {
-        std::lock_guard<std::mutex> lock(job.mu);
-        job.pieces.push_back({std::string(delta), t});
-        if (repeated) job.tool_cut = watch.cut();
-      }
-      job.wake();
-      return !repeated && !job.cancelled.load();  // a repeated call ends the answer
-    });
-    if (!r.ok()) return finish(r.status());
-    job.result = std::move(*r);
-    finish(Status::Ok());
+    auto pooled = engine::EmbedPrompt(*session, ids);
+    if (!pooled.ok()) return pooled.status();
+    job.pooled = std::move(*pooled);
+    job.result.prompt_tokens = static_cast<int>(ids.size());
+    return Status::Ok();
   }
 
   std::shared_ptr<engine::Model> model_;
   engine::ChatTemplate template_;
   engine::ThreadPool pool_;
-  engine::Session session_;                          // used only by the engine thread
-  std::shared_ptr<const engine::TokenTrie> trie_;    // built on the first JSON request (engine thread only)
+  const int slots_, queue_limit_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::shared_ptr<Job>> queue_;
-  bool stop_ = false;
+  std::deque<std::shared_ptr<Job>> queue_;  // guarded by mu_
+  int free_slots_;                          // guarded by mu_: slots the batch had free after its last step
+  bool stop_ = false;                       // guarded by mu_
+  engine::Batch batch_;                             // engine thread only
+  std::shared_ptr<const engine::TokenTrie> trie_;   // built on the first JSON request (engine thread only)
   std::thread thread_;
 };
 
@@ -418,6 +476,14 @@ Status BuildJob(const ChatRequest& req, const ModelInfo& info, Job& job) {
 
 }  // namespace
 
+// A full engine: every slot generating and the queue full. 503 (the gateway adds Retry-After); a chain with
+// another model fails over to it.
+Status Busy(const LocalEngine& engine, const ModelInfo& info) {
+  return Status(Code::kUnavailable, "local model " + info.name + " is busy: all " + std::to_string(engine.slots()) +
+                                        " slots are generating and " + std::to_string(engine.queue_limit()) +
+                                        " requests wait; retry shortly");
+}
+
 std::string LocalProvider::encoder_id() const { return engine::EncoderId(engine_->model()); }
 
 // Queues a job that produces no text (Encode, ScoreChoices) and waits for it, within the first-token timeout.
@@ -426,7 +492,7 @@ asio::awaitable<Status> RunQuietJob(LocalEngine& engine, const ModelInfo& info, 
   JobWaiter waiter(co_await asio::this_coro::executor, job, cancel);
   const auto& timer = waiter.timer;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(info.timeouts.first_token_ms);
-  engine.Submit(job);
+  if (!engine.Submit(job)) co_return Busy(engine, info);
   while (true) {
     {
       std::lock_guard<std::mutex> lock(job->mu);
@@ -478,7 +544,7 @@ asio::awaitable<Result<ChoiceScores>> LocalProvider::ScoreChoices(const std::vec
 }
 
 Result<std::unique_ptr<Provider>> LocalProvider::Create(const ModelInfo& info) {
-  auto e = LocalEngine::Get(info.gguf_path, info.threads, info.context);
+  auto e = LocalEngine::Get(info);
   if (!e.ok()) return e.status();
   return std::unique_ptr<Provider>(new LocalProvider(info, *e));
 }
@@ -494,7 +560,7 @@ asio::awaitable<Status> LocalProvider::chat(const ChatRequest& req, ChatSink& si
   const auto start = std::chrono::steady_clock::now();
   const auto first_deadline = start + std::chrono::milliseconds(info_.timeouts.first_token_ms);
   const auto total_deadline = start + std::chrono::milliseconds(info_.timeouts.total_ms);
-  engine_->Submit(job);
+  if (!engine_->Submit(job)) co_return Busy(*engine_, info_);
 
   const std::string id = NewId();
   const int64_t created = static_cast<int64_t>(std::time(nullptr));

@@ -1,14 +1,18 @@
 // LocalProvider: a model served in-process by Tandem's engine from a GGUF file (`provider: local`).
 //
 // Each GGUF file gets one LocalEngine: the loaded model, a dedicated engine thread with its own team of compute
-// threads, one KV-cache session (a follow-up turn reuses the cached prefix of the conversation), and a FIFO of
-// jobs. A request is rendered with the model's chat template, queued, and generated on the engine thread; text
-// comes back to the request's event loop through a wake-up timer, so network threads never block on inference.
-// Requests run one at a time in arrival order (queued, not batched). A client hang-up, or a timeout, stops its
-// generation at the next token. Offered tools, the model's answer is constrained to calls of those tools, at most
-// eight (one under `parallel_tool_calls: false`), and ends at a call that repeats an earlier one. Time waiting on
-// the engine is reported as model time (CallStats::upstream_wait_us), not gateway overhead. LocalEngines are
-// shared by path across config reloads.
+// threads, and `slots` KV-cache sessions generated together by continuous batching (engine/generate/batch.h):
+// every step is one forward over all active requests, a new request joins between steps, a long prompt is
+// prefilled a chunk per step beside the running decodes, and a request's greedy output does not depend on what
+// else runs. A request takes the free slot whose cache shares the longest prefix with its prompt (a follow-up
+// turn, a shared system prompt), so that prefix is not computed again (usage.prompt_tokens_details
+// .cached_tokens). A request is rendered with the model's chat template, queued, and generated on the engine
+// thread; text comes back to the request's event loop through a wake-up timer, so network threads never block
+// on inference. When every slot is busy and `queue` requests wait, a request is refused at once (503). A client
+// hang-up, or a timeout, frees its slot before the next step. Offered tools, the model's answer is constrained
+// to calls of those tools, at most eight (one under `parallel_tool_calls: false`), and ends at a call that
+// repeats an earlier one. Time waiting on the engine is reported as model time (CallStats::upstream_wait_us),
+// not gateway overhead. LocalEngines are shared by path and settings across config reloads.
 // Thread-safety: LocalProvider is immutable and shared; LocalEngine's queue is internally synchronized.
 #pragma once
 

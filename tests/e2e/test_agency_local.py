@@ -37,7 +37,7 @@ def setup(request, tmp_path):
     cfg = tmp_path / "tandem.yaml"
     ledger = tmp_path / "ledger.db"
     cfg.write_text(CONFIG.format(ledger=ledger, gguf=SMOLLM, context=2048, cloud=cloud.url, first_token_ms=60000,
-                                 total_ms=120000, routing_extra=""))
+                                 total_ms=120000, routing_extra="", local_extra=""))
 
     def tandem(*args):
         return subprocess.run([request.config.getoption("--tandem-bin"), *args, "-c", str(cfg)],

@@ -7,6 +7,8 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
 import time
 from pathlib import Path
 
@@ -34,7 +36,7 @@ models:
     tier: slm
     price: {{input: 0.01, output: 0.02}}
     timeouts: {{first_token_ms: {first_token_ms}, total_ms: {total_ms}}}
-  - name: cloud
+{local_extra}  - name: cloud
     provider: openai
     base_url: {cloud}/v1
     tier: llm
@@ -47,12 +49,14 @@ routing:
 
 
 class LocalStack:
-    def __init__(self, request, tmp_path, gguf, context=512, first_token_ms=20000, total_ms=60000, routing_extra=""):
+    def __init__(self, request, tmp_path, gguf, context=512, first_token_ms=20000, total_ms=60000, routing_extra="",
+                 local_extra=""):
         self.cloud = Fake(request.config.getoption("--fake-bin"), "cloud")
         self.ledger = str(tmp_path / "ledger.db")
         cfg = tmp_path / "tandem.yaml"
         cfg.write_text(CONFIG.format(ledger=self.ledger, gguf=gguf, context=context, cloud=self.cloud.url,
-                                     first_token_ms=first_token_ms, total_ms=total_ms, routing_extra=routing_extra))
+                                     first_token_ms=first_token_ms, total_ms=total_ms, routing_extra=routing_extra,
+                                     local_extra=local_extra))
         self.config = cfg
         self.proc, self.port = _start([request.config.getoption("--tandem-bin"), "serve", "-c", str(cfg)])
         self.client = openai.OpenAI(base_url=f"http://127.0.0.1:{self.port}/v1", api_key="x", max_retries=0,
@@ -248,8 +252,8 @@ def test_client_hang_up_stops_generation(local):
 
 
 def test_timeout_while_queued_is_504(local):
-    # One long generation holds the engine; a request queued behind it misses its first-token deadline.
-    s = local(first_token_ms=100, context=4096)
+    # One slot: a long generation holds it; a request queued behind it misses its first-token deadline.
+    s = local(first_token_ms=100, context=4096, local_extra="    slots: 1\n")
     long = threading.Thread(target=lambda: s.client.chat.completions.create(
         model="local", messages=MSG, max_tokens=3000, temperature=0))
     long.start()
@@ -258,6 +262,60 @@ def test_timeout_while_queued_is_504(local):
         s.client.chat.completions.create(model="local", messages=MSG, max_tokens=5)
     assert e.value.status_code == 504 and "first token" in str(e.value)
     long.join()
+
+
+def test_a_full_engine_answers_503_with_retry_after_at_once(local):
+    # One slot and a queue of one: a third request is refused at once, with an OpenAI error body, and nothing is lost.
+    s = local(context=4096, local_extra="    slots: 1\n    queue: 1\n")
+    done = []
+    runs = [threading.Thread(target=lambda n=n: done.append(s.client.chat.completions.create(
+        model="local", messages=MSG, max_tokens=n, temperature=0).usage.completion_tokens)) for n in (3000, 5)]
+    runs[0].start()
+    time.sleep(0.05)
+    runs[1].start()
+    time.sleep(0.05)
+    body = json.dumps({"model": "local", "messages": MSG, "max_tokens": 5}).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{s.port}/v1/chat/completions", data=body, method="POST",
+                                 headers={"content-type": "application/json"})
+    t0 = time.time()
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=30)
+    assert time.time() - t0 < 2  # refused, not queued
+    assert e.value.code == 503 and e.value.headers["retry-after"] == "1"
+    err = json.loads(e.value.read())["error"]
+    assert "busy" in err["message"] and "1 slots" in err["message"] and err["type"]
+    for t in runs:
+        t.join()
+    assert sorted(done) == [5, 3000]
+
+
+@pytest.mark.skipif(not SMOLLM.exists(), reason="SmolLM2 not downloaded (scripts/setup.sh --with-models)")
+def test_concurrent_greedy_answers_equal_the_answers_alone(local):
+    """Continuous batching: requests generated together (and joining mid-stream) answer exactly as they do alone."""
+    s = local(gguf=str(SMOLLM), context=2048)
+    prompts = [f"Write one sentence about the number {i}." + " Be brief." * i for i in range(6)]
+
+    def ask(p, stream=False):
+        kw = dict(model="local", messages=[{"role": "user", "content": p}], max_tokens=24, temperature=0)
+        if stream:
+            return "".join(c.choices[0].delta.content or "" for c in s.client.chat.completions.create(stream=True, **kw)
+                           if c.choices)
+        return s.client.chat.completions.create(**kw).choices[0].message.content
+
+    alone = [ask(p) for p in prompts]
+    together = [None] * len(prompts)
+
+    def one(i):
+        time.sleep(0.05 * i)  # staggered: later ones join a running batch
+        together[i] = ask(prompts[i], stream=i % 2 == 1)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(prompts))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert together == alone
+    assert len(set(alone)) > 1
 
 
 def test_config_errors_name_the_file(tmp_path, request, tiny):

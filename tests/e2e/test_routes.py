@@ -81,7 +81,7 @@ def test_route_config_errors(request, tmp_path, tiny, routes, msg):  # noqa: F81
     from test_local_provider import CONFIG
     cfg = tmp_path / "tandem.yaml"
     cfg.write_text(CONFIG.format(ledger=tmp_path / "l.db", gguf=tiny, context=512, cloud="http://127.0.0.1:9",
-                                 first_token_ms=1000, total_ms=1000, routing_extra=routes))
+                                 first_token_ms=1000, total_ms=1000, routing_extra=routes, local_extra=""))
     r = subprocess.run([request.config.getoption("--tandem-bin"), "check-config", str(cfg)], capture_output=True,
                        text=True, timeout=30)
     assert r.returncode == 1 and msg in r.stderr and re.search(r"tandem.yaml:\d+", r.stderr), r.stderr

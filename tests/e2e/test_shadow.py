@@ -146,7 +146,7 @@ def test_workflow_steps_are_judged_like_chat_completions(make_stack, tmp_path):
     code, run = http("POST", stack.url + "/v1/workflows/chain/runs", {})
     assert code == 200 and run["status"] == "done", run
     judged = wait_shadow_rows(stack, 5)
-    steps = stack.rows(f"request_id LIKE '{run['id']}/%'")
+    steps = stack.rows(f"request_id LIKE '{run['id']}/%' AND shadow_of = ''")
     assert len(steps) == 5 and all(r["model"] == "local-slm" for r in steps)
     # Each judgment refers to its step's row as committed, under the step's own request id.
     assert sorted(r["shadow_of"] for r in judged) == sorted(r["request_id"] for r in steps)
