@@ -5,16 +5,20 @@
 #                      (Q4_K_M), Qwen2.5-Coder-0.5B- and 1.5B-Instruct (Q4_K_M; 1.5B is the default SLM),
 #                      each checked against its digest; the engine conformance tests use them
 #   --with-slm-server  llama-cpp-python's server in .venv-slm (the peer for benchmarks and conformance)
+#   --with-llama-server llama.cpp's own llama-server (parallel slots, continuous batching), built with CMake from
+#                      llama-cpp-python's source distribution into build/llama-server (bench/slots' peer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 preset=release
 with_slm=0
+with_llama_server=0
 with_models=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --with-slm-server) with_slm=1; with_models=1 ;;
     --with-models) with_models=1 ;;
+    --with-llama-server) with_llama_server=1; with_models=1 ;;
     --preset) preset="$2"; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -113,6 +117,19 @@ if [[ $with_slm -eq 1 ]]; then
     CMAKE_BUILD_PARALLEL_LEVEL=2 .venv-slm/bin/pip install -q --disable-pip-version-check \
       'llama-cpp-python[server]==0.3.36'
   fi
+fi
+
+if [[ $with_llama_server -eq 1 && ! -x build/llama-server/bin/llama-server ]]; then
+  # The same llama.cpp as llama-cpp-python 0.3.36 (its sdist vendors the whole source tree).
+  echo "setup: building llama.cpp's llama-server (about ten minutes on 2 cores, once)"
+  src=build/llama-src
+  rm -rf "$src" && mkdir -p "$src"
+  .venv/bin/pip download -q --disable-pip-version-check --no-binary :all: --no-deps \
+    'llama-cpp-python==0.3.36' -d "$src"
+  tar xzf "$src"/llama_cpp_python-0.3.36.tar.gz -C "$src"
+  cmake -S "$src"/llama_cpp_python-0.3.36/vendor/llama.cpp -B build/llama-server -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF >/dev/null
+  cmake --build build/llama-server --target llama-server -j2 >/dev/null
 fi
 
 cmake --preset "$preset" >/dev/null
