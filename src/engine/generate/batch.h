@@ -30,7 +30,7 @@ int ChunkAt(int done, int total, int chunk);
 class Batch {
  public:
   // `chunk`: prompt tokens one sequence prefills per step (rounded down to a multiple of 4, at least 8).
-  Batch(std::shared_ptr<const Model> model, int slots, int n_ctx, ThreadPool* pool, int chunk = 128);
+  Batch(std::shared_ptr<const Model> model, int slots, int n_ctx, ThreadPool* pool, int chunk = 64);
 
   int slots() const { return static_cast<int>(slots_.size()); }
   int active() const;
