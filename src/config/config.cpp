@@ -153,7 +153,7 @@ ModelInfo ParseModel(const YAML::Node& n, const std::string& p, const EnvLookup&
   CheckKeys(n, p,
             {"name", "provider", "base_url", "model", "api_key_env", "tier", "locality", "price", "context",
              "timeouts", "retry", "breaker", "fallbacks", "tls_ca_file", "gguf", "threads", "slots", "queue",
-             "kv_budget_mb"});
+             "kv_budget_mb", "prefix_cache_mb"});
   ModelInfo m;
   m.config_line = LineOf(n);
   if (!n["name"]) Fail(n, p, "'name' is required");
@@ -179,9 +179,10 @@ ModelInfo ParseModel(const YAML::Node& n, const std::string& p, const EnvLookup&
     if (n["slots"]) m.slots = static_cast<int>(Int(n["slots"], p + ".slots", 1, 256));
     if (n["queue"]) m.queue = static_cast<int>(Int(n["queue"], p + ".queue", 0, 100000));
     if (n["kv_budget_mb"]) m.kv_budget_mb = Int(n["kv_budget_mb"], p + ".kv_budget_mb", 1, 1 << 24);
+    if (n["prefix_cache_mb"]) m.prefix_cache_mb = Int(n["prefix_cache_mb"], p + ".prefix_cache_mb", 0, 1 << 24);
   } else {
-    for (const char* key : {"slots", "queue", "kv_budget_mb"})
-      if (n[key]) Fail(n[key], p + "." + key, "only a local model has slots, a queue and a KV budget");
+    for (const char* key : {"slots", "queue", "kv_budget_mb", "prefix_cache_mb"})
+      if (n[key]) Fail(n[key], p + "." + key, "only a local model has slots, a queue, a KV budget and a prefix cache");
     if (n["gguf"]) Fail(n["gguf"], p + ".gguf", "only a local model reads a GGUF file");
     if (n["threads"]) Fail(n["threads"], p + ".threads", "only a local model has compute threads");
     if (!n["base_url"]) Fail(n, p, "'base_url' is required");

@@ -48,6 +48,7 @@ struct ModelInfo {
   int slots = 0;
   int queue = 0;
   int64_t kv_budget_mb = 0;
+  int64_t prefix_cache_mb = 256;  // provider local: prompt prefixes kept across requests (0: none)
   Tier tier = Tier::kSlm;
   Locality locality = Locality::kLocal;
   double usd_per_mtok_in = 0;

@@ -134,7 +134,8 @@ class LocalEngine {
     static std::map<std::string, std::weak_ptr<LocalEngine>> engines;
     const std::string key = info.gguf_path + "#" + std::to_string(info.threads) + "#" + std::to_string(info.context) +
                             "#" + std::to_string(info.slots) + "#" + std::to_string(info.queue) + "#" +
-                            std::to_string(info.kv_budget_mb);
+                            std::to_string(info.kv_budget_mb) + "#" +
+                            std::to_string(info.prefix_cache_mb);
     std::lock_guard<std::mutex> lock(mu);
     if (auto e = engines[key].lock()) return e;
     auto model = engine::Model::Load(info.gguf_path);
@@ -177,7 +178,8 @@ class LocalEngine {
         slots_(SlotsFor(*model_, std::min(info.context, model_->config().n_ctx_train), info)),
         queue_limit_(info.queue > 0 ? info.queue : 2 * slots_),
         free_slots_(slots_),
-        batch_(model_, slots_, std::min(info.context, model_->config().n_ctx_train), &pool_, kPrefillChunk),
+        batch_(model_, slots_, std::min(info.context, model_->config().n_ctx_train), &pool_, kPrefillChunk,
+               info.prefix_cache_mb * 1024 * 1024),
         thread_([this] { Loop(); }) {}
 
   // Prompt tokens one sequence prefills per step: small enough that running streams do not stall on a long
@@ -262,6 +264,7 @@ class LocalEngine {
       for (const auto& c : job.choices) candidates.push_back(model_->tokenizer().Encode(c, false, false));
       auto scored = engine::ScoreContinuations(*session, ids, candidates);
       if (!scored.ok()) return scored.status();
+      batch_.Remember(*session, static_cast<int>(ids.size()));
       job.scores = std::move(*scored);
       return Status::Ok();
     }

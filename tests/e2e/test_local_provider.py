@@ -318,6 +318,34 @@ def test_concurrent_greedy_answers_equal_the_answers_alone(local):
     assert len(set(alone)) > 1
 
 
+def test_a_prefix_is_reused_from_the_prefix_cache_after_its_slot_moved_on(local):
+    """Prompt prefixes are kept across requests: after the only slot has run an unrelated prompt, a request with an
+    earlier request's long system prompt reuses that prefix's KV blocks (usage.prompt_tokens_details.cached_tokens)
+    and answers exactly, logprobs and all, as a server without the prefix cache does."""
+    system = {"role": "system", "content": " ".join(f"rule {i}: the hello world the hell" for i in range(40))}
+    first = [system, {"role": "user", "content": "the hello"}]
+    other = [{"role": "user", "content": "world world hell " * 30}]
+    again = [system, {"role": "user", "content": "the world hell hello"}]
+
+    def run(stack):
+        def ask(msgs):
+            return stack.client.chat.completions.create(model="local", messages=msgs, max_tokens=10, temperature=0,
+                                                        logprobs=True)
+        ask(first)
+        ask(other)  # the one slot now holds this prompt
+        return ask(again)
+
+    cached = run(local(context=2048, local_extra="    slots: 1\n"))
+    plain = run(local(context=2048, local_extra="    slots: 1\n    prefix_cache_mb: 0\n"))
+    assert plain.usage.prompt_tokens == cached.usage.prompt_tokens > 256
+    reused = cached.usage.prompt_tokens_details.cached_tokens
+    assert reused % 64 == 0 and reused >= 256, reused  # whole 64-token blocks of the system prompt
+    assert plain.usage.prompt_tokens_details.cached_tokens < 64  # only what the unrelated prompt shared with it
+    assert cached.choices[0].message.content == plain.choices[0].message.content
+    assert ([t.logprob for t in cached.choices[0].logprobs.content] ==
+            [t.logprob for t in plain.choices[0].logprobs.content])
+
+
 def test_config_errors_name_the_file(tmp_path, request, tiny):
     tandem = request.config.getoption("--tandem-bin")
     cfg = tmp_path / "t.yaml"

@@ -12,8 +12,9 @@ int ChunkAt(int done, int total, int chunk) {
   return std::min(end, total);
 }
 
-Batch::Batch(std::shared_ptr<const Model> model, int slots, int n_ctx, ThreadPool* pool, int chunk)
-    : chunk_(std::max(kBatchOrderMinRows, chunk / 4 * 4)) {
+Batch::Batch(std::shared_ptr<const Model> model, int slots, int n_ctx, ThreadPool* pool, int chunk,
+             int64_t prefix_cache_bytes)
+    : chunk_(std::max(kBatchOrderMinRows, chunk / 4 * 4)), prefixes_(model->config(), prefix_cache_bytes) {
   slots_.resize(static_cast<size_t>(std::max(1, slots)));
   for (Seq& q : slots_) q.session = std::make_unique<Session>(model, n_ctx, pool);
 }
@@ -42,7 +43,10 @@ int Batch::Pick(const std::vector<int32_t>& prompt) const {
 
 Session* Batch::FreeSession(const std::vector<int32_t>& prompt) {
   const int i = Pick(prompt);
-  return i < 0 ? nullptr : slots_[static_cast<size_t>(i)].session.get();
+  if (i < 0) return nullptr;
+  Session* session = slots_[static_cast<size_t>(i)].session.get();
+  prefixes_.Seed(*session, prompt);
+  return session;
 }
 
 Status Batch::Add(const std::vector<int32_t>& prompt, std::unique_ptr<Generation> gen,
@@ -50,6 +54,7 @@ Status Batch::Add(const std::vector<int32_t>& prompt, std::unique_ptr<Generation
   const int i = Pick(prompt);
   if (i < 0) return Status(Code::kUnavailable, "every slot is busy");
   Seq& q = slots_[static_cast<size_t>(i)];
+  prefixes_.Seed(*q.session, prompt);
   auto todo = gen->Begin(*q.session, prompt);
   if (!todo.ok()) return todo.status();
   q.gen = std::move(gen);
@@ -100,6 +105,7 @@ void Batch::Step() {
       q.done += items[k].n;
       if (q.done < n) continue;  // more of the prompt to run next step
       q.gen->Prefilled();
+      prefixes_.Keep(*q.session, q.session->pos());
     }
     Session& se = *q.session;
     if (!q.gen->Step(se.logits().data(), se.pos(), se.n_ctx(), &q.next)) End(q, Status::Ok());

@@ -11,7 +11,9 @@
 // would (exactly so for prompts up to 512 tokens; longer ones are cut where Forward cuts them, in 512s).
 //
 // Add() puts a sequence in the free slot whose cached tokens share the longest prefix with its prompt (a
-// follow-up turn, a common system prompt), so that prefix is not computed again.
+// follow-up turn, a common system prompt), then extends that slot from the PrefixCache, which keeps the whole
+// 64-token blocks of every prompt once it is prefilled: a prefix any earlier request ran is not computed again,
+// whichever slot ran it and whatever ran there since.
 // Thread contract: not thread-safe; one thread (the engine's) calls everything. Callbacks run on that thread.
 #pragma once
 
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "engine/generate/generate.h"
+#include "engine/generate/prefix_cache.h"
 #include "engine/model/model.h"
 
 namespace tandem::engine {
@@ -30,7 +33,9 @@ int ChunkAt(int done, int total, int chunk);
 class Batch {
  public:
   // `chunk`: prompt tokens one sequence prefills per step (rounded down to a multiple of 4, at least 8).
-  Batch(std::shared_ptr<const Model> model, int slots, int n_ctx, ThreadPool* pool, int chunk = 64);
+  // `prefix_cache_bytes`: the PrefixCache's budget (0: none).
+  Batch(std::shared_ptr<const Model> model, int slots, int n_ctx, ThreadPool* pool, int chunk = 64,
+        int64_t prefix_cache_bytes = 0);
 
   int slots() const { return static_cast<int>(slots_.size()); }
   int active() const;
@@ -47,7 +52,11 @@ class Batch {
 
   // A free slot's session, for work that runs alone between steps (embedding, scoring): the one whose cached
   // tokens share the longest prefix with `prompt`. Null when every slot is busy.
+  // Its cache is extended from the PrefixCache as Add() would.
   Session* FreeSession(const std::vector<int32_t>& prompt);
+  // Keeps the whole blocks of the first `n` tokens in `session`'s cache in the PrefixCache (after FreeSession).
+  void Remember(const Session& session, int n) { prefixes_.Keep(session, n); }
+  const PrefixCache& prefixes() const { return prefixes_; }
 
  private:
   struct Seq {
@@ -64,6 +73,7 @@ class Batch {
 
   std::vector<Seq> slots_;
   int chunk_;
+  PrefixCache prefixes_;
 };
 
 }  // namespace tandem::engine

@@ -214,6 +214,32 @@ Status Session::Forward(const int32_t* tokens, int n, std::vector<float>* hidden
   return Status::Ok();
 }
 
+void Session::CopyKv(int pos, int n, uint16_t* k, uint16_t* v) const {
+  const ModelConfig& c = model_->config();
+  const size_t kv = static_cast<size_t>(c.kv_dim()), stride = static_cast<size_t>(n_ctx_) * kv;
+  const size_t run = static_cast<size_t>(n) * kv;
+  for (int l = 0; l < c.n_layer; ++l) {
+    const size_t from = static_cast<size_t>(l) * stride + static_cast<size_t>(pos) * kv;
+    std::copy_n(&k_cache_[from], run, k + static_cast<size_t>(l) * run);
+    std::copy_n(&v_cache_[from], run, v + static_cast<size_t>(l) * run);
+  }
+}
+
+Status Session::AppendKv(const int32_t* tokens, int n, const uint16_t* k, const uint16_t* v) {
+  if (Status s = Check(tokens, n); !s.ok()) return s;
+  const ModelConfig& c = model_->config();
+  const size_t kv = static_cast<size_t>(c.kv_dim()), stride = static_cast<size_t>(n_ctx_) * kv;
+  const size_t run = static_cast<size_t>(n) * kv;
+  for (int l = 0; l < c.n_layer; ++l) {
+    const size_t to = static_cast<size_t>(l) * stride + static_cast<size_t>(pos_) * kv;
+    std::copy_n(k + static_cast<size_t>(l) * run, run, &k_cache_[to]);
+    std::copy_n(v + static_cast<size_t>(l) * run, run, &v_cache_[to]);
+  }
+  tokens_.insert(tokens_.end(), tokens, tokens + n);
+  pos_ += n;
+  return Status::Ok();
+}
+
 Status Session::ForwardMany(const BatchItem* items, int n_items) {
   if (n_items <= 0) return Status(Code::kInvalidArgument, "no sequences to process");
   for (int i = 0; i < n_items; ++i) {

@@ -92,6 +92,14 @@ class Session {
   // not fit its context (or holds an unknown token) fails the whole call before anything runs.
   static Status ForwardMany(const BatchItem* items, int n_items);
 
+  // The keys and values of cached positions [pos, pos+n) (pos+n <= pos()) of every layer, written as
+  // [layer][n][kv_dim] fp16 to `k` and to `v` (for the prefix cache).
+  void CopyKv(int pos, int n, uint16_t* k, uint16_t* v) const;
+  // Extends the cache at pos() with n tokens whose keys and values, laid out as CopyKv writes them, this model
+  // computed at exactly these positions after exactly the tokens already cached: afterwards the session is as if
+  // Forward had run them, except that logits() is unchanged (run at least one more token before sampling).
+  Status AppendKv(const int32_t* tokens, int n, const uint16_t* k, const uint16_t* v);
+
  private:
   struct Scratch;
   // One pass over the items (at most MaxBatch() rows in all); `hidden` only for a single item.
