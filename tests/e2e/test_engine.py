@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests/engine"))
 import gguf_tools  # noqa: E402
 
-ARCHS = ["llama", "qwen2", "gemma3"]
+# llama3: a llama with rope_freqs; qwen3: QK-norm; phi3: fused matrices, partial rotary, LongRoPE; gemma2: soft caps.
+ARCHS = ["llama", "llama3", "qwen2", "qwen3", "phi3", "gemma2", "gemma3"]
 SANITIZED = "address" in os.environ.get("TANDEM_BUILD_PRESET", "")
 
 
@@ -43,11 +44,11 @@ def generate(tandem, model, prompt, env=None, n=12, extra=()):
     return json.loads(r.stdout)
 
 
-@pytest.mark.parametrize("arch", ["llama", "qwen2", "gemma3"])
+@pytest.mark.parametrize("arch", ARCHS)
 @pytest.mark.parametrize("label", ["quant", "q4_0"])
 def test_tiny_models_match_llama_cpp_bit_for_bit(tandem, tiny_models, arch, label):
-    """The tiny model with every quantized format (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K; gemma3 with an
-    8-token sliding window; and Q4_0 everywhere, whose embedding/output matrix llama.cpp does not repack) against
+    """The tiny model of each architecture with every quantized format (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K,
+    Q6_K; gemma2 and gemma3 with an 8-token sliding window; and Q4_0 everywhere, whose embedding/output matrix llama.cpp does not repack) against
     llama.cpp's outputs for the same file (fixtures written by
     tests/engine/conformance.py --tiny): the same greedy tokens, and last-position logits equal as float32 — the
     arithmetic follows llama.cpp's to the bit, prompts of 1 to 80 tokens (below and above the batch-order
@@ -66,7 +67,7 @@ def test_tiny_models_match_llama_cpp_bit_for_bit(tandem, tiny_models, arch, labe
         np.testing.assert_array_equal(got, np.array(case["top_logits"], dtype=np.float32), err_msg=case["prompt"])
 
 
-@pytest.mark.parametrize("arch", ["llama", "qwen2", "gemma3"])
+@pytest.mark.parametrize("arch", ARCHS)
 @pytest.mark.parametrize("label", ["quant", "q4_0"])
 def test_batched_generation_equals_llama_cpp_too(tandem, tiny_models, arch, label):
     """Continuous batching (--parallel: four sequences per forward, prompts of 1 to 80 tokens prefilled 64 per step
@@ -147,9 +148,13 @@ def fixture(name):
     return fx, str(model)
 
 
-@pytest.mark.parametrize("name", ["smollm2-135m", "gemma3-270m"])
+@pytest.mark.parametrize("name", ["smollm2-135m", "gemma3-270m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"])
 def test_tokenization_matches_llama_cpp(tandem, name):
-    fx, model = fixture(name)
+    """llama.cpp's tokens for the golden set (unicode, digits, code, whitespace runs, control-token text) and for
+    1,000 random texts (tests/engine/conformance.py's random_texts: contractions after marks and non-Latin
+    scripts, unassigned code points, control-token text such as </s><s>), special tokens parsed."""
+    fx, model = fixture(f"{name}-tokenize")
+    assert len(fx["tokenize"]) > 1000
     lines = "\n".join(json.dumps({"text": c["text"]}) for c in fx["tokenize"]) + "\n"
     r = subprocess.run([tandem, "tokenize", "-m", model, "--special", "--jsonl"], input=lines, capture_output=True,
                        text=True, check=True)

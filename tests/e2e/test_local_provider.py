@@ -346,6 +346,29 @@ def test_a_prefix_is_reused_from_the_prefix_cache_after_its_slot_moved_on(local)
             [t.logprob for t in plain.choices[0].logprobs.content])
 
 
+def test_the_prefix_cache_keeps_to_its_budget_and_evicts_a_prefix_from_its_end(local):
+    """prefix_cache_mb bounds the kept blocks: a prompt longer than the budget keeps its leading blocks (a block is
+    used more recently than its descendants), so a later request reuses exactly what fits. The tiny model's block
+    is 64 KiB (2 layers x 64 tokens x 128 halves x K and V), so 1 MiB holds 16 blocks: 1,024 tokens."""
+    system = {"role": "system", "content": " ".join(f"rule {i}: the hello world the hell" for i in range(60))}
+    other = [{"role": "user", "content": "world world hell " * 30}]
+
+    def run(stack):
+        ask = lambda msgs: stack.client.chat.completions.create(model="local", messages=msgs, max_tokens=2,  # noqa
+                                                                 temperature=0)
+        ask([system, {"role": "user", "content": "the hello"}])
+        between = ask(other)  # its whole blocks are kept too, the most recent
+        return ask([system, {"role": "user", "content": "hello the"}]), between.usage.prompt_tokens // 64
+
+    small, other_blocks = run(local(context=2048, local_extra="    slots: 1\n    prefix_cache_mb: 1\n"))
+    assert small.usage.prompt_tokens > 1200 and 0 < other_blocks < 16
+    # 16 blocks fit: the other prompt's, and the system prompt's leading ones.
+    assert small.usage.prompt_tokens_details.cached_tokens == (16 - other_blocks) * 64
+    big, _ = run(local(context=2048, local_extra="    slots: 1\n"))
+    assert big.usage.prompt_tokens_details.cached_tokens > 1024
+    assert big.choices[0].message.content == small.choices[0].message.content
+
+
 def test_config_errors_name_the_file(tmp_path, request, tiny):
     tandem = request.config.getoption("--tandem-bin")
     cfg = tmp_path / "t.yaml"

@@ -39,8 +39,12 @@ def dequantize(raw, qtype):
     return quants.dequantize(raw, qtype).astype(np.float32)
 
 
-def _bpe_vocab():
-    """A byte-level BPE vocabulary: the 256 byte symbols, a few merges, and ChatML control tokens."""
+CHATML_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+PHI3_SPECIALS = ["<unk>", "<s>", "</s>", "<|endoftext|>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]
+
+
+def _bpe_vocab(specials=CHATML_SPECIALS):
+    """A byte-level BPE vocabulary: the 256 byte symbols, a few merges, and control tokens (ChatML's)."""
     bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
     cs, n = bs[:], 0
     for b in range(256):
@@ -56,7 +60,7 @@ def _bpe_vocab():
         if a + b not in tokens:
             tokens.append(a + b)
     types = [1] * len(tokens)
-    for special in ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]:
+    for special in specials:
         tokens.append(special)
         types.append(3)
     return tokens, types, merges
@@ -84,24 +88,31 @@ def _spm_vocab():
 
 
 def write_tiny_model(path, arch, types, seed=7, n_embd=256, n_ff=512, n_head=4, n_head_kv=2, n_layer=2):
-    """Writes a random model of `arch` (llama, qwen2, gemma3). `types` maps role -> GGMLQuantizationType for
-    roles: embd, q, k, v, o, gate, up, down (missing roles are Q8_0)."""
+    """Writes a random model of `arch`: llama, llama3 (a llama with Llama 3's rope_freqs factors and pre-tokenizer),
+    qwen2, qwen3 (QK-norm, no biases, heads of 96 so that n_head * head_dim != n_embd), phi3 (fused QKV and
+    gate/up, RoPE over 3/4 of each head, LongRoPE short/long factors and attention factor), gemma2 (soft caps low
+    enough to bite on a random model, an 8-token window on even layers) or gemma3. `types` maps
+    role -> GGMLQuantizationType for roles: embd, q, k, v, o, gate, up, down (missing roles are Q8_0)."""
     rng = np.random.default_rng(seed)
-    head_dim = n_embd // n_head
+    head_dim = 96 if arch == "qwen3" else n_embd // n_head
+    variant, arch = arch, {"llama3": "llama"}.get(arch, arch)
     w = gguf.GGUFWriter(path, arch)
-    w.add_name(f"tiny-{arch}")
+    w.add_name(f"tiny-{variant}")
     w.add_block_count(n_layer)
     w.add_context_length(4096)
     w.add_embedding_length(n_embd)
     w.add_feed_forward_length(n_ff)
     w.add_head_count(n_head)
     w.add_head_count_kv(n_head_kv)
-    w.add_layer_norm_rms_eps(1e-6 if arch == "gemma3" else 1e-5)
-    w.add_rope_freq_base(10000.0)
-    if arch == "gemma3":
+    w.add_layer_norm_rms_eps(1e-6 if arch.startswith("gemma") else 1e-5)
+    w.add_rope_freq_base(500000.0 if variant == "llama3" else 10000.0)
+    if arch.startswith("gemma"):
         w.add_key_length(head_dim)
         w.add_value_length(head_dim)
         w.add_sliding_window(8)
+        if arch == "gemma2":
+            w.add_attn_logit_softcapping(3.0)
+            w.add_final_logit_softcapping(200.0)
         tokens, ttypes, scores = _spm_vocab()
         w.add_tokenizer_model("llama")
         w.add_tokenizer_pre("default")
@@ -114,15 +125,26 @@ def write_tiny_model(path, arch, types, seed=7, n_embd=256, n_ff=512, n_head=4, 
         w.add_add_bos_token(True)
         w.add_add_space_prefix(False)
     else:
-        w.add_rope_dimension_count(head_dim)
-        tokens, ttypes, merges = _bpe_vocab()
+        w.add_rope_dimension_count(head_dim * 3 // 4 if arch == "phi3" else head_dim)
+        if arch == "phi3":
+            w.add_rope_scaling_attn_factors(1.1902380714238083)
+            w.add_rope_scaling_orig_ctx_len(4096)
+        if arch == "qwen3":
+            w.add_key_length(head_dim)
+            w.add_value_length(head_dim)
+        tokens, ttypes, merges = _bpe_vocab(PHI3_SPECIALS if arch == "phi3" else CHATML_SPECIALS)
         w.add_tokenizer_model("gpt2")
-        w.add_tokenizer_pre("smollm" if arch == "llama" else "qwen2")
+        w.add_tokenizer_pre({"llama": "smollm", "llama3": "llama-bpe"}.get(variant, "qwen2"))
         w.add_token_list(tokens)
         w.add_token_types(ttypes)
         w.add_token_merges(merges)
-        w.add_bos_token_id(len(tokens) - 3)
-        w.add_eos_token_id(len(tokens) - 1)
+        if arch == "phi3":
+            w.add_bos_token_id(tokens.index("<s>"))
+            w.add_eos_token_id(tokens.index("<|endoftext|>"))
+            w.add_unk_token_id(tokens.index("<unk>"))
+        else:
+            w.add_bos_token_id(len(tokens) - 3)
+            w.add_eos_token_id(len(tokens) - 1)
         w.add_add_bos_token(False)
     n_vocab = len(tokens)
 
@@ -139,24 +161,38 @@ def write_tiny_model(path, arch, types, seed=7, n_embd=256, n_ff=512, n_head=4, 
 
     tensor("token_embd.weight", "embd", n_vocab, n_embd, 0.5)
     norm("output_norm.weight", n_embd)
+    if variant == "llama3":  # per-frequency divisors as Llama 3.x ship them: 1 at high frequencies, up to 8 at low
+        w.add_tensor("rope_freqs.weight", np.linspace(1.0, 8.0, head_dim // 2).astype(np.float32) *
+                     (1.0 + 0.05 * rng.standard_normal(head_dim // 2)).astype(np.float32))
+    if arch == "phi3":  # short factors for contexts up to 4096 (the tests'), long ones beyond
+        n_rot = head_dim * 3 // 4
+        w.add_tensor("rope_factors_short.weight", (1.0 + 0.5 * rng.random(n_rot // 2)).astype(np.float32))
+        w.add_tensor("rope_factors_long.weight", (4.0 + 20.0 * rng.random(n_rot // 2)).astype(np.float32))
     for l in range(n_layer):
         p = f"blk.{l}."
         norm(p + "attn_norm.weight", n_embd)
-        tensor(p + "attn_q.weight", "q", n_head * head_dim, n_embd)
-        tensor(p + "attn_k.weight", "k", n_head_kv * head_dim, n_embd)
-        tensor(p + "attn_v.weight", "v", n_head_kv * head_dim, n_embd)
+        if arch == "phi3":
+            tensor(p + "attn_qkv.weight", "q", (n_head + 2 * n_head_kv) * head_dim, n_embd)
+        else:
+            tensor(p + "attn_q.weight", "q", n_head * head_dim, n_embd)
+            tensor(p + "attn_k.weight", "k", n_head_kv * head_dim, n_embd)
+            tensor(p + "attn_v.weight", "v", n_head_kv * head_dim, n_embd)
         tensor(p + "attn_output.weight", "o", n_embd, n_head * head_dim)
         norm(p + "ffn_norm.weight", n_embd)
-        tensor(p + "ffn_gate.weight", "gate", n_ff, n_embd)
-        tensor(p + "ffn_up.weight", "up", n_ff, n_embd)
+        if arch == "phi3":
+            tensor(p + "ffn_up.weight", "up", 2 * n_ff, n_embd)
+        else:
+            tensor(p + "ffn_gate.weight", "gate", n_ff, n_embd)
+            tensor(p + "ffn_up.weight", "up", n_ff, n_embd)
         tensor(p + "ffn_down.weight", "down", n_embd, n_ff)
         if arch == "qwen2":
             for nm, n in (("attn_q.bias", n_head * head_dim), ("attn_k.bias", n_head_kv * head_dim),
                           ("attn_v.bias", n_head_kv * head_dim)):
                 w.add_tensor(p + nm, (0.1 * rng.standard_normal(n)).astype(np.float32))
-        if arch == "gemma3":
+        if arch in ("gemma3", "qwen3"):
             norm(p + "attn_q_norm.weight", head_dim)
             norm(p + "attn_k_norm.weight", head_dim)
+        if arch.startswith("gemma"):
             norm(p + "post_attention_norm.weight", n_embd)
             norm(p + "post_ffw_norm.weight", n_embd)
     w.write_header_to_file()

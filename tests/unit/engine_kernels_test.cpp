@@ -288,7 +288,7 @@ TEST(AttentionTest, AvxAndScalarAgreeAndWeightsSumToOne) {
     for (int first : {0, 20}) {
       std::vector<float> out(static_cast<size_t>(G) * hd);
       ForceScalarKernels(false);
-      AttendF16(hd, G, q.data(), k.data(), v.data(), stride, first, n_pos, 0.125f, batched, scratch.data(), out.data());
+      AttendF16(hd, G, q.data(), k.data(), v.data(), stride, first, n_pos, 0.125f, 0.f, batched, scratch.data(), out.data());
       for (float o : out) EXPECT_NEAR(o, 1.0f, 2e-3);
     }
   }
@@ -296,9 +296,9 @@ TEST(AttentionTest, AvxAndScalarAgreeAndWeightsSumToOne) {
   for (auto& x : v) x = Fp32ToFp16(d(rng));
   std::vector<float> a(static_cast<size_t>(G) * hd), b(a.size());
   ForceScalarKernels(true);
-  AttendF16(hd, G, q.data(), k.data(), v.data(), stride, 0, n_pos, 0.125f, false, scratch.data(), a.data());
+  AttendF16(hd, G, q.data(), k.data(), v.data(), stride, 0, n_pos, 0.125f, 0.f, false, scratch.data(), a.data());
   ForceScalarKernels(false);
-  AttendF16(hd, G, q.data(), k.data(), v.data(), stride, 0, n_pos, 0.125f, false, scratch.data(), b.data());
+  AttendF16(hd, G, q.data(), k.data(), v.data(), stride, 0, n_pos, 0.125f, 0.f, false, scratch.data(), b.data());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-3);
 }
 

@@ -37,14 +37,18 @@ ChatTemplate ChatTemplate::Detect(const std::string& jinja, Arch arch) {
     t.kind = TemplateKind::kLlama3;
   } else if (jinja.find("[INST]") != std::string::npos) {
     t.kind = TemplateKind::kMistral;
+  } else if (jinja.find("<|assistant|>") != std::string::npos && jinja.find("<|end|>") != std::string::npos) {
+    t.kind = TemplateKind::kPhi3;
   } else {
-    t.kind = arch == Arch::kGemma3 ? TemplateKind::kGemma : TemplateKind::kChatML;
+    t.kind = arch == Arch::kGemma3 || arch == Arch::kGemma2 ? TemplateKind::kGemma : arch == Arch::kPhi3 ? TemplateKind::kPhi3
+                                                                              : TemplateKind::kChatML;
   }
   switch (t.kind) {
     case TemplateKind::kChatML: t.stops = {"<|im_end|>"}; break;
     case TemplateKind::kGemma: t.stops = {"<end_of_turn>"}; break;
     case TemplateKind::kLlama3: t.stops = {"<|eot_id|>", "<|eom_id|>"}; break;
     case TemplateKind::kMistral: t.stops = {"</s>"}; break;
+    case TemplateKind::kPhi3: t.stops = {"<|end|>", "<|endoftext|>"}; break;
   }
   return t;
 }
@@ -55,6 +59,7 @@ const char* ChatTemplate::name() const {
     case TemplateKind::kGemma: return "gemma";
     case TemplateKind::kLlama3: return "llama3";
     case TemplateKind::kMistral: return "mistral";
+    case TemplateKind::kPhi3: return "phi3";
   }
   return "?";
 }
@@ -108,6 +113,21 @@ std::string ChatTemplate::Render(const std::vector<ChatTurn>& turns, const std::
         out += "<|start_header_id|>" + role + "<|end_header_id|>\n\n" + m.content + "<|eot_id|>";
       }
       out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
+      return out;
+    }
+    case TemplateKind::kPhi3: {
+      std::string system = has_system ? turns[0].content : "";
+      if (tools) system += (system.empty() ? "" : "\n\n") + ToolsInstruction(tools_json);
+      if (!system.empty()) out += "<|system|>\n" + system + "<|end|>\n";
+      for (size_t i = has_system ? 1 : 0; i < turns.size(); ++i) {
+        const ChatTurn& m = turns[i];
+        if (m.role == "tool") {
+          out += "<|user|>\n<tool_response>\n" + m.content + "\n</tool_response><|end|>\n";
+        } else {
+          out += "<|" + m.role + "|>\n" + m.content + "<|end|>\n";
+        }
+      }
+      out += "<|assistant|>\n";
       return out;
     }
     case TemplateKind::kMistral: {

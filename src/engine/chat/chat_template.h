@@ -1,9 +1,10 @@
 // Chat templates: turn a conversation into the exact prompt text a chat model was trained on.
 //
 // GGUF files carry a Jinja template (tokenizer.chat_template); Tandem recognises the template families it ships
-// renderers for by their markers and renders them natively: ChatML (SmolLM2, Qwen), Gemma, Llama 3 and Mistral.
+// renderers for by their markers and renders them natively: ChatML (SmolLM2, Qwen), Gemma, Llama 3, Mistral and Phi-3 (<|user|> ... <|end|>).
 // Tool definitions are rendered where the family has a place for them (ChatML/Qwen's <tools> block in the system
-// message, Llama 3's "Environment: ipython" system section, Mistral's [AVAILABLE_TOOLS]); Gemma has none, so
+// message, Llama 3's "Environment: ipython" system section, Mistral's [AVAILABLE_TOOLS], Phi-3's system turn);
+// Gemma has none, so
 // tools are described in the first user turn. Pure functions; thread-safe.
 #pragma once
 
@@ -14,7 +15,7 @@
 
 namespace tandem::engine {
 
-enum class TemplateKind { kChatML, kGemma, kLlama3, kMistral };
+enum class TemplateKind { kChatML, kGemma, kLlama3, kMistral, kPhi3 };
 
 struct ChatTurn {
   std::string role;  // system, user, assistant, tool

@@ -69,8 +69,8 @@ void Fp32ToFp16Row(int n, const float* x, uint16_t* y) { Table(ActiveIsa()).fp32
 void SwiGlu(int n, float* g, const float* u) { Table(ActiveIsa()).swiglu(n, g, u); }
 
 void AttendF16(int hd, int G, const float* q, const uint16_t* k, const uint16_t* v, size_t stride, int first,
-               int n_pos, float scale, bool batched, float* scratch, float* out) {
-  Table(ActiveIsa()).attend(hd, G, q, k, v, stride, first, n_pos, scale, batched, scratch, out);
+               int n_pos, float scale, float softcap, bool batched, float* scratch, float* out) {
+  Table(ActiveIsa()).attend(hd, G, q, k, v, stride, first, n_pos, scale, softcap, batched, scratch, out);
 }
 
 }  // namespace tandem::engine

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cmath>
 #include <cstdint>
 
 #include "engine/kernels/quant_types.h"
@@ -84,9 +85,16 @@ void SwiGlu(int n, float* g, const float* u);
 // `stride` halves apart, for positions 0..n_pos-1, of which those before `first` are masked (sliding window).
 // Softmax weights are rounded to fp16 before they weight v. The AVX2 version reproduces llama.cpp's order of
 // float operations for the path it would take: `batched` (a prompt batch: tinyBLAS) or not (decode: vec_dot_f16).
+// `softcap` > 0 soft-caps each scaled score s as softcap * tanh(s / softcap) before the softmax (gemma2), in
+// llama.cpp's order: s * (1 / softcap), tanhf, * softcap.
 // out: G rows of hd floats. scratch: at least G * (n_pos + 8) + G * 32 * hd floats.
 void AttendF16(int hd, int G, const float* q, const uint16_t* k, const uint16_t* v, size_t stride, int first,
-               int n_pos, float scale, bool batched, float* scratch, float* out);
+               int n_pos, float scale, float softcap, bool batched, float* scratch, float* out);
+// The soft-cap of AttendF16 (and of gemma2's final logits) over n values in place.
+inline void SoftCap(int n, float cap, float* s) {
+  const float inv = 1.0f / cap;
+  for (int i = 0; i < n; ++i) s[i] = std::tanh(s[i] * inv) * cap;
+}
 
 namespace detail {
 // Implementations, one table per ISA. Indexed by TensorType id (0..31).
@@ -96,8 +104,8 @@ struct KernelTable {
   float (*dot_f16_f32)(int, const uint16_t*, const float*);
   void (*axpy_f16)(int, float, const uint16_t*, float*);
   void (*fp32_to_fp16)(int, const float*, uint16_t*);
-  void (*attend)(int, int, const float*, const uint16_t*, const uint16_t*, size_t, int, int, float, bool, float*,
-                 float*);
+  void (*attend)(int, int, const float*, const uint16_t*, const uint16_t*, size_t, int, int, float, float, bool,
+                 float*, float*);
   void (*swiglu)(int, float*, const float*);
 };
 const KernelTable& ScalarTable();

@@ -867,8 +867,9 @@ void SoftmaxRowsToHalf(int G, int n, float* s) {
 // (batch: lane = j % 8, one accumulator; decode: accumulator (j / 8) % 4, lane j % 8). Positions before `first`
 // are masked. Vectorized along the head dimension; requires hd % 8 == 0.
 void AttendExact(int hd, int G, const float* q, const uint16_t* k, const uint16_t* v, size_t stride, int first,
-                 int n_pos, float scale, bool batched, float* scratch, float* out) {
-  if (hd % 8 != 0) return ScalarTable().attend(hd, G, q, k, v, stride, first, n_pos, scale, batched, scratch, out);
+                 int n_pos, float scale, float softcap, bool batched, float* scratch, float* out) {
+  if (hd % 8 != 0)
+    return ScalarTable().attend(hd, G, q, k, v, stride, first, n_pos, scale, softcap, batched, scratch, out);
   const int n = (n_pos + 7) & ~7;
   for (int g = 0; g < G; ++g) {
     float* sc = scratch + static_cast<size_t>(g) * n;
@@ -899,6 +900,8 @@ void AttendExact(int hd, int G, const float* q, const uint16_t* k, const uint16_
         sc[j] = DotHalfExact(hd, k + j * stride, q + static_cast<size_t>(g) * hd, batched) * scale;
     }
   }
+  if (softcap > 0)  // the unmasked scores only: a masked one stays -inf
+    for (int g = 0; g < G; ++g) SoftCap(n_pos - first, softcap, scratch + static_cast<size_t>(g) * n + first);
   SoftmaxRowsToHalf(G, n, scratch);
   // Position j adds its weighted v row into slot j % slots (batched: 8 slots; decoding: 32, as ((j/8) % 4) * 8
   // + j % 8, which is the same residue), each slot summing its positions in increasing order. The sums are kept

@@ -207,12 +207,13 @@ void SoftmaxRowsToHalf(int G, int n, float* s) {
 }
 
 void AttendF16(int hd, int G, const float* q, const uint16_t* k, const uint16_t* v, size_t stride, int first,
-               int n_pos, float scale, bool /*batched*/, float* scratch, float* out) {
+               int n_pos, float scale, float softcap, bool /*batched*/, float* scratch, float* out) {
   const int n = n_pos - first;
   for (int j = 0; j < n; ++j)
     for (int g = 0; g < G; ++g)
       scratch[static_cast<size_t>(g) * n + j] =
           DotF16F32(hd, k + (first + j) * stride, q + static_cast<size_t>(g) * hd) * scale;
+  if (softcap > 0) SoftCap(G * n, softcap, scratch);
   SoftmaxRowsToHalf(G, n, scratch);
   for (int i = 0; i < G * hd; ++i) out[i] = 0;
   for (int j = 0; j < n; ++j)

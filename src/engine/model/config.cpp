@@ -11,10 +11,13 @@ Result<ModelConfig> ModelConfig::FromGguf(const GgufFile& f) {
   c.arch_name = *arch;
   if (c.arch_name == "llama") c.arch = Arch::kLlama;
   else if (c.arch_name == "qwen2") c.arch = Arch::kQwen2;
+  else if (c.arch_name == "qwen3") c.arch = Arch::kQwen3;
+  else if (c.arch_name == "phi3") c.arch = Arch::kPhi3;
+  else if (c.arch_name == "gemma2") c.arch = Arch::kGemma2;
   else if (c.arch_name == "gemma3") c.arch = Arch::kGemma3;
   else
     return Status(Code::kInvalidArgument,
-                  f.name() + ": architecture '" + c.arch_name + "' is not supported (llama, qwen2, gemma3 are)");
+                  f.name() + ": architecture '" + c.arch_name + "' is not supported (llama, qwen2, qwen3, phi3, gemma2, gemma3 are)");
   auto name = f.GetString("general.name");
   c.name = name.ok() ? *name : c.arch_name;
   auto tmpl = f.GetString("tokenizer.chat_template");
@@ -56,6 +59,8 @@ Result<ModelConfig> ModelConfig::FromGguf(const GgufFile& f) {
   c.norm_eps = getf("attention.layer_norm_rms_epsilon", 1e-5);
   c.rope_base = getf("rope.freq_base", c.arch == Arch::kGemma3 ? 1000000.0 : 10000.0);
   const float rope_factor = getf("rope.scaling.factor", 0.0);
+  c.rope_attn_factor = getf("rope.scaling.attn_factor", 1.0);
+  c.rope_ctx_orig = geti("rope.scaling.original_context_length", c.n_ctx_train, 1, 1 << 24);
   if (!err.ok()) return err;
   if (v_dim != c.head_dim)
     return Status(Code::kInvalidArgument, f.name() + ": key and value head sizes differ, which is not supported");
@@ -72,6 +77,19 @@ Result<ModelConfig> ModelConfig::FromGguf(const GgufFile& f) {
   c.rope_neox = c.arch != Arch::kLlama;
   c.layer_is_local.assign(static_cast<size_t>(c.n_layer), false);
   c.attn_scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  c.gemma = c.arch == Arch::kGemma2 || c.arch == Arch::kGemma3;
+  c.scale_q_first = c.gemma || c.arch == Arch::kPhi3;
+  if (c.arch == Arch::kGemma2) {
+    c.sliding_window = geti("attention.sliding_window", 4096, 1, 1 << 24);
+    c.attn_softcap = getf("attn_logit_softcapping", 50.0);
+    c.final_softcap = getf("final_logit_softcapping", 30.0);
+    if (!err.ok()) return err;
+    for (int l = 0; l < c.n_layer; ++l) c.layer_is_local[static_cast<size_t>(l)] = l % 2 == 0;
+    c.rope_base_local = getf("rope.freq_base_swa", c.rope_base);
+    c.embd_scale = std::sqrt(static_cast<float>(c.n_embd));
+    // llama.cpp's query scale: 1/sqrt(n_embd / n_head) for the 27B model (46 layers), 1/sqrt(head size) otherwise.
+    if (c.n_layer == 46) c.attn_scale = 1.0f / std::sqrt(static_cast<float>(c.n_embd / c.n_head));
+  }
   if (c.arch == Arch::kGemma3) {
     c.sliding_window = geti("attention.sliding_window", 512, 1, 1 << 24);
     if (!err.ok()) return err;

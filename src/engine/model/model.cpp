@@ -131,27 +131,37 @@ Status Model::Bind() {
   maybe("output.weight", E, c.n_vocab, &output_);
   if (!output_) output_ = tok_embd_;  // tied embeddings
   maybe("rope_freqs.weight", c.rope_dims / 2, 0, &rope_freqs_);
+  if (c.arch == Arch::kPhi3) {
+    maybe("rope_factors_short.weight", c.rope_dims / 2, 0, &rope_short_);
+    maybe("rope_factors_long.weight", c.rope_dims / 2, 0, &rope_long_);
+  }
   layers_.resize(static_cast<size_t>(c.n_layer));
   for (int l = 0; l < c.n_layer && s.ok(); ++l) {
     LayerWeights& w = layers_[static_cast<size_t>(l)];
     const std::string p = "blk." + std::to_string(l) + ".";
     need(p + "attn_norm.weight", E, 0, &w.attn_norm);
-    need(p + "attn_q.weight", E, c.q_dim(), &w.wq);
-    need(p + "attn_k.weight", E, c.kv_dim(), &w.wk);
-    need(p + "attn_v.weight", E, c.kv_dim(), &w.wv);
+    if (c.arch == Arch::kPhi3) maybe(p + "attn_qkv.weight", E, c.q_dim() + 2 * c.kv_dim(), &w.wqkv);
+    if (!w.wqkv) {
+      need(p + "attn_q.weight", E, c.q_dim(), &w.wq);
+      need(p + "attn_k.weight", E, c.kv_dim(), &w.wk);
+      need(p + "attn_v.weight", E, c.kv_dim(), &w.wv);
+    }
     need(p + "attn_output.weight", c.q_dim(), E, &w.wo);
     need(p + "ffn_norm.weight", E, 0, &w.ffn_norm);
-    need(p + "ffn_gate.weight", E, c.n_ff, &w.gate);
-    need(p + "ffn_up.weight", E, c.n_ff, &w.up);
+    w.fused_up = c.arch == Arch::kPhi3;
+    if (!w.fused_up) need(p + "ffn_gate.weight", E, c.n_ff, &w.gate);
+    need(p + "ffn_up.weight", E, w.fused_up ? 2 * c.n_ff : c.n_ff, &w.up);
     need(p + "ffn_down.weight", c.n_ff, E, &w.down);
     if (c.arch == Arch::kQwen2) {
       need(p + "attn_q.bias", c.q_dim(), 0, &w.bq);
       need(p + "attn_k.bias", c.kv_dim(), 0, &w.bk);
       need(p + "attn_v.bias", c.kv_dim(), 0, &w.bv);
     }
-    if (c.arch == Arch::kGemma3) {
+    if (c.arch == Arch::kGemma3 || c.arch == Arch::kQwen3) {
       need(p + "attn_q_norm.weight", c.head_dim, 0, &w.q_norm);
       need(p + "attn_k_norm.weight", c.head_dim, 0, &w.k_norm);
+    }
+    if (c.gemma) {
       need(p + "post_attention_norm.weight", E, 0, &w.post_attn_norm);
       need(p + "post_ffw_norm.weight", E, 0, &w.post_ffn_norm);
     }
@@ -163,7 +173,7 @@ Status Model::Bind() {
                ? Status::Ok()
                : Status(Code::kInvalidArgument, f.name() + ": tensor '" + t->name + "' must be F32");
   };
-  for (const TensorInfo* t : {output_norm_, rope_freqs_})
+  for (const TensorInfo* t : {output_norm_, rope_freqs_, rope_short_, rope_long_})
     if (Status e = f32(t); !e.ok()) return e;
   for (const LayerWeights& w : layers_)
     for (const TensorInfo* t : {w.attn_norm, w.ffn_norm, w.bq, w.bk, w.bv, w.q_norm, w.k_norm, w.post_attn_norm,
@@ -175,6 +185,7 @@ Status Model::Bind() {
 // Per-batch working memory, grown to the largest batch seen (at most MaxBatch() tokens).
 struct Session::Scratch {
   std::vector<float> x, h, q, k, v, att, g, u, o, cos, sin, cos_local, sin_local, logits;
+  std::vector<float> fused;  // a fused matrix's output (phi3's qkv, gate-up) before it is split
   std::vector<int> segs, row_item, row_pos;  // a batched pass: rows per item; each row's item and position
   MatMulScratch mm;
   std::vector<std::vector<float>> scores;  // per thread: attention weights over the context
@@ -433,16 +444,16 @@ void ForTokens(ThreadPool& pool, int T, const Fn& fn) {
 }
 
 // cos/sin for positions p0..p0+T-1, one row of rope_dims/2 per position (ggml's recurrence for the angles).
-void RopeTables(int p0, int T, int dims, float base, float freq_scale, const float* factors, float* cos_out,
-                float* sin_out) {
+void RopeTables(int p0, int T, int dims, float base, float freq_scale, float mscale, const float* factors,
+                float* cos_out, float* sin_out) {
   const float theta_scale = std::pow(base, -2.0f / static_cast<float>(dims));
   for (int t = 0; t < T; ++t) {
     float theta = static_cast<float>(p0 + t);
     for (int i = 0; i < dims / 2; ++i) {
       const float ff = factors ? factors[i] : 1.0f;
       const float th = freq_scale * (theta / ff);
-      cos_out[t * (dims / 2) + i] = std::cos(th);
-      sin_out[t * (dims / 2) + i] = std::sin(th);
+      cos_out[t * (dims / 2) + i] = std::cos(th) * mscale;
+      sin_out[t * (dims / 2) + i] = std::sin(th) * mscale;
       theta *= theta_scale;
     }
   }
@@ -504,16 +515,18 @@ void Session::ForwardPass(const BatchItem* items, int n_items, std::vector<float
     if (c.embd_scale > 0)
       for (int i = 0; i < E; ++i) x[i] *= c.embd_scale;
   }
-  const float* factors = m.rope_freqs() ? reinterpret_cast<const float*>(m.rope_freqs()->data) : nullptr;
   for (int i = 0, t0 = 0; i < n_items; t0 += items[i].n, ++i) {
     const int p0 = items[i].session->pos_, n = items[i].n;
     const size_t at = static_cast<size_t>(t0) * half;
-    RopeTables(p0, n, c.rope_dims, c.rope_base, c.rope_freq_scale, factors, &s.cos[at], &s.sin[at]);
+    const TensorInfo* ft = m.rope_factors(items[i].session->n_ctx_);
+    const float* factors = ft ? reinterpret_cast<const float*>(ft->data) : nullptr;
+    RopeTables(p0, n, c.rope_dims, c.rope_base, c.rope_freq_scale, c.rope_attn_factor, factors, &s.cos[at],
+               &s.sin[at]);
     if (c.sliding_window > 0)
-      RopeTables(p0, n, c.rope_dims, c.rope_base_local, 1.0f, nullptr, &s.cos_local[at], &s.sin_local[at]);
+      RopeTables(p0, n, c.rope_dims, c.rope_base_local, 1.0f, 1.0f, nullptr, &s.cos_local[at], &s.sin_local[at]);
   }
 
-  const bool gemma = c.arch == Arch::kGemma3;
+  const bool gemma = c.gemma;
   // Rows that go on through the last layer's FFN: every row when hidden states are wanted, else each item's
   // last (llama.cpp's inp_out_ids), moved to rows 0..n_items-1.
   const int R = hidden ? T : n_items;
@@ -526,8 +539,20 @@ void Session::ForwardPass(const BatchItem* items, int n_items, std::vector<float
       ForTokens(pool, T, [&](int t) {
         RmsNorm(&s.x[t * static_cast<size_t>(E)], w.attn_norm, E, c.norm_eps, &s.h[t * static_cast<size_t>(E)]);
       });
-    MatMul(pool, s.h.data(), T, E, {{w.wq, w.bq, s.q.data()}, {w.wk, w.bk, s.k.data()}, {w.wv, w.bv, s.v.data()}},
-           s.mm, seg_arg);
+    if (w.wqkv) {  // one matrix: each row's q, k and v side by side, then apart
+      const int QKV = Q + 2 * KV;
+      grow(s.fused, uT * static_cast<size_t>(QKV));
+      MatMul(pool, s.h.data(), T, E, {{w.wqkv, nullptr, s.fused.data()}}, s.mm, seg_arg);
+      for (size_t t = 0; t < uT; ++t) {
+        const float* r = &s.fused[t * static_cast<size_t>(QKV)];
+        std::copy_n(r, Q, &s.q[t * Q]);
+        std::copy_n(r + Q, KV, &s.k[t * KV]);
+        std::copy_n(r + Q + KV, KV, &s.v[t * KV]);
+      }
+    } else {
+      MatMul(pool, s.h.data(), T, E,
+             {{w.wq, w.bq, s.q.data()}, {w.wk, w.bk, s.k.data()}, {w.wv, w.bv, s.v.data()}}, s.mm, seg_arg);
+    }
 
     auto cache = [&](int t, bool values) {
       Session& se = *items[row_item[static_cast<size_t>(t)]].session;
@@ -539,14 +564,14 @@ void Session::ForwardPass(const BatchItem* items, int n_items, std::vector<float
     ForTokens(pool, T, [&](int t) {
       float* q = &s.q[static_cast<size_t>(t) * Q];
       float* k = &s.k[static_cast<size_t>(t) * KV];
-      if (gemma) {
+      if (w.q_norm) {  // QK-norm (gemma3, qwen3)
         for (int h = 0; h < c.n_head; ++h) RmsNorm(q + h * hd, w.q_norm, hd, c.norm_eps, q + h * hd);
         for (int h = 0; h < c.n_head_kv; ++h) RmsNorm(k + h * hd, w.k_norm, hd, c.norm_eps, k + h * hd);
       }
       for (int h = 0; h < c.n_head; ++h) ApplyRope(q + h * hd, c.rope_dims, c.rope_neox, cs + t * half, sn + t * half);
       for (int h = 0; h < c.n_head_kv; ++h) ApplyRope(k + h * hd, c.rope_dims, c.rope_neox, cs + t * half, sn + t * half);
-      // Scale q where llama.cpp does (gemma: before attention, kq_scale 1), then round to fp16 for q.k.
-      if (gemma)
+      // Scale q where llama.cpp does (gemma, phi3: before attention, kq_scale 1), then round to fp16 for q.k.
+      if (c.scale_q_first)
         for (int i = 0; i < Q; ++i) q[i] *= c.attn_scale;
       RoundToHalf(Q, q);
       const size_t at = static_cast<size_t>(row_pos[static_cast<size_t>(t)]) * KV;
@@ -556,7 +581,7 @@ void Session::ForwardPass(const BatchItem* items, int n_items, std::vector<float
 
     // Attention: one (row, KV head) pair per work item, the query heads that share the KV head together; each row
     // against its own sequence's cache, on the path its sequence's batch alone would take.
-    const float kq_scale = gemma ? 1.0f : c.attn_scale;
+    const float kq_scale = c.scale_q_first ? 1.0f : c.attn_scale;
     const int gsize = c.n_head / c.n_head_kv;
     const int64_t work = static_cast<int64_t>(T) * c.n_head_kv;
     pool.Run([&](int ti, int tn) {
@@ -571,7 +596,7 @@ void Session::ForwardPass(const BatchItem* items, int n_items, std::vector<float
         const size_t koff = static_cast<size_t>(g) * hd;
         const bool batched = items[row_item[static_cast<size_t>(t)]].n > 1;
         AttendF16(hd, gsize, &s.q[qoff], cache(t, false) + koff, cache(t, true) + koff, static_cast<size_t>(KV), lo,
-                  p + 1, kq_scale, batched, sc, &s.att[qoff]);
+                  p + 1, kq_scale, c.attn_softcap, batched, sc, &s.att[qoff]);
       }
     });
 
@@ -593,7 +618,16 @@ void Session::ForwardPass(const BatchItem* items, int n_items, std::vector<float
       for (int i = 0; i < E; ++i) x[i] += o[i];
       RmsNorm(x, w.ffn_norm, E, c.norm_eps, &s.h[static_cast<size_t>(t) * E]);
     });
-    MatMul(pool, s.h.data(), rows, E, {{w.gate, nullptr, s.g.data()}, {w.up, nullptr, s.u.data()}}, s.mm, rsegs);
+    if (w.fused_up) {  // one matrix: each row's gate then up, then apart
+      grow(s.fused, static_cast<size_t>(rows) * 2 * F);
+      MatMul(pool, s.h.data(), rows, E, {{w.up, nullptr, s.fused.data()}}, s.mm, rsegs);
+      for (size_t t = 0; t < static_cast<size_t>(rows); ++t) {
+        std::copy_n(&s.fused[t * 2 * F], F, &s.g[t * F]);
+        std::copy_n(&s.fused[t * 2 * F + F], F, &s.u[t * F]);
+      }
+    } else {
+      MatMul(pool, s.h.data(), rows, E, {{w.gate, nullptr, s.g.data()}, {w.up, nullptr, s.u.data()}}, s.mm, rsegs);
+    }
     const float* gelu = gemma ? GeluTable() : nullptr;
     ForTokens(pool, rows, [&](int t) {
       float* g = &s.g[static_cast<size_t>(t) * F];
@@ -636,6 +670,8 @@ void Session::ForwardPass(const BatchItem* items, int n_items, std::vector<float
     for (int i = 0; i < n_items; ++i)
       std::copy_n(&s.logits[static_cast<size_t>(i) * V], V, items[i].session->logits_.data());
   }
+  if (c.final_softcap > 0)  // gemma2
+    for (int i = 0; i < n_items; ++i) SoftCap(c.n_vocab, c.final_softcap, items[i].session->logits_.data());
   for (int i = 0; i < n_items; ++i) {
     Session& se = *items[i].session;
     se.tokens_.insert(se.tokens_.end(), items[i].tokens, items[i].tokens + items[i].n);

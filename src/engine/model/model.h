@@ -24,10 +24,12 @@ namespace tandem::engine {
 
 struct LayerWeights {
   const TensorInfo *attn_norm = nullptr, *wq = nullptr, *wk = nullptr, *wv = nullptr, *wo = nullptr;
+  const TensorInfo* wqkv = nullptr;  // phi3: q, k and v rows in one matrix (then wq, wk, wv are null)
   const TensorInfo *bq = nullptr, *bk = nullptr, *bv = nullptr;           // qwen2
   const TensorInfo *q_norm = nullptr, *k_norm = nullptr;                  // gemma3
   const TensorInfo *post_attn_norm = nullptr, *post_ffn_norm = nullptr;  // gemma3
   const TensorInfo *ffn_norm = nullptr, *gate = nullptr, *up = nullptr, *down = nullptr;
+  bool fused_up = false;  // phi3: `up` holds the gate rows then the up rows (and `gate` is null)
 };
 
 class Model {
@@ -41,7 +43,11 @@ class Model {
   const TensorInfo* tok_embd() const { return tok_embd_; }
   const TensorInfo* output() const { return output_; }
   const TensorInfo* output_norm() const { return output_norm_; }
-  const TensorInfo* rope_freqs() const { return rope_freqs_; }
+  // Per-frequency RoPE divisors for a session of n_ctx positions (rope_freqs, or phi3's short/long), or null.
+  const TensorInfo* rope_factors(int n_ctx) const {
+    if (rope_freqs_) return rope_freqs_;
+    return n_ctx > config_.rope_ctx_orig && rope_long_ ? rope_long_ : rope_short_;
+  }
   const std::vector<LayerWeights>& layers() const { return layers_; }
 
  private:
@@ -52,6 +58,7 @@ class Model {
   ModelConfig config_;
   std::unique_ptr<Tokenizer> tokenizer_;
   const TensorInfo *tok_embd_ = nullptr, *output_ = nullptr, *output_norm_ = nullptr, *rope_freqs_ = nullptr;
+  const TensorInfo *rope_short_ = nullptr, *rope_long_ = nullptr;
   std::vector<LayerWeights> layers_;
 };
 

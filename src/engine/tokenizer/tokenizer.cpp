@@ -1,6 +1,7 @@
 #include "engine/tokenizer/tokenizer.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <queue>
 
@@ -75,10 +76,15 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::FromGguf(const GgufFile& f) {
 
   for (int32_t id : {t->eos_, *eot})
     if (id >= 0) t->eog_.push_back(id);
-  for (const char* s : {"<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|endoftext|>", "<|end|>", "<|eom_id|>"}) {
+  // Texts that end a turn in some model family: as llama.cpp does, each such token ends generation and is a
+  // control token even where the file says otherwise (Qwen2.5 ships "</s>" as a normal token), so that
+  // "</s>" in a prompt parsed for special tokens is that one token.
+  for (const char* s : {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>",
+                        "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>", "<end_of_utterance>", "<eos>"}) {
     auto it = t->index_.find(s);
-    if (it != t->index_.end() && t->kind_[static_cast<size_t>(it->second)] == TokenKind::kControl)
-      t->eog_.push_back(it->second);
+    if (it == t->index_.end()) continue;
+    t->kind_[static_cast<size_t>(it->second)] = TokenKind::kControl;
+    if (!t->IsEog(it->second)) t->eog_.push_back(it->second);
   }
 
   if (t->model_ == Model::kBpe) {
@@ -121,10 +127,17 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::FromGguf(const GgufFile& f) {
     }
   }
 
+  auto name = f.GetString("general.name");
+  std::string lower = name.ok() ? *name : "";
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  const bool phi3 = lower.find("phi-3") != std::string::npos || lower.find("phi3") != std::string::npos;
   for (size_t i = 0; i < n; ++i) {
     const TokenKind k = t->kind_[i];
-    if ((k == TokenKind::kControl || k == TokenKind::kUserDefined || k == TokenKind::kUnknown) && !t->text_[i].empty())
-      t->specials_.push_back({t->text_[i], static_cast<int32_t>(i), k == TokenKind::kUserDefined});
+    const std::string& text = t->text_[i];
+    if ((k == TokenKind::kControl || k == TokenKind::kUserDefined || k == TokenKind::kUnknown) && !text.empty()) {
+      const bool rstrip = phi3 && text != "<unk>" && text != "<s>" && text != "<|endoftext|>";
+      t->specials_.push_back({text, static_cast<int32_t>(i), k == TokenKind::kUserDefined, rstrip});
+    }
   }
   std::stable_sort(t->specials_.begin(), t->specials_.end(),
                    [](const Special& a, const Special& b) { return a.text.size() > b.text.size(); });
@@ -179,6 +192,8 @@ std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool add_special, 
     out.push_back(hit->id);
     prev_special = true;
     pos += hit->text.size();
+    if (hit->rstrip)
+      while (pos < text.size() && std::isspace(static_cast<unsigned char>(text[pos]))) ++pos;
     start = pos;
   }
   flush(text.size());

@@ -3,7 +3,9 @@
 // <0xXX> byte fallback, as used by Gemma and Llama 2).
 //
 // Encode mirrors llama.cpp's llama_tokenize: special tokens are matched first (control tokens only when
-// parse_special is set, user-defined ones always), the text between them is pre-tokenized and merged. A
+// parse_special is set, user-defined ones always), the text between them is pre-tokenized and merged. As in
+// llama.cpp, a model named Phi-3 (general.name) drops the whitespace after its control tokens (its HF tokenizer's
+// rstrip), except after <s>, <unk> and <|endoftext|>. A
 // Tokenizer is immutable after construction and safe to use from many threads.
 #pragma once
 
@@ -72,6 +74,7 @@ class Tokenizer {
     std::string text;
     int32_t id;
     bool always;
+    bool rstrip;  // whitespace right after it is dropped
   };
   std::vector<Special> specials_;
   std::vector<uint32_t> special_by_first_[256];  // indices into specials_, by first byte, longest first

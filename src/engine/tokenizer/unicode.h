@@ -10,7 +10,8 @@ namespace tandem::engine {
 
 constexpr uint32_t kCpOutOfRange = 0xFFFFFFFF;
 
-enum CpFlag : uint8_t { kCpLetter = 1, kCpNumber = 2, kCpWhitespace = 4, kCpAssigned = 8 };
+// kCpCodePoint is set for every code point, assigned or not (as llama.cpp flags unassigned ones too).
+enum CpFlag : uint8_t { kCpLetter = 1, kCpNumber = 2, kCpWhitespace = 4, kCpCodePoint = 8 };
 
 uint8_t CpFlags(uint32_t cp);  // 0 for kCpOutOfRange
 
