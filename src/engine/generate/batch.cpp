@@ -6,12 +6,6 @@
 
 namespace tandem::engine {
 
-int ChunkAt(int done, int total, int chunk) {
-  int end = done + chunk;
-  if (total - end < kBatchOrderMinRows) end = total;  // a short tail would take other kernels: run it now
-  return std::min(end, total);
-}
-
 Batch::Batch(std::shared_ptr<const Model> model, int slots, int n_ctx, ThreadPool* pool, int chunk,
              int64_t prefix_cache_bytes)
     : chunk_(std::max(kBatchOrderMinRows, chunk / 4 * 4)), prefixes_(model->config(), prefix_cache_bytes) {
@@ -24,19 +18,28 @@ int Batch::active() const {
 }
 
 int Batch::Pick(const std::vector<int32_t>& prompt) const {
+  // A slot whose cache the prompt mostly reuses (at least half of it; an empty slot qualifies): the longest
+  // shared prefix, among equals the smallest cache. With none, the slot that loses the least: the smallest cache,
+  // among equals the least recently started. A long cache is not thrown away for a few shared tokens.
   int best = -1;
-  size_t best_common = 0;
+  bool best_reuses = false;
+  size_t best_common = 0, best_size = 0;
   for (size_t i = 0; i < slots_.size(); ++i) {
-    if (slots_[i].gen) continue;
-    const std::vector<int32_t>& cached = slots_[i].session->tokens();
+    const Seq& q = slots_[i];
+    if (q.gen) continue;
+    const std::vector<int32_t>& cached = q.session->tokens();
     size_t common = 0;
     while (common < cached.size() && common < prompt.size() && cached[common] == prompt[common]) ++common;
-    // The longest shared prefix; among equals, the emptiest cache (it has the least worth keeping).
-    if (best < 0 || common > best_common ||
-        (common == best_common && cached.size() < slots_[static_cast<size_t>(best)].session->tokens().size())) {
-      best = static_cast<int>(i);
-      best_common = common;
+    const bool reuses = 2 * common >= cached.size();
+    bool better = best < 0 || (reuses && !best_reuses);
+    if (!better && reuses == best_reuses) {
+      const Seq& b = slots_[static_cast<size_t>(best)];
+      if (reuses)
+        better = common > best_common || (common == best_common && cached.size() < best_size);
+      else
+        better = cached.size() < best_size || (cached.size() == best_size && q.started < b.started);
     }
+    if (better) best = static_cast<int>(i), best_reuses = reuses, best_common = common, best_size = cached.size();
   }
   return best;
 }
@@ -44,6 +47,7 @@ int Batch::Pick(const std::vector<int32_t>& prompt) const {
 Session* Batch::FreeSession(const std::vector<int32_t>& prompt) {
   const int i = Pick(prompt);
   if (i < 0) return nullptr;
+  slots_[static_cast<size_t>(i)].started = ++starts_;
   Session* session = slots_[static_cast<size_t>(i)].session.get();
   prefixes_.Seed(*session, prompt);
   return session;
@@ -54,8 +58,9 @@ Status Batch::Add(const std::vector<int32_t>& prompt, std::unique_ptr<Generation
   const int i = Pick(prompt);
   if (i < 0) return Status(Code::kUnavailable, "every slot is busy");
   Seq& q = slots_[static_cast<size_t>(i)];
+  q.started = ++starts_;
   prefixes_.Seed(*q.session, prompt);
-  auto todo = gen->Begin(*q.session, prompt);
+  auto todo = gen->Begin(*q.session, prompt, chunk_);
   if (!todo.ok()) return todo.status();
   q.gen = std::move(gen);
   q.todo = std::move(*todo);

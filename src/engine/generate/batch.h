@@ -10,8 +10,12 @@
 // never leaving a tail under kBatchOrderMinRows, so every prompt row takes the kernels one Forward of the prompt
 // would (exactly so for prompts up to 512 tokens; longer ones are cut where Forward cuts them, in 512s).
 //
+// A slot's cache is reused only as far as it changes nothing (generate.h: ReusablePrefix), so a greedy answer does
+// not depend on which slot it got or what ran there before either.
+//
 // Add() puts a sequence in the free slot whose cached tokens share the longest prefix with its prompt (a
-// follow-up turn, a common system prompt), then extends that slot from the PrefixCache, which keeps the whole
+// follow-up turn, a common system prompt) — unless that would throw away most of a slot's cache for a few shared
+// tokens, when it takes the slot with the least to lose (Pick) — then extends that slot from the PrefixCache, which keeps the whole
 // 64-token blocks of every prompt once it is prefilled: a prefix any earlier request ran is not computed again,
 // whichever slot ran it and whatever ran there since.
 // Thread contract: not thread-safe; one thread (the engine's) calls everything. Callbacks run on that thread.
@@ -26,9 +30,6 @@
 #include "engine/model/model.h"
 
 namespace tandem::engine {
-
-// The end of the prompt chunk that starts at `done` of `total` tokens, with `chunk` tokens per step.
-int ChunkAt(int done, int total, int chunk);
 
 class Batch {
  public:
@@ -67,12 +68,14 @@ class Batch {
     int32_t next = 0;                 // the sampled token to run (once the prompt is done)
     std::function<bool()> cancelled;
     DoneFn on_done;
+    uint64_t started = 0;  // when its last sequence began (Add's count), for least-recently-used picks
   };
   int Pick(const std::vector<int32_t>& prompt) const;
   void End(Seq& q, Status s);
 
   std::vector<Seq> slots_;
   int chunk_;
+  uint64_t starts_ = 0;
   PrefixCache prefixes_;
 };
 

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "core/utf8.h"
+#include "engine/kernels/vec_dot.h"
 
 namespace tandem::engine {
 namespace {
@@ -26,15 +27,29 @@ size_t StopPrefixTail(std::string_view s, const std::vector<std::string>& stops)
 
 }  // namespace
 
+int ChunkAt(int done, int total, int chunk) {
+  if (chunk <= 0) return std::min(done + Session::MaxRows(), total);
+  int end = done + chunk;
+  if (total - end < kBatchOrderMinRows) end = total;  // a short tail would take other kernels: run it now
+  return std::min(end, total);
+}
+
+int ReusablePrefix(const Session& session, const std::vector<int32_t>& prompt, int chunk) {
+  const std::vector<int32_t>& cached = session.tokens();
+  const int n = static_cast<int>(prompt.size());
+  if (n < kBatchOrderMinRows) return 0;
+  const int limit = std::min(session.ExactPrefix(), chunk > 0 ? n - kBatchOrderMinRows : n - 1);
+  int common = 0;
+  while (common < limit && cached[static_cast<size_t>(common)] == prompt[static_cast<size_t>(common)]) ++common;
+  const int step = chunk > 0 ? 4 : Session::MaxRows();
+  return common / step * step;
+}
+
 Result<int> Prefill(Session& session, const std::vector<int32_t>& prompt, std::vector<float>* hidden) {
   if (prompt.empty()) return Status(Code::kInvalidArgument, "empty prompt");
-  const auto& cached = session.tokens();
-  size_t common = 0;
-  while (common < cached.size() && common < prompt.size() && cached[common] == prompt[common]) ++common;
-  // At least one token must run to produce logits; hidden states need the whole prompt.
-  if (hidden) common = 0;
-  if (common == prompt.size()) --common;
-  session.Truncate(static_cast<int>(common));
+  // Hidden states need the whole prompt.
+  const int common = hidden ? 0 : ReusablePrefix(session, prompt, 0);
+  session.Truncate(common);
   Status s = session.Forward(prompt.data() + common, static_cast<int>(prompt.size() - common), hidden);
   if (!s.ok()) {
     session.Truncate(0);
@@ -48,19 +63,16 @@ Generation::Generation(const Model& model, const GenerateOptions& opts, TextCall
   r_.finish_reason = "length";
 }
 
-Result<std::vector<int32_t>> Generation::Begin(Session& session, const std::vector<int32_t>& prompt) {
+Result<std::vector<int32_t>> Generation::Begin(Session& session, const std::vector<int32_t>& prompt, int chunk) {
   r_.prompt_tokens = static_cast<int>(prompt.size());
   if (prompt.empty()) return Status(Code::kInvalidArgument, "empty prompt");
   if (static_cast<int>(prompt.size()) >= session.n_ctx())
     return Status(Code::kInvalidArgument, "prompt of " + std::to_string(prompt.size()) +
                                               " tokens does not fit the context of " + std::to_string(session.n_ctx()));
   t0_ = std::chrono::steady_clock::now();
-  const auto& cached = session.tokens();
-  size_t common = 0;
-  while (common < cached.size() && common < prompt.size() && cached[common] == prompt[common]) ++common;
-  if (common == prompt.size()) --common;  // at least one token must run to produce logits
-  session.Truncate(static_cast<int>(common));
-  r_.cached_tokens = static_cast<int>(common);
+  const int common = ReusablePrefix(session, prompt, chunk);
+  session.Truncate(common);
+  r_.cached_tokens = common;
   recent_.assign(prompt.end() - std::min<ptrdiff_t>(static_cast<ptrdiff_t>(prompt.size()), 256), prompt.end());
   return std::vector<int32_t>(prompt.begin() + static_cast<ptrdiff_t>(common), prompt.end());
 }

@@ -82,7 +82,7 @@ int PrefixCache::Seed(Session& session, const std::vector<int32_t>& prompt) {
 void PrefixCache::Keep(const Session& session, int n) {
   if (budget_ < static_cast<int64_t>(2 * block_values_ * sizeof(uint16_t))) return;
   const std::vector<int32_t>& tokens = session.tokens();
-  n = std::min(n, static_cast<int>(tokens.size()));
+  n = std::min(n, session.ExactPrefix());  // only rows a fresh prefill would compute alike
   const std::vector<uint64_t> keys = Keys(tokens.data(), n);
   uint64_t parent = 0;
   for (size_t b = 0; b < keys.size(); parent = keys[b++]) {

@@ -6,8 +6,9 @@
 // byte budget; the least recently used goes first, and a block is always used more recently than its
 // descendants, so a prefix is evicted from its end.
 //
-// Reuse is exact in the sense a session's own cache is: a reused block holds the keys and values this model
-// computed for those tokens at those positions when an earlier prompt ran them.
+// Only rows a fresh prefill computes alike are kept (Session::ExactPrefix), and a session reuses them only as far as
+// generate.h's ReusablePrefix allows, so a reused block changes no result: it holds what a fresh prefill of the
+// prompt computes for those tokens at those positions.
 // Thread contract: not thread-safe; the engine thread owns it.
 #pragma once
 

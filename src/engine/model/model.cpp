@@ -214,6 +214,14 @@ Status Session::Check(const int32_t* tokens, int n) const {
   return Status::Ok();
 }
 
+int Session::MaxRows() { return MaxBatch(); }
+
+int Session::ExactPrefix() const {
+  int n = 0;
+  while (n < pos_ && exact_[static_cast<size_t>(n)]) ++n;
+  return n;
+}
+
 Status Session::Forward(const int32_t* tokens, int n, std::vector<float>* hidden) {
   if (Status s = Check(tokens, n); !s.ok()) return s;
   if (hidden) hidden->clear();
@@ -247,6 +255,7 @@ Status Session::AppendKv(const int32_t* tokens, int n, const uint16_t* k, const 
     std::copy_n(v + static_cast<size_t>(l) * run, run, &v_cache_[to]);
   }
   tokens_.insert(tokens_.end(), tokens, tokens + n);
+  exact_.insert(exact_.end(), static_cast<size_t>(n), 1);
   pos_ += n;
   return Status::Ok();
 }
@@ -675,6 +684,9 @@ void Session::ForwardPass(const BatchItem* items, int n_items, std::vector<float
   for (int i = 0; i < n_items; ++i) {
     Session& se = *items[i].session;
     se.tokens_.insert(se.tokens_.end(), items[i].tokens, items[i].tokens + items[i].n);
+    const int n = items[i].n, grouped = n >= kBatchOrderMinRows ? n / 4 * 4 : 0;
+    se.exact_.insert(se.exact_.end(), static_cast<size_t>(grouped), 1);
+    se.exact_.insert(se.exact_.end(), static_cast<size_t>(n - grouped), 0);
     se.pos_ += items[i].n;
   }
 }

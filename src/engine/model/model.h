@@ -85,7 +85,15 @@ class Session {
   void Truncate(int n) {
     pos_ = n < pos_ ? (n < 0 ? 0 : n) : pos_;
     tokens_.resize(static_cast<size_t>(pos_));
+    exact_.resize(static_cast<size_t>(pos_));
   }
+  // How many leading cached positions hold exactly what a fresh prefill of a long prompt computes for them: each
+  // ran in a pass of at least kBatchOrderMinRows rows of its sequence (batch order) and inside a whole group of
+  // four rows from that pass's start (the multi-row kernels; a pass's last rows past its fours take the
+  // single-row ones, which round some formats differently). Reusing them changes nothing (ReusablePrefix).
+  int ExactPrefix() const;
+  // Tokens per Forward pass (llama.cpp's n_ubatch): Forward cuts a prompt every MaxRows() tokens.
+  static int MaxRows();
 
   // Runs tokens[0..n) at positions pos()..pos()+n-1. On success logits() holds the last token's logits. If
   // hidden is not null it receives n * n_embd floats: each token's final (normalized) hidden state.
@@ -103,8 +111,8 @@ class Session {
   // [layer][n][kv_dim] fp16 to `k` and to `v` (for the prefix cache).
   void CopyKv(int pos, int n, uint16_t* k, uint16_t* v) const;
   // Extends the cache at pos() with n tokens whose keys and values, laid out as CopyKv writes them, this model
-  // computed at exactly these positions after exactly the tokens already cached: afterwards the session is as if
-  // Forward had run them, except that logits() is unchanged (run at least one more token before sampling).
+  // computed in batch order at exactly these positions after exactly the tokens already cached: afterwards the
+  // session is as if Forward had run them, except that logits() is unchanged (run at least one more token).
   Status AppendKv(const int32_t* tokens, int n, const uint16_t* k, const uint16_t* v);
 
  private:
@@ -118,6 +126,7 @@ class Session {
   ThreadPool* pool_;
   int pos_ = 0;
   std::vector<int32_t> tokens_;
+  std::vector<uint8_t> exact_;  // per cached position: 1 when computed as ExactPrefix() requires
   // [layer][pos][kv_dim] in fp16; left uninitialized, so a slot's memory is committed only as positions fill.
   std::unique_ptr<uint16_t[]> k_cache_, v_cache_;
   std::vector<float> logits_;
