@@ -18,14 +18,21 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 MODELS = {
     "SmolLM2-135M Q4_1": "models/SmolLM2-135M-Instruct.Q4_1.gguf",
     "Gemma3-270M Q4_K_M": "models/gemma-3-270m-q4_k_m.gguf",
+    "Qwen2.5-Coder-0.5B Q4_K_M": "models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+    "Qwen2.5-Coder-1.5B Q4_K_M": "models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
 }
+# llama.cpp's side: llama-cpp-python's Python package from its sdist over the llama.cpp that
+# scripts/setup.sh --with-llama-server builds (every SIMD extension of this CPU but AMX), unless --python names
+# a venv that has llama_cpp installed.
+LLAMA_ENV = {"PYTHONPATH": os.path.join(ROOT, "build/llama-src/llama_cpp_python-0.3.36"),
+             "LLAMA_CPP_LIB_PATH": os.path.join(ROOT, "build/llama-server/bin")}
 METRICS = [("pp128_tok_s", "prompt 128 tok/s", True), ("pp512_tok_s", "prompt 512 tok/s", True),
            ("tg128_tok_s", "generate 128 tok/s", True), ("ttft64_ms", "first token, 64-token prompt (ms)", False),
            ("peak_rss_mib", "peak RSS (MiB)", False)]
 
 
-def run_json(cmd):
-    r = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT)
+def run_json(cmd, env=None):
+    r = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT, env={**os.environ, **(env or {})})
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
@@ -44,13 +51,16 @@ def machine():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tandem", default=os.path.join(ROOT, "build/release/src/tandem"))
-    ap.add_argument("--python", default=os.path.join(ROOT, ".venv-slm/bin/python"), help="venv with llama_cpp")
+    ap.add_argument("--python", default="", help="a venv's python with llama_cpp installed (default: .venv over "
+                    "build/llama-server's llama.cpp)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--out", default=os.path.join(ROOT, "bench/engine/RESULTS.txt"))
     a = ap.parse_args()
+    llama_env = None if a.python else LLAMA_ENV
+    a.python = a.python or os.path.join(ROOT, ".venv/bin/python")
     lines = [f"bench/engine — {time.strftime('%Y-%m-%d %H:%M')} — {machine()}",
              f"threads {a.threads}, {a.rounds} rounds x {a.reps} repetitions, medians; ratio = Tandem / llama.cpp "
              "for speeds, llama.cpp / Tandem for time and memory (above 1: Tandem better)", ""]
@@ -66,7 +76,7 @@ def main():
             l_cmd = [a.python, "bench/engine/llama_cpp_bench.py", "--model", path, "--threads", str(a.threads),
                      "--reps", str(a.reps)]
             for cmd, sink in ((t_cmd, ours), (l_cmd, theirs)) if r % 2 == 0 else ((l_cmd, theirs), (t_cmd, ours)):
-                sink.append(run_json(cmd))
+                sink.append(run_json(cmd, llama_env if cmd is l_cmd else None))
         lines.append(f"{label}")
         lines.append(f"  {'metric':38s} {'Tandem':>10s} {'llama.cpp':>10s} {'ratio':>7s}")
         ratio = {}
@@ -84,6 +94,12 @@ def main():
                           min(ratio["pp128_tok_s"], ratio["pp512_tok_s"]) >= 0.8),
                          (f"SmolLM2 first token <= 50 ms for 64 tokens (measured {ttft:.0f} ms)", ttft <= 50),
                          ("SmolLM2 peak RSS <= llama.cpp's", ratio["peak_rss_mib"] >= 1.0)]
+        elif label.startswith("Qwen"):
+            short = label.split(" ")[0]
+            verdicts += [(f"{short} generation >= 1.0x llama.cpp", ratio["tg128_tok_s"] >= 1.0),
+                         (f"{short} prompt processing >= 1.0x (128 and 512)",
+                          min(ratio["pp128_tok_s"], ratio["pp512_tok_s"]) >= 1.0),
+                         (f"{short} peak RSS <= llama.cpp's", ratio["peak_rss_mib"] >= 1.0)]
         else:
             verdicts += [("Gemma3 generation >= 0.8x llama.cpp", ratio["tg128_tok_s"] >= 0.8),
                          ("Gemma3 prompt processing >= 0.8x (128 and 512)",

@@ -37,6 +37,25 @@ TEST(ChatTemplateTest, Phi3RendersTurnsWithEndMarkersAndStopsAtThem) {
             std::string::npos);
 }
 
+TEST(ChatTemplateTest, TakesTheDefaultSystemPromptFromTheTemplate) {
+  // SmolLM2's form (a real newline in the GGUF text) and Qwen2.5's (== 'system' ... else, escaped newlines).
+  const std::string smol =
+      "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\n"
+      "You are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}";
+  EXPECT_EQ(ChatTemplate::Detect(smol, Arch::kLlama).default_system,
+            "You are a helpful AI assistant named SmolLM, trained by Hugging Face");
+  const std::string qwen =
+      "{%- if tools %}\n    {{- '<|im_start|>system\\n' }}\n    {%- if messages[0]['role'] == 'system' %}\n"
+      "        {{- messages[0]['content'] }}\n    {%- else %}\n"
+      "        {{- 'You are Qwen, created by Alibaba Cloud. You are a helpful assistant.' }}\n    {%- endif %}";
+  const ChatTemplate t = ChatTemplate::Detect(qwen + "<|im_start|>", Arch::kQwen2);
+  EXPECT_EQ(t.default_system, "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.");
+  EXPECT_EQ(t.Render({{"user", "Hi"}}, ""),
+            "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n"
+            "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+  EXPECT_EQ(ChatTemplate::Detect("{{'<|im_start|>' + m}}", Arch::kQwen2).default_system, "");
+}
+
 TEST(ChatTemplateTest, ChatMLAndGemmaRenderTheirOwnTurns) {
   EXPECT_EQ(ChatTemplate::Detect("", Arch::kQwen3).Render({{"user", "Hi"}}, ""),
             "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");

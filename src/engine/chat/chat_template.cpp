@@ -1,18 +1,45 @@
 #include "engine/chat/chat_template.h"
 
+#include <string_view>
+
 namespace tandem::engine {
 namespace {
 
-// SmolLM2's template inserts a default system prompt; take it from the template text when it is there.
+// A Jinja string literal's text: its \n escapes are newlines.
+std::string Unescape(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size() && s[i + 1] == 'n') {
+      out += '\n';
+      ++i;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// SmolLM2's and Qwen2.5's templates insert a default system prompt when the conversation has none
+// (`if ... messages[0]['role'] != 'system'` then the literal; or `== 'system'` ... `else` then the literal); take
+// it from the template text. The literal may carry the system turn's markers, which are dropped.
 std::string ChatMLDefaultSystem(const std::string& jinja) {
-  const std::string open = "<|im_start|>system\n";
-  const size_t cond = jinja.find("messages[0]['role'] != 'system'");
-  if (cond == std::string::npos) return "";
-  const size_t at = jinja.find(open, cond);
-  if (at == std::string::npos) return "";
-  const size_t end = jinja.find("<|im_end|>", at);
-  if (end == std::string::npos) return "";
-  return jinja.substr(at + open.size(), end - at - open.size());
+  size_t from = jinja.find("messages[0]['role'] != 'system'");
+  if (from == std::string::npos) {
+    const size_t eq = jinja.find("messages[0]['role'] == 'system'");
+    if (eq == std::string::npos) return "";
+    from = jinja.find("else", eq);
+    if (from == std::string::npos) return "";
+  }
+  const size_t open = jinja.find("{{", from);
+  if (open == std::string::npos) return "";
+  const size_t q = jinja.find('\'', open);
+  const size_t close = q == std::string::npos ? q : jinja.find('\'', q + 1);
+  if (close == std::string::npos || jinja.find("}}", open) < q) return "";
+  std::string text = Unescape(std::string_view(jinja).substr(q + 1, close - q - 1));
+  const std::string head = "<|im_start|>system\n";
+  if (text.rfind(head, 0) == 0) text = text.substr(head.size());
+  const size_t end = text.find("<|im_end|>");
+  return end == std::string::npos ? text : text.substr(0, end);
 }
 
 std::string ToolsInstruction(const std::string& tools_json) {
