@@ -238,6 +238,34 @@ def test_concurrent_requests_are_queued_not_dropped(local):
     assert not errors and results == [8, 8, 8, 8]
 
 
+def test_repeated_concurrent_streams_all_finish(local):
+    """No lost wake-up between the engine thread and the event loops: rounds of 8 concurrent streams (more than
+    the 4 slots, so some queue and join between steps), each chunk delivered and every stream finished with its
+    usage, on 2 network threads. A stalled stream would hit the client's 30 s read timeout."""
+    s = local(local_extra="    slots: 4\n")
+    client = openai.OpenAI(base_url=f"http://127.0.0.1:{s.port}/v1", api_key="x", max_retries=0, timeout=30)
+    for rnd in range(4):
+        done, errors = [], []
+
+        def one(i):
+            try:
+                chunks = list(client.chat.completions.create(
+                    model="local", stream=True, max_tokens=24, temperature=0, stream_options={"include_usage": True},
+                    messages=[{"role": "user", "content": f"the hello {i} world " * (1 + (i + rnd) % 5)}]))
+                text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+                done.append((chunks[-1].usage.completion_tokens, len(text) > 0))
+            except Exception as e:  # noqa: BLE001
+                errors.append(e)
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        assert len(done) == 8 and all(n > 0 for n, _ in done)
+
+
 def test_client_hang_up_stops_generation(local):
     s = local()
     body = json.dumps({"model": "local", "messages": MSG, "max_tokens": 400, "stream": True}).encode()
