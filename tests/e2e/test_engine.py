@@ -140,6 +140,21 @@ def test_unknown_architecture_is_refused(tandem, tmp_path):
     assert r.returncode == 1 and "architecture 'bert' is not supported" in r.stderr
 
 
+def test_unsupported_tensor_type_is_refused_with_its_name(tandem, tmp_path):
+    import gguf
+    p = tmp_path / "iq4.gguf"
+    w = gguf.GGUFWriter(str(p), "llama")
+    w.add_tensor("blk.0.attn_q.weight", np.zeros((64, 256 // 32 * 18), dtype=np.uint8),
+                 raw_dtype=gguf.GGMLQuantizationType.IQ4_NL)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    r = subprocess.run([tandem, "generate", "-m", str(p), "-p", "hi"], capture_output=True, text=True)
+    assert r.returncode == 1, r.stderr
+    assert "tensor 'blk.0.attn_q.weight' has type IQ4_NL" in r.stderr and str(p) in r.stderr, r.stderr
+
+
 def fixture(name):
     fx = json.loads((ROOT / "tests/engine/fixtures" / f"{name}.json").read_text())
     model = ROOT / fx["model"]

@@ -200,7 +200,11 @@ Result<std::unique_ptr<GgufFile>> GgufFile::Parse(const uint8_t* data, size_t si
     uint32_t type = 0;
     if (Status s = c.Read(&type, "tensor type"); !s.ok()) return s;
     const TypeInfo* info = GetTypeInfo(type);
-    if (!info) return c.Fail("tensor '" + t.name + "' has unknown type id " + std::to_string(type));
+    if (!info) {
+      const char* name = GgmlTypeName(type);
+      if (name) return c.Fail("tensor '" + t.name + "' has type " + name + ", which Tandem cannot compute yet");
+      return c.Fail("tensor '" + t.name + "' has unknown type id " + std::to_string(type));
+    }
     if (!info->computable)
       return c.Fail("tensor '" + t.name + "' has type " + info->name + ", which Tandem cannot compute yet");
     t.type = static_cast<TensorType>(type);

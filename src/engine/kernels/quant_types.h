@@ -40,6 +40,9 @@ struct TypeInfo {
 const TypeInfo* GetTypeInfo(uint32_t type_id);
 inline const TypeInfo& Info(TensorType t) { return *GetTypeInfo(static_cast<uint32_t>(t)); }
 const char* TypeName(TensorType t);
+// The name ggml gives a type id (any of them, also those Tandem has no TypeInfo for), or null for an id ggml
+// never had.
+const char* GgmlTypeName(uint32_t type_id);
 
 constexpr int kQK = 32;    // elements per block of the legacy formats
 constexpr int kQK_K = 256;  // elements per super-block of the K formats
