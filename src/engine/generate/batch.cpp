@@ -60,7 +60,7 @@ Status Batch::Add(const std::vector<int32_t>& prompt, std::unique_ptr<Generation
   Seq& q = slots_[static_cast<size_t>(i)];
   q.started = ++starts_;
   prefixes_.Seed(*q.session, prompt);
-  auto todo = gen->Begin(*q.session, prompt, chunk_);
+  auto todo = gen->Begin(*q.session, prompt);
   if (!todo.ok()) return todo.status();
   q.gen = std::move(gen);
   q.todo = std::move(*todo);

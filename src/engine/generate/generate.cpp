@@ -28,29 +28,39 @@ size_t StopPrefixTail(std::string_view s, const std::vector<std::string>& stops)
 }  // namespace
 
 int ChunkAt(int done, int total, int chunk) {
-  if (chunk <= 0) return std::min(done + Session::MaxRows(), total);
   int end = done + chunk;
   if (total - end < kBatchOrderMinRows) end = total;  // a short tail would take other kernels: run it now
   return std::min(end, total);
 }
 
-int ReusablePrefix(const Session& session, const std::vector<int32_t>& prompt, int chunk) {
+int ReusablePrefix(const Session& session, const std::vector<int32_t>& prompt) {
   const std::vector<int32_t>& cached = session.tokens();
   const int n = static_cast<int>(prompt.size());
   if (n < kBatchOrderMinRows) return 0;
-  const int limit = std::min(session.ExactPrefix(), chunk > 0 ? n - kBatchOrderMinRows : n - 1);
+  const int limit = std::min(session.ExactPrefix(), n - kBatchOrderMinRows);
   int common = 0;
   while (common < limit && cached[static_cast<size_t>(common)] == prompt[static_cast<size_t>(common)]) ++common;
-  const int step = chunk > 0 ? 4 : Session::MaxRows();
-  return common / step * step;
+  return common / 4 * 4;
+}
+
+Status ForwardPasses(Session& session, const int32_t* tokens, int n, int chunk, std::vector<float>* hidden) {
+  std::vector<float> part;
+  if (hidden) hidden->clear();
+  for (int done = 0; done < n;) {
+    const int end = ChunkAt(done, n, chunk);
+    if (Status s = session.Forward(tokens + done, end - done, hidden ? &part : nullptr); !s.ok()) return s;
+    if (hidden) hidden->insert(hidden->end(), part.begin(), part.end());
+    done = end;
+  }
+  return Status::Ok();
 }
 
 Result<int> Prefill(Session& session, const std::vector<int32_t>& prompt, std::vector<float>* hidden) {
   if (prompt.empty()) return Status(Code::kInvalidArgument, "empty prompt");
   // Hidden states need the whole prompt.
-  const int common = hidden ? 0 : ReusablePrefix(session, prompt, 0);
+  const int common = hidden ? 0 : ReusablePrefix(session, prompt);
   session.Truncate(common);
-  Status s = session.Forward(prompt.data() + common, static_cast<int>(prompt.size() - common), hidden);
+  Status s = ForwardPasses(session, prompt.data() + common, static_cast<int>(prompt.size()) - common, kLonePass, hidden);
   if (!s.ok()) {
     session.Truncate(0);
     return s;
@@ -63,14 +73,14 @@ Generation::Generation(const Model& model, const GenerateOptions& opts, TextCall
   r_.finish_reason = "length";
 }
 
-Result<std::vector<int32_t>> Generation::Begin(Session& session, const std::vector<int32_t>& prompt, int chunk) {
+Result<std::vector<int32_t>> Generation::Begin(Session& session, const std::vector<int32_t>& prompt) {
   r_.prompt_tokens = static_cast<int>(prompt.size());
   if (prompt.empty()) return Status(Code::kInvalidArgument, "empty prompt");
   if (static_cast<int>(prompt.size()) >= session.n_ctx())
     return Status(Code::kInvalidArgument, "prompt of " + std::to_string(prompt.size()) +
                                               " tokens does not fit the context of " + std::to_string(session.n_ctx()));
   t0_ = std::chrono::steady_clock::now();
-  const int common = ReusablePrefix(session, prompt, chunk);
+  const int common = ReusablePrefix(session, prompt);
   session.Truncate(common);
   r_.cached_tokens = common;
   recent_.assign(prompt.end() - std::min<ptrdiff_t>(static_cast<ptrdiff_t>(prompt.size()), 256), prompt.end());
@@ -173,7 +183,7 @@ Result<GenerateResult> Generate(Session& session, const std::vector<int32_t>& pr
   Generation g(session.model(), opts, on_text);
   auto run = g.Begin(session, prompt);
   if (!run.ok()) return run.status();
-  if (Status s = session.Forward(run->data(), static_cast<int>(run->size())); !s.ok()) {
+  if (Status s = ForwardPasses(session, run->data(), static_cast<int>(run->size()), kLonePass); !s.ok()) {
     session.Truncate(0);
     return s;
   }

@@ -19,19 +19,22 @@
 
 namespace tandem::engine {
 
-// Where the forward pass over a prompt that starts at `done` of `total` tokens ends. chunk 0: Forward's cuts
-// (every Session::MaxRows() tokens); else the batch's: `chunk` tokens per step, a tail under kBatchOrderMinRows
-// joining the chunk before it (so a prompt of 8 tokens or more runs entirely in batch order).
+// Where the forward pass over a prompt that starts at `done` of `total` tokens ends: `chunk` tokens (a multiple of
+// four) later, a tail under kBatchOrderMinRows joining the pass before it, so that a prompt of 8 tokens or more
+// runs entirely in batch order with its groups of four where a single pass would have them. Every prefill cuts
+// its prompt so: engine::Batch by its chunk per step, a prompt alone (Prefill, Generate) by kLonePass.
 int ChunkAt(int done, int total, int chunk);
+inline constexpr int kLonePass = 504;  // a multiple of four that stays within a 512-row pass with its tail
 
-// Cache reuse that changes nothing: the longest prefix of `prompt` the session holds (1) whose rows are its
-// ExactPrefix — what a fresh prefill computes for them — and (2) after which the rest runs on the kernels a fresh
-// run gives it: for the batch's cuts (chunk > 0, a multiple of four) a multiple of four at least
-// kBatchOrderMinRows short of the end, so every later pass is in batch order with its fours where a fresh run
-// has them; for Forward's (chunk 0) a multiple of Session::MaxRows(), where a fresh run cuts too. A prompt under
-// kBatchOrderMinRows tokens reuses nothing. With it, a greedy answer is the same whatever ran in its slot before
-// (llama.cpp's cache_prompt reuses up to the last token, which its documentation warns may change results).
-int ReusablePrefix(const Session& session, const std::vector<int32_t>& prompt, int chunk);
+// Cache reuse that changes nothing: the longest prefix of `prompt` the session holds whose rows are its
+// ExactPrefix (what any prefill cut by ChunkAt computes for them), cut to a multiple of four at least
+// kBatchOrderMinRows short of the prompt's end, so the rest runs on the kernels a fresh prefill gives it. A prompt
+// under kBatchOrderMinRows tokens reuses nothing. With it, a greedy answer is the same whatever ran in its slot
+// before (llama.cpp's cache_prompt reuses up to the last token, which its documentation warns may change results).
+int ReusablePrefix(const Session& session, const std::vector<int32_t>& prompt);
+
+// Runs tokens[0..n) at the session's position in passes cut by ChunkAt(·, n, chunk); `hidden` as for Forward.
+Status ForwardPasses(Session& session, const int32_t* tokens, int n, int chunk, std::vector<float>* hidden = nullptr);
 
 // Restricts which tokens may come next; used for JSON-schema-constrained decoding.
 class TokenConstraint {
@@ -82,9 +85,9 @@ class Generation {
  public:
   Generation(const Model& model, const GenerateOptions& opts, TextCallback on_text = nullptr);
 
-  // Checks that the prompt fits, truncates the session to the prefix it can reuse (ReusablePrefix with the
-  // caller's `chunk`: 0 for Forward, the batch's chunk for engine::Batch) and returns the tokens to run.
-  Result<std::vector<int32_t>> Begin(Session& session, const std::vector<int32_t>& prompt, int chunk = 0);
+  // Checks that the prompt fits, truncates the session to the prefix it can reuse (ReusablePrefix) and returns
+  // the tokens to run (in passes cut by ChunkAt).
+  Result<std::vector<int32_t>> Begin(Session& session, const std::vector<int32_t>& prompt);
   // The prompt has run (prefill_ms is taken now).
   void Prefilled();
   // Samples the next token from `logits`. True: *next is to run at the session's next position (the context
@@ -113,8 +116,8 @@ class Generation {
 Result<GenerateResult> Generate(Session& session, const std::vector<int32_t>& prompt, const GenerateOptions& opts,
                                 const TextCallback& on_text = nullptr);
 
-// Runs the prompt through the session (reusing its ReusablePrefix for Forward's cuts) and returns the number of
-// tokens that were already cached. After it, session.logits() are the prediction for the next token.
+// Runs the prompt through the session (reusing its ReusablePrefix, the rest in kLonePass passes) and returns the
+// number of tokens that were already cached. After it, session.logits() are the prediction for the next token.
 Result<int> Prefill(Session& session, const std::vector<int32_t>& prompt, std::vector<float>* hidden = nullptr);
 
 }  // namespace tandem::engine
