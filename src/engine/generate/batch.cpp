@@ -28,8 +28,7 @@ int Batch::Pick(const std::vector<int32_t>& prompt) const {
     const Seq& q = slots_[i];
     if (q.gen) continue;
     const std::vector<int32_t>& cached = q.session->tokens();
-    size_t common = 0;
-    while (common < cached.size() && common < prompt.size() && cached[common] == prompt[common]) ++common;
+    const size_t common = static_cast<size_t>(CommonPrefix(cached, prompt));
     const bool reuses = 2 * common >= cached.size();
     bool better = best < 0 || (reuses && !best_reuses);
     if (!better && reuses == best_reuses) {

@@ -34,13 +34,17 @@ int ChunkAt(int done, int total, int chunk) {
 }
 
 int ReusablePrefix(const Session& session, const std::vector<int32_t>& prompt) {
-  const std::vector<int32_t>& cached = session.tokens();
   const int n = static_cast<int>(prompt.size());
   if (n < kBatchOrderMinRows) return 0;
   const int limit = std::min(session.ExactPrefix(), n - kBatchOrderMinRows);
-  int common = 0;
-  while (common < limit && cached[static_cast<size_t>(common)] == prompt[static_cast<size_t>(common)]) ++common;
-  return common / 4 * 4;
+  return CommonPrefix(session.tokens(), prompt, static_cast<size_t>(limit)) / 4 * 4;
+}
+
+int CommonPrefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b, size_t limit) {
+  const size_t end = std::min({a.size(), b.size(), limit});
+  size_t n = 0;
+  while (n < end && a[n] == b[n]) ++n;
+  return static_cast<int>(n);
 }
 
 Status ForwardPasses(Session& session, const int32_t* tokens, int n, int chunk, std::vector<float>* hidden) {

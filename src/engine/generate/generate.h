@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,8 @@ inline constexpr int kLonePass = 504;  // a multiple of four that stays within a
 // under kBatchOrderMinRows tokens reuses nothing. With it, a greedy answer is the same whatever ran in its slot
 // before (llama.cpp's cache_prompt reuses up to the last token, which its documentation warns may change results).
 int ReusablePrefix(const Session& session, const std::vector<int32_t>& prompt);
+// How many leading tokens `a` and `b` share (at most `limit`).
+int CommonPrefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b, size_t limit = SIZE_MAX);
 
 // Runs tokens[0..n) at the session's position in passes cut by ChunkAt(·, n, chunk); `hidden` as for Forward.
 Status ForwardPasses(Session& session, const int32_t* tokens, int n, int chunk, std::vector<float>* hidden = nullptr);

@@ -1,5 +1,7 @@
 #include "engine/generate/prefix_cache.h"
 
+#include "engine/generate/generate.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -55,11 +57,7 @@ void PrefixCache::Evict() {
 }
 
 int PrefixCache::Seed(Session& session, const std::vector<int32_t>& prompt) {
-  const std::vector<int32_t>& cached = session.tokens();
-  int have = 0;
-  while (have < static_cast<int>(cached.size()) && have < static_cast<int>(prompt.size()) &&
-         cached[static_cast<size_t>(have)] == prompt[static_cast<size_t>(have)])
-    ++have;
+  const int have = CommonPrefix(session.tokens(), prompt);
   if (blocks_.empty() || prompt.size() < 2) return have;
   // Whole blocks only, and never the last token.
   const std::vector<uint64_t> keys = Keys(prompt.data(), static_cast<int>(prompt.size()) - 1);
