@@ -31,7 +31,7 @@ done
 
 packages=(build-essential cmake ninja-build pkg-config libboost-dev libssl-dev libsqlite3-dev sqlite3
           libsimdjson-dev libyaml-cpp-dev libre2-dev libcli11-dev libgtest-dev libbenchmark-dev python3-venv
-          unzip curl openssl)
+          unzip curl openssl gdb iproute2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -613,6 +613,12 @@ asio::awaitable<Status> LocalProvider::chat(const ChatRequest& req, ChatSink& si
                                                     std::to_string(any ? info_.timeouts.total_ms : info_.timeouts.first_token_ms) +
                                                     " ms" + (any ? "" : " waiting for its first token"));
     }
+    {
+      // Pieces that came while the chunks above were written woke a timer nobody waited on: take them now. From
+      // here to the wait below this loop does not yield, so a later wake-up finds the wait and ends it.
+      std::lock_guard<std::mutex> lock(job->mu);
+      if (!job->pieces.empty() || job->done) continue;
+    }
     timer->expires_at(deadline);
     boost::system::error_code ec;
     const auto wait_start = std::chrono::steady_clock::now();

@@ -3,6 +3,7 @@ driven by the official openai client and by raw HTTP. Every server binds port 0 
 import json
 import re
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -16,13 +17,43 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A test that failed while a server of its still runs (a timeout: the server stopped answering) gets every
+    such server's thread stacks in its report, from gdb where it is installed: a hang seen once in CI is then
+    diagnosed from that run alone."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    _STARTED[:] = [p for p in _STARTED if p.poll() is None]
+    for proc in _STARTED:
+        if not os.path.basename(proc.args[0]).startswith("tandem") or not shutil.which("gdb"):
+            continue
+        try:
+            bt = subprocess.run(["gdb", "-p", str(proc.pid), "-batch", "-ex", "thread apply all bt"],
+                                capture_output=True, text=True, timeout=60).stdout
+        except subprocess.TimeoutExpired:
+            bt = "(gdb timed out)"
+        stacks = "\n".join(line for line in bt.splitlines() if line.startswith(("Thread ", "#")))
+        # Its listening sockets with their accept queues (Recv-Q: connections no worker has accepted).
+        listen = subprocess.run(["ss", "-ltnp"], capture_output=True, text=True).stdout if shutil.which("ss") else ""
+        queues = "\n".join(line for line in listen.splitlines() if f"pid={proc.pid}," in line)
+        report.sections.append((f"stacks of {' '.join(proc.args[:3])} (pid {proc.pid})", queues + "\n" + stacks))
+
+
 def pytest_addoption(parser):
     parser.addoption("--tandem-bin", default=str(ROOT / "build/release/src/tandem"))
     parser.addoption("--fake-bin", default=str(ROOT / "build/release/tools/fake_upstream/fake_upstream"))
 
 
+# Every server and fake this session started, for the hang report below.
+_STARTED = []
+
+
 def _start(args, env=None):
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    _STARTED.append(proc)
     line = proc.stdout.readline()
     if not line.startswith("listening "):
         proc.kill()
