@@ -12,7 +12,10 @@ import os
 import platform
 import statistics
 import subprocess
+import threading
 import time
+
+import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODELS = {
@@ -34,6 +37,32 @@ METRICS = [("pp128_tok_s", "prompt 128 tok/s", True), ("pp512_tok_s", "prompt 51
 def run_json(cmd, env=None):
     r = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT, env={**os.environ, **(env or {})})
     return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def decode_bytes(path):
+    """Weight bytes one decode step reads: every tensor but the token embedding, which is read one row per token,
+    unless the model has no output matrix and multiplies by the embedding instead (tied weights)."""
+    from gguf import GGUFReader  # the gguf package the tiny-model tests use
+    sizes = {t.name: int(t.n_bytes) for t in GGUFReader(path).tensors}
+    tied = "output.weight" not in sizes
+    return sum(n for name, n in sizes.items() if name != "token_embd.weight" or tied)
+
+
+def read_bandwidth_gbs(threads, mib=1024, reps=5):
+    """This machine's memory read bandwidth with `threads` threads: each sums its part of a 1 GiB array (numpy
+    releases the GIL); the best of `reps`. Decode reads every weight once per token, so this is its ceiling."""
+    data = np.ones(mib * 1024 * 1024 // 8)
+    parts = np.array_split(data, threads)
+    best = 0.0
+    for _ in range(reps):
+        workers = [threading.Thread(target=p.sum) for p in parts]
+        t0 = time.perf_counter()
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        best = max(best, data.nbytes / (time.perf_counter() - t0) / 1e9)
+    return best
 
 
 def machine():
@@ -65,6 +94,8 @@ def main():
              f"threads {a.threads}, {a.rounds} rounds x {a.reps} repetitions, medians; ratio = Tandem / llama.cpp "
              "for speeds, llama.cpp / Tandem for time and memory (above 1: Tandem better)", ""]
     verdicts = []
+    bandwidth = read_bandwidth_gbs(a.threads)
+    lines[1:1] = [f"memory read bandwidth, {a.threads} threads: {bandwidth:.1f} GB/s (numpy sums over 1 GiB, best of 5)"]
     for label in a.models.split(","):
         path = os.path.join(ROOT, MODELS[label])
         if not os.path.exists(path):
@@ -85,6 +116,11 @@ def main():
             l = statistics.median(x[key] for x in theirs)
             ratio[key] = t / l if higher_better else l / t
             lines.append(f"  {name:38s} {t:10.1f} {l:10.1f} {ratio[key]:7.2f}")
+        step = decode_bytes(path)
+        for who, runs in (("Tandem", ours), ("llama.cpp", theirs)):
+            gbs = step * statistics.median(x["tg128_tok_s"] for x in runs) / 1e9
+            lines.append(f"  {who} decode weight reads: {gbs:.1f} GB/s ({step / 1e6:.0f} MB per token), "
+                         f"{100 * gbs / bandwidth:.0f}% of the measured bandwidth")
         lines.append(f"  Tandem kernels: {ours[0]['isa']}")
         lines.append("")
         if label.startswith("SmolLM2"):

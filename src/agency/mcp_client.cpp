@@ -62,6 +62,9 @@ class StdioTransport final : public McpTransport {
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, in[0], 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    // Nothing else of ours goes with it: Asio's sockets are not close-on-exec, and a server holding the gateway's
+    // listening sockets or a client's connection would keep them open past their owner.
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);

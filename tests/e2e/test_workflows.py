@@ -7,6 +7,7 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -442,3 +443,19 @@ def test_runs_over_http_need_a_key_and_its_calls_carry_it(make_stack, tmp_path):
     assert run["status"] == "done"
     rows = stack.rows(f"request_id LIKE '{run['id']}/%'")
     assert len(rows) == 5 and {r["key_id"] for r in rows} == {"team-a"}
+
+
+# A tool server the gateway starts holds none of the gateway's sockets: neither its listening sockets (which would
+# keep the port taken, and connections queued, after the gateway stops) nor a client's connection.
+def test_a_tool_server_inherits_none_of_the_gateways_sockets(stack, tmp_path):
+    stdio = f"mcp={sys.executable} {ROOT / 'tests/e2e/mcp_servers/socket_server.py'}"
+    serve_with_workflows(stack, tmp_path, extra_tools=(stdio,))
+    (tmp_path / "flows" / "fds.yaml").write_text(f"""name: fds
+tools: ["{stdio}"]
+steps:
+  - {{id: fds, tool: inherited_sockets, args: {{}}}}
+output: "{{{{ steps.fds.output }}}}"
+""")
+    code, run = http("POST", stack.url + "/v1/workflows/fds/runs", {})
+    assert code == 200 and run["status"] == "done", run
+    assert run["output"] == "none", run["output"]
