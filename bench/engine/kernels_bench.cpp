@@ -64,8 +64,9 @@ int main(int argc, char** argv) {
                         {TensorType::kQ6_K, 2048}};
   std::mt19937 rng(1);
   std::printf("kernels_bench: %d weight rows x %d tokens, 1 thread, %s kernels, median of %d rounds\n", kRows, kTokens,
-              IsaName(ActiveIsa()), rounds);
-  std::printf("  %-6s %6s %14s %14s %7s\n", "format", "k", "tile GMAC/s", "single GMAC/s", "ratio");
+              ActiveKernelsName(), rounds);
+  std::printf("  %-6s %6s %14s %14s %7s %15s\n", "format", "k", "tile GMAC/s", "single GMAC/s", "ratio",
+              "panel16 GMAC/s");
   volatile float sink = 0;
   for (const Case& c : cases) {
     const DotKernel& kern = GetDotKernel(c.type);
@@ -82,7 +83,7 @@ int main(int argc, char** argv) {
       for (float& v : x) v = nd(rng);
       kern.quantize(x.data(), acts.data() + ab * static_cast<size_t>(t), c.k);
     }
-    std::vector<double> tile_s, single_s;
+    std::vector<double> tile_s, single_s, panel_s;
     for (int r = 0; r < rounds; ++r) {
       float acc = 0;
       auto t0 = std::chrono::steady_clock::now();
@@ -102,13 +103,24 @@ int main(int argc, char** argv) {
       for (int row = 0; row < kRows; ++row)
         for (int t = 0; t < kTokens; ++t) acc += dot(c.k, w.data() + wb * row, acts.data() + ab * static_cast<size_t>(t));
       auto t2 = std::chrono::steady_clock::now();
+      if (kern.panel16 && !kern.dot_batch) {  // 16 weight rows per pass, 64 tokens at a time (a batch step's chunk)
+        std::vector<float> out(64 * 16);
+        for (int row = 0; row + 16 <= kRows; row += 16)
+          for (int t = 0; t + 64 <= kTokens; t += 64) {
+            kern.panel16(c.k, w.data() + wb * row, wb, acts.data() + ab * static_cast<size_t>(t), ab, 64, out.data(), 16);
+            acc += out[0] + out[out.size() - 1];
+          }
+        panel_s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t2).count());
+      }
       tile_s.push_back(std::chrono::duration<double>(t1 - t0).count());
       single_s.push_back(std::chrono::duration<double>(t2 - t1).count());
       sink = sink + acc;
     }
     const double macs = static_cast<double>(c.k) * kRows * kTokens;
     const double tile = macs / Median(tile_s) / 1e9, single = macs / Median(single_s) / 1e9;
-    std::printf("  %-6s %6d %14.2f %14.2f %7.2f\n", TypeName(c.type), c.k, tile, single, tile / single);
+    std::printf("  %-6s %6d %14.2f %14.2f %7.2f", TypeName(c.type), c.k, tile, single, tile / single);
+    if (panel_s.empty()) std::printf(" %15s\n", "-");
+    else std::printf(" %15.2f\n", macs / Median(panel_s) / 1e9);
   }
   return sink == 12345.f ? 1 : 0;
 }

@@ -164,7 +164,7 @@ Result<std::string> ResultJson(const GenerateArgs& a, const std::shared_ptr<Mode
   std::string out;
   JsonWriter w(out);
   w.begin_object();
-  w.kv("isa", engine::IsaName(engine::ActiveIsa()));
+  w.kv("isa", engine::ActiveKernelsName());
   w.key("prompt_tokens").raw(JsonIds(ids));
   w.key("tokens").raw(JsonIds(r.tokens));
   w.kv("text", r.text);
@@ -363,7 +363,7 @@ int BenchEngineCommand(const std::string& model_path, int threads, int reps, int
   std::string out;
   JsonWriter w(out);
   w.begin_object();
-  w.kv("isa", engine::IsaName(engine::ActiveIsa()));
+  w.kv("isa", engine::ActiveKernelsName());
   w.kv("threads", threads);
   for (int n : {128, 512}) {
     std::vector<double> v;

@@ -206,7 +206,8 @@ def main():
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--tiny", action="store_true", help="only the tiny random models: write fixtures/tiny-<arch>.json")
     ap.add_argument("--archs", default=",".join(ARCHS), help="with --tiny: which architectures")
-    ap.add_argument("--random", type=int, default=400, help="random texts whose tokenization is compared")
+    ap.add_argument("--random", type=int, default=400, help="random texts whose tokenization is compared (0: none; "
+                    "with --write-fixtures, N > 0 rewrites fixtures/<model>-tokenize.json)")
     ap.add_argument("--tokenize-only", action="store_true", help="compare tokenization only (no generation)")
     ap.add_argument("--set", default="", choices=["", "heldout"],
                     help="heldout: prompts_heldout.json (written after the engine work, never tuned against; long "
@@ -223,17 +224,24 @@ def main():
             print(f"{name}: {path} missing; run scripts/setup.sh --with-models", file=sys.stderr)
             continue
         texts = [spec["format"].format(p=p) for p in prompts]
+        ref_tok = llama_tokenize(path, TOKENIZE_TEXTS)
         if not a.tokenize_only:
             ref = llama_side(path, texts)
             ours = tandem_side(a.tandem, path, texts)
-            print(name, json.dumps(compare(ref, ours)))
-        ref_tok = llama_tokenize(path, TOKENIZE_TEXTS)
+            print(name, json.dumps(compare(ref, ours)), flush=True)
+            if a.write_fixtures:  # llama.cpp's side, for test_greedy_generation_matches_llama_cpp
+                fix = [{k: v for k, v in r.items() if k != "logits"} for r in ref]
+                tok = [{"text": t, "tokens": ids} for t, ids in zip(TOKENIZE_TEXTS, ref_tok)]
+                with open(os.path.join(HERE, "fixtures", f"{name}{suffix}.json"), "w") as f:
+                    json.dump({"model": spec["file"], "n_gen": N_GEN, "cases": fix, "tokenize": tok}, f, indent=0)
         our_tok = tandem_tokenize(a.tandem, path, TOKENIZE_TEXTS)
         same = sum(x == y for x, y in zip(ref_tok, our_tok))
         print(name, f"tokenization golden set: {same}/{len(TOKENIZE_TEXTS)} identical")
         for t, x, y in zip(TOKENIZE_TEXTS, ref_tok, our_tok):
             if x != y:
                 print("  differs:", repr(t), x, y)
+        if a.random <= 0:
+            continue
         texts_r = random_texts(a.random)
         ref_r = llama_tokenize(path, texts_r)
         our_r = tandem_tokenize(a.tandem, path, texts_r)
@@ -245,12 +253,6 @@ def main():
             tok = [{"text": t, "tokens": ids} for t, ids in zip(TOKENIZE_TEXTS + texts_r, ref_tok + ref_r)]
             with open(os.path.join(HERE, "fixtures", f"{name}-tokenize.json"), "w") as f:
                 json.dump({"model": spec["file"], "tokenize": tok}, f, indent=0, ensure_ascii=True)
-        if a.write_fixtures and not a.tokenize_only:
-            fix = [{k: v for k, v in r.items() if k != "logits"} for r in ref]
-            tok = [{"text": t, "tokens": ids} for t, ids in zip(TOKENIZE_TEXTS + texts_r, ref_tok + ref_r)]
-            with open(os.path.join(HERE, "fixtures", f"{name}{suffix}.json"), "w") as f:
-                json.dump({"model": spec["file"], "n_gen": N_GEN, "cases": fix, "tokenize": tok}, f, indent=0)
-
 
 if __name__ == "__main__":
     main()

@@ -170,6 +170,54 @@ TEST(DotTest, MultiRowKernelsEqualSingleRowBitForBit) {
   }
 }
 
+// The AVX-512 panels (16 weight rows per pass, one per lane) give tile24's outputs bit for bit: random rows (every
+// scale, min and value pattern), activation rows in groups of four.
+TEST(DotTest, PanelKernelsEqualTile24BitForBit) {
+  if (!CpuHasAvx512Vnni()) GTEST_SKIP() << "no AVX-512 VNNI here";
+  const std::pair<TensorType, VecPanelFn> panels[] = {{TensorType::kQ4_K, detail::Avx512PanelQ4_K()},
+                                                      {TensorType::kQ5_0, detail::Avx512PanelQ5_0()},
+                                                      {TensorType::kQ8_0, detail::Avx512PanelQ8_0()}};
+  std::mt19937 rng(17);
+  for (const auto& [type, panel] : panels) {
+    ASSERT_NE(panel, nullptr) << TypeName(type);
+    EXPECT_EQ(GetDotKernel(type).panel16, panel) << TypeName(type);  // the table uses it
+    const DotKernel& k = GetDotKernel(type, Isa::kAvx2);
+    const int n = 1024, T = 12;
+    const size_t wb = RowBytes(type, n), rb = ActRowBytes(k, n);
+    std::vector<uint8_t> w(wb * 16);
+    for (uint8_t& b : w) b = static_cast<uint8_t>(rng());
+    // Finite scales of either sign (0x1000..0x2fff and their negatives) where a block's fp16 scales sit.
+    auto scale = [&] { return static_cast<uint16_t>(0x1000 + rng() % 0x2000) | static_cast<uint16_t>((rng() & 1) << 15); };
+    for (int x = 0; x < 16; ++x) {
+      uint8_t* row = w.data() + wb * static_cast<size_t>(x);
+      if (type == TensorType::kQ4_K) {
+        auto* blocks = reinterpret_cast<BlockQ4_K*>(row);
+        for (int i = 0; i < n / kQK_K; ++i) blocks[i].d = scale(), blocks[i].dmin = scale() & 0x7fff;
+      } else if (type == TensorType::kQ5_0) {
+        auto* blocks = reinterpret_cast<BlockQ5_0*>(row);
+        for (int i = 0; i < n / kQK; ++i) blocks[i].d = scale();
+      } else {
+        auto* blocks = reinterpret_cast<BlockQ8_0*>(row);
+        for (int i = 0; i < n / kQK; ++i) blocks[i].d = scale();
+      }
+    }
+    std::vector<uint8_t> acts(rb * T);
+    for (int t = 0; t < T; ++t) k.quantize(RandomActs(n, rng).data(), acts.data() + rb * static_cast<size_t>(t), n);
+    std::vector<float> out(static_cast<size_t>(T) * 16);
+    panel(n, w.data(), wb, acts.data(), rb, T, out.data(), 16);
+    for (int x = 0; x < 16; x += 2) {
+      for (int t = 0; t < T; t += 4) {
+        float tile[8];
+        k.tile24(n, w.data() + wb * static_cast<size_t>(x), wb, acts.data() + rb * static_cast<size_t>(t), rb, tile, 4);
+        for (int j = 0; j < 2; ++j)
+          for (int c = 0; c < 4; ++c)
+            EXPECT_EQ(out[static_cast<size_t>(t + c) * 16 + static_cast<size_t>(x + j)], tile[j * 4 + c])
+                << TypeName(type) << " row " << x + j << " act " << t + c;
+      }
+    }
+  }
+}
+
 TEST(DotTest, DecodeKernelsEqualSingleRowBitForBitOnEveryIsa) {
   std::mt19937 rng(11);
   const auto fixtures = LoadFixtures();

@@ -45,6 +45,29 @@ bool CpuHasAvx2() {
   return has;
 }
 
+bool CpuHasAvx512Vnni() {
+  static const bool has = [] {
+#if defined(__x86_64__)
+    if (!CpuHasAvx2()) return false;
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    const bool f = b & (1u << 16), bw = b & (1u << 30), vnni = c & (1u << 11);
+    if (!f || !bw || !vnni) return false;
+    unsigned lo, hi;
+    __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (lo & 0xE6u) == 0xE6u;  // the OS saves XMM, YMM, the opmasks and all 32 ZMM registers
+#else
+    return false;
+#endif
+  }();
+  return has;
+}
+
+const char* ActiveKernelsName() {
+  if (ActiveIsa() == Isa::kScalar) return "scalar";
+  return GetDotKernel(TensorType::kQ4_K).panel16 ? "avx2+avx512vnni" : "avx2";
+}
+
 Isa ActiveIsa() {
   static const Isa detected = Detect();
   return g_forced.load(std::memory_order_relaxed) == 1 ? Isa::kScalar : detected;

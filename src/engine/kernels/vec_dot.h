@@ -25,6 +25,11 @@ using VecDot4Fn = void (*)(int n, const void* w, const void* a, size_t stride, f
 using VecTile24Fn = void (*)(int n, const void* w, size_t w_stride, const void* a, size_t a_stride, float* out,
                              size_t out_stride);
 
+// Sixteen weight rows (w_stride bytes apart) against T activation rows (a_stride apart, T a multiple of 4):
+// out[t * out_stride + x] for weight row x < 16 and activation row t < T.
+using VecPanelFn = void (*)(int n, const void* w, size_t w_stride, const void* a, size_t a_stride, int T, float* out,
+                            size_t out_stride);
+
 struct DotKernel {
   TensorType act_type = TensorType::kF32;
   QuantizeFn quantize = nullptr;
@@ -45,6 +50,8 @@ struct DotKernel {
   // Optional: the kernels for a matrix llama.cpp does not repack (a row count that is not a multiple of 8), where
   // its order differs from the repacked one that dot/dot4/tile24 follow (Q4_0). See KernelFor.
   const DotKernel* unrepacked = nullptr;
+  // Optional (AVX-512 VNNI): tile24's results, bit for bit, for 16 weight rows at once; used where tile24 would be.
+  VecPanelFn panel16 = nullptr;
 };
 
 // The kernel for a weight matrix of `rows` rows: `k` itself, or its `unrepacked` form when llama.cpp would not
@@ -64,6 +71,11 @@ Isa ActiveIsa();
 const char* IsaName(Isa isa);
 void ForceScalarKernels(bool scalar);  // for tests and benchmarks; not safe while kernels run elsewhere
 bool CpuHasAvx2();
+// AVX-512 F, BW and VNNI, with the OS saving their state. The AVX2 table then takes the AVX-512 panel kernels,
+// unless TANDEM_NO_AVX512=1 is in the environment.
+bool CpuHasAvx512Vnni();
+// The kernels in use, for reports: "scalar", "avx2", or "avx2+avx512vnni" (AVX2 with AVX-512 panels).
+const char* ActiveKernelsName();
 
 // Bytes one activation row of n elements takes once quantized for this kernel.
 inline size_t ActRowBytes(const DotKernel& k, int64_t n) { return RowBytes(k.act_type, n); }
@@ -110,6 +122,9 @@ struct KernelTable {
 };
 const KernelTable& ScalarTable();
 const KernelTable* Avx2Table();  // nullptr when built without AVX2 support
+VecPanelFn Avx512PanelQ4_K();     // these three: nullptr when built without AVX-512 support
+VecPanelFn Avx512PanelQ5_0();
+VecPanelFn Avx512PanelQ8_0();
 }  // namespace detail
 
 }  // namespace tandem::engine

@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "engine/kernels/dequant.h"
@@ -1104,6 +1105,12 @@ KernelTable MakeTable() {
   tile(TensorType::kQ8_0, Tile24Q0<BlockQ8_0, UnpackQ8_0>);
   tile(TensorType::kQ4_1, Tile24Q4_1);
   tile(TensorType::kQ4_K, Tile24Q4_K);
+  const char* no512 = std::getenv("TANDEM_NO_AVX512");
+  if (CpuHasAvx512Vnni() && !(no512 && std::strcmp(no512, "1") == 0)) {
+    t.by_type[static_cast<int>(TensorType::kQ4_K)].panel16 = Avx512PanelQ4_K();
+    t.by_type[static_cast<int>(TensorType::kQ5_0)].panel16 = Avx512PanelQ5_0();
+    t.by_type[static_cast<int>(TensorType::kQ8_0)].panel16 = Avx512PanelQ8_0();
+  }
   // Decode rows of a batched step need dot()'s own results: dot4 gives them for every format but Q4_K.
   for (DotKernel& k : t.by_type) k.dot4_decode = k.dot4;
   t.by_type[static_cast<int>(TensorType::kQ4_K)].dot4_decode = Dot4Q4_KDecode;
