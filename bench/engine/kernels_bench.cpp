@@ -103,11 +103,12 @@ int main(int argc, char** argv) {
       for (int row = 0; row < kRows; ++row)
         for (int t = 0; t < kTokens; ++t) acc += dot(c.k, w.data() + wb * row, acts.data() + ab * static_cast<size_t>(t));
       auto t2 = std::chrono::steady_clock::now();
-      if (kern.panel16 && !kern.dot_batch) {  // 16 weight rows per pass, 64 tokens at a time (a batch step's chunk)
+      const VecPanelFn panel = kern.dot_batch ? kern.panel16_batch : kern.panel16;
+      if (panel) {  // 16 weight rows per pass, 64 tokens at a time (a batch step's chunk)
         std::vector<float> out(64 * 16);
         for (int row = 0; row + 16 <= kRows; row += 16)
           for (int t = 0; t + 64 <= kTokens; t += 64) {
-            kern.panel16(c.k, w.data() + wb * row, wb, acts.data() + ab * static_cast<size_t>(t), ab, 64, out.data(), 16);
+            panel(c.k, w.data() + wb * row, wb, acts.data() + ab * static_cast<size_t>(t), ab, 64, out.data(), 16);
             acc += out[0] + out[out.size() - 1];
           }
         panel_s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t2).count());

@@ -174,14 +174,20 @@ TEST(DotTest, MultiRowKernelsEqualSingleRowBitForBit) {
 // scale, min and value pattern), activation rows in groups of four.
 TEST(DotTest, PanelKernelsEqualTile24BitForBit) {
   if (!CpuHasAvx512Vnni()) GTEST_SKIP() << "no AVX-512 VNNI here";
-  const std::pair<TensorType, VecPanelFn> panels[] = {{TensorType::kQ4_K, detail::Avx512PanelQ4_K()},
-                                                      {TensorType::kQ5_0, detail::Avx512PanelQ5_0()},
-                                                      {TensorType::kQ8_0, detail::Avx512PanelQ8_0()}};
+  struct Case {
+    TensorType type;
+    VecPanelFn panel;
+    bool batch_order;  // panel16_batch: against dot_batch, else panel16 against tile24
+  };
+  const Case panels[] = {{TensorType::kQ4_K, detail::Avx512PanelQ4_K(), false},
+                         {TensorType::kQ5_0, detail::Avx512PanelQ5_0(), false},
+                         {TensorType::kQ8_0, detail::Avx512PanelQ8_0(), false},
+                         {TensorType::kQ6_K, detail::Avx512PanelQ6_KBatch(), true}};
   std::mt19937 rng(17);
-  for (const auto& [type, panel] : panels) {
+  for (const auto& [type, panel, batch_order] : panels) {
     ASSERT_NE(panel, nullptr) << TypeName(type);
-    EXPECT_EQ(GetDotKernel(type).panel16, panel) << TypeName(type);  // the table uses it
     const DotKernel& k = GetDotKernel(type, Isa::kAvx2);
+    EXPECT_EQ(batch_order ? GetDotKernel(type).panel16_batch : GetDotKernel(type).panel16, panel) << TypeName(type);
     const int n = 1024, T = 12;
     const size_t wb = RowBytes(type, n), rb = ActRowBytes(k, n);
     std::vector<uint8_t> w(wb * 16);
@@ -193,6 +199,9 @@ TEST(DotTest, PanelKernelsEqualTile24BitForBit) {
       if (type == TensorType::kQ4_K) {
         auto* blocks = reinterpret_cast<BlockQ4_K*>(row);
         for (int i = 0; i < n / kQK_K; ++i) blocks[i].d = scale(), blocks[i].dmin = scale() & 0x7fff;
+      } else if (type == TensorType::kQ6_K) {
+        auto* blocks = reinterpret_cast<BlockQ6_K*>(row);
+        for (int i = 0; i < n / kQK_K; ++i) blocks[i].d = scale();
       } else if (type == TensorType::kQ5_0) {
         auto* blocks = reinterpret_cast<BlockQ5_0*>(row);
         for (int i = 0; i < n / kQK; ++i) blocks[i].d = scale();
@@ -205,6 +214,14 @@ TEST(DotTest, PanelKernelsEqualTile24BitForBit) {
     for (int t = 0; t < T; ++t) k.quantize(RandomActs(n, rng).data(), acts.data() + rb * static_cast<size_t>(t), n);
     std::vector<float> out(static_cast<size_t>(T) * 16);
     panel(n, w.data(), wb, acts.data(), rb, T, out.data(), 16);
+    if (batch_order) {
+      for (int x = 0; x < 16; ++x)
+        for (int t = 0; t < T; ++t)
+          EXPECT_EQ(out[static_cast<size_t>(t) * 16 + static_cast<size_t>(x)],
+                    k.dot_batch(n, w.data() + wb * static_cast<size_t>(x), acts.data() + rb * static_cast<size_t>(t)))
+              << TypeName(type) << " row " << x << " act " << t;
+      continue;
+    }
     for (int x = 0; x < 16; x += 2) {
       for (int t = 0; t < T; t += 4) {
         float tile[8];

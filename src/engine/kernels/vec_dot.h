@@ -52,6 +52,7 @@ struct DotKernel {
   const DotKernel* unrepacked = nullptr;
   // Optional (AVX-512 VNNI): tile24's results, bit for bit, for 16 weight rows at once; used where tile24 would be.
   VecPanelFn panel16 = nullptr;
+  VecPanelFn panel16_batch = nullptr;  // the same for dot_batch's order (prompt batches of kBatchOrderMinRows+)
 };
 
 // The kernel for a weight matrix of `rows` rows: `k` itself, or its `unrepacked` form when llama.cpp would not
@@ -125,6 +126,7 @@ const KernelTable* Avx2Table();  // nullptr when built without AVX2 support
 VecPanelFn Avx512PanelQ4_K();     // these three: nullptr when built without AVX-512 support
 VecPanelFn Avx512PanelQ5_0();
 VecPanelFn Avx512PanelQ8_0();
+VecPanelFn Avx512PanelQ6_KBatch();
 }  // namespace detail
 
 }  // namespace tandem::engine

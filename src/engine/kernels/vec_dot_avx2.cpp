@@ -1110,6 +1110,7 @@ KernelTable MakeTable() {
     t.by_type[static_cast<int>(TensorType::kQ4_K)].panel16 = Avx512PanelQ4_K();
     t.by_type[static_cast<int>(TensorType::kQ5_0)].panel16 = Avx512PanelQ5_0();
     t.by_type[static_cast<int>(TensorType::kQ8_0)].panel16 = Avx512PanelQ8_0();
+    t.by_type[static_cast<int>(TensorType::kQ6_K)].panel16_batch = Avx512PanelQ6_KBatch();
   }
   // Decode rows of a batched step need dot()'s own results: dot4 gives them for every format but Q4_K.
   for (DotKernel& k : t.by_type) k.dot4_decode = k.dot4;

@@ -110,6 +110,17 @@ void PanelQ4_K(int n, const void* vw, size_t w_stride, const void* va, size_t a_
   }
 }
 
+// Activation values with 128 added (vpdpbusd's unsigned operand); n a multiple of 32.
+void Shift(const int8_t* from, uint8_t* to, int n) {
+  int k = 0;
+  for (; k + 64 <= n; k += 64)
+    _mm512_storeu_si512(to + k, _mm512_xor_si512(_mm512_loadu_si512(from + k), _mm512_set1_epi8(static_cast<char>(0x80))));
+  for (; k < n; k += 32)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(to + k),
+                        _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(from + k)),
+                                         _mm256_set1_epi8(static_cast<char>(0x80))));
+}
+
 // The 32 signed values of a Q5_0 or Q8_0 block.
 inline void Values(const BlockQ8_0& b, int8_t* v) { std::memcpy(v, b.qs, kQK); }
 inline void Values(const BlockQ5_0& b, int8_t* v) {
@@ -152,17 +163,9 @@ void PanelQ0(int n, const void* vw, size_t w_stride, const void* va, size_t a_st
       p.d[x] = _cvtsh_ss(w[i].d);
     }
   }
-  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
   for (int t = 0; t < T; ++t) {
     const auto* a = reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(va) + a_stride * static_cast<size_t>(t));
-    for (int i = 0; i < nb; i += 2) {  // the row's values + 128, two blocks per vector
-      __m512i y = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].qs))),
-                                     i + 1 < nb ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i + 1].qs))
-                                                : _mm256_setzero_si256(), 1);
-      y = _mm512_xor_si512(y, bias);
-      if (i + 1 < nb) _mm512_storeu_si512(shifted.data() + kQK * i, y);
-      else _mm256_storeu_si256(reinterpret_cast<__m256i*>(shifted.data() + kQK * i), _mm512_castsi512_si256(y));
-    }
+    for (int i = 0; i < nb; ++i) Shift(a[i].qs, shifted.data() + kQK * i, kQK);
     __m512 acc[8];
     for (auto& v : acc) v = _mm512_setzero_ps();
     for (int i = 0; i < nb; ++i) {
@@ -184,9 +187,82 @@ void PanelQ0(int n, const void* vw, size_t w_stride, const void* va, size_t a_st
   }
 }
 
+// The 256 signed values (q - 32) of a Q6_K super-block, in activation order.
+inline void Values(const BlockQ6_K& b, int8_t* v) {
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* ql = b.ql + 64 * h;
+    const uint8_t* qh = b.qh + 32 * h;
+    int8_t* o = v + 128 * h;
+    for (int l = 0; l < 32; ++l) {
+      o[l] = static_cast<int8_t>(((ql[l] & 0xF) | ((qh[l] & 3) << 4)) - 32);
+      o[l + 32] = static_cast<int8_t>(((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
+      o[l + 64] = static_cast<int8_t>(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+      o[l + 96] = static_cast<int8_t>(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+    }
+  }
+}
+
+// One super-block of a Q6_K panel, transposed: q[g] lane x holds row x's values 4g .. 4g + 3; corr[s] lane x is
+// -128 times the sum of its sub-block s (16 values); sc[s] lane x that sub-block's scale.
+struct alignas(64) PanelBlockQ6K {
+  uint32_t q[64][kPanelRows];
+  int32_t corr[16][kPanelRows], sc[16][kPanelRows];
+  float d[kPanelRows];
+};
+
+// DotQ6_KBatch's sums (llama.cpp's tiled order for prompt batches: per super-block the exact integer total, times
+// the weight's d, then one fma with the activation's d) for 16 weight rows and T activation rows.
+void PanelQ6_KBatch(int n, const void* vw, size_t w_stride, const void* va, size_t a_stride, int T, float* out,
+                    size_t out_stride) {
+  const int nb = n / kQK_K;
+  thread_local std::vector<PanelBlockQ6K> panel;
+  thread_local std::vector<uint8_t> shifted;
+  if (static_cast<int>(panel.size()) < nb) panel.resize(static_cast<size_t>(nb));
+  if (static_cast<int>(shifted.size()) < n) shifted.resize(static_cast<size_t>(n));
+  for (int x = 0; x < kPanelRows; ++x) {
+    const auto* w = reinterpret_cast<const BlockQ6_K*>(static_cast<const uint8_t*>(vw) + w_stride * static_cast<size_t>(x));
+    for (int i = 0; i < nb; ++i) {
+      PanelBlockQ6K& p = panel[static_cast<size_t>(i)];
+      int8_t v[kQK_K];
+      Values(w[i], v);
+      for (int g = 0; g < 64; ++g) std::memcpy(&p.q[g][x], v + 4 * g, 4);
+      for (int sb = 0; sb < 16; ++sb) {
+        int sum = 0;
+        for (int k = 0; k < 16; ++k) sum += v[16 * sb + k];
+        p.corr[sb][x] = -128 * sum;
+        p.sc[sb][x] = w[i].scales[sb];
+      }
+      p.d[x] = _cvtsh_ss(w[i].d);
+    }
+  }
+  for (int t = 0; t < T; ++t) {
+    const auto* a = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(va) + a_stride * static_cast<size_t>(t));
+    for (int i = 0; i < nb; ++i) Shift(a[i].qs, shifted.data() + kQK_K * i, kQK_K);
+    __m512 acc = _mm512_setzero_ps();
+    for (int i = 0; i < nb; ++i) {
+      const PanelBlockQ6K& p = panel[static_cast<size_t>(i)];
+      const uint8_t* y = shifted.data() + kQK_K * i;
+      __m512i isum = _mm512_setzero_si512();
+      for (int sb = 0; sb < 16; ++sb) {
+        __m512i s = _mm512_load_si512(p.corr[sb]);
+        for (int g = 4 * sb; g < 4 * sb + 4; ++g) {
+          int32_t yg;
+          std::memcpy(&yg, y + 4 * g, 4);
+          s = _mm512_dpbusd_epi32(s, _mm512_set1_epi32(yg), _mm512_load_si512(p.q[g]));
+        }
+        isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(s, _mm512_load_si512(p.sc[sb])));
+      }
+      const __m512 r = _mm512_mul_ps(_mm512_load_ps(p.d), _mm512_cvtepi32_ps(isum));
+      acc = _mm512_fmadd_ps(r, _mm512_set1_ps(a[i].d), acc);
+    }
+    _mm512_storeu_ps(out + static_cast<size_t>(t) * out_stride, acc);
+  }
+}
+
 }  // namespace
 
 VecPanelFn Avx512PanelQ4_K() { return PanelQ4_K; }
+VecPanelFn Avx512PanelQ6_KBatch() { return PanelQ6_KBatch; }
 VecPanelFn Avx512PanelQ5_0() { return PanelQ0<BlockQ5_0>; }
 VecPanelFn Avx512PanelQ8_0() { return PanelQ0<BlockQ8_0>; }
 
@@ -197,5 +273,6 @@ namespace tandem::engine::detail {
 VecPanelFn Avx512PanelQ4_K() { return nullptr; }
 VecPanelFn Avx512PanelQ5_0() { return nullptr; }
 VecPanelFn Avx512PanelQ8_0() { return nullptr; }
+VecPanelFn Avx512PanelQ6_KBatch() { return nullptr; }
 }  // namespace tandem::engine::detail
 #endif

@@ -300,13 +300,15 @@ void MatRows(const DotKernel& kern, const TensorInfo* w, const float* bias, int6
   const VecDotFn dot = batch_order ? kern.dot_batch : kern.dot;
   const VecDot4Fn dot4 = batch_order ? kern.dot4_batch : kern.dot4;
   int64_t r0 = lo;
-  if (kern.panel16 && !batch_order && T >= 4) {  // 16 weight rows at once, each output as tile24 has it
+  // 16 weight rows at once, each output as the tile or the batch-order kernel has it.
+  const VecPanelFn panel = batch_order ? kern.panel16_batch : kern.panel16;
+  if (panel && T >= 4) {
     const size_t wb = w->row_bytes();
     const int T4 = T / 4 * 4;
     for (; r0 + 16 <= hi; r0 += 16) {
-      kern.panel16(n_in, Row(w, r0), wb, acts, act_bytes, T4, y + r0, static_cast<size_t>(rows));
+      panel(n_in, Row(w, r0), wb, acts, act_bytes, T4, y + r0, static_cast<size_t>(rows));
       for (int t = T4; t < T; ++t)
-        for (int j = 0; j < 16; ++j) y[static_cast<size_t>(t) * rows + r0 + j] = kern.dot(n_in, Row(w, r0 + j), acts + act_bytes * t);
+        for (int j = 0; j < 16; ++j) y[static_cast<size_t>(t) * rows + r0 + j] = dot(n_in, Row(w, r0 + j), acts + act_bytes * t);
       if (bias)
         for (int t = 0; t < T; ++t)
           for (int j = 0; j < 16; ++j) y[static_cast<size_t>(t) * rows + r0 + j] += bias[r0 + j];
