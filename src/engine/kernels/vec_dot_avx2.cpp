@@ -12,6 +12,7 @@
 
 #include "engine/kernels/dequant.h"
 #include "engine/kernels/fp16.h"
+#include "engine/kernels/k_scales_simd.h"
 #include "engine/kernels/vec_dot.h"
 
 namespace tandem::engine::detail {
@@ -154,9 +155,10 @@ inline int KMins(const uint8_t* mins, const int16_t* bsums) {
 // integer min correction, each folded in with one fused multiply-add; one subtraction at the end.
 inline int Q4KSuperBlock(const BlockQ4_K& w, const BlockQ8_K& a, int* mins) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
-  uint8_t sc[8], mn[8];
-  for (int j = 0; j < 8; ++j) ScaleMinK4(j, w.scales, &sc[j], &mn[j]);
-  *mins = KMins(mn, a.bsums);
+  uint8_t scm[16];
+  ScalesMinsK4(w.scales, scm);
+  const uint8_t* sc = scm;
+  *mins = KMinsVec(scm + 8, a.bsums);
   __m256i sumi = _mm256_setzero_si256();
   for (int j = 0; j < 4; ++j) {
     const __m256i q = Load32(w.qs + 32 * j);
@@ -515,8 +517,9 @@ void Dot4Q4_KDecode(int n, const void* vw, const void* va, size_t stride, float*
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   float acc[4] = {0, 0, 0, 0}, acc_min[4] = {0, 0, 0, 0};
   for (int i = 0; i < n / kQK_K; ++i) {
-    uint8_t sc[8], mn[8];
-    for (int j = 0; j < 8; ++j) ScaleMinK4(j, w[i].scales, &sc[j], &mn[j]);
+    uint8_t scm[16];
+    ScalesMinsK4(w[i].scales, scm);
+    const uint8_t *sc = scm, *mn = scm + 8;
     __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
     for (int j = 0; j < 4; ++j) {
       const __m256i q = Load32(w[i].qs + 32 * j);
@@ -531,7 +534,7 @@ void Dot4Q4_KDecode(int n, const void* vw, const void* va, size_t stride, float*
     }
     const float dw = Half(w[i].d), dmin = Half(w[i].dmin);
     for (int r = 0; r < 4; ++r) {
-      const int mins = KMins(mn, a[r][i].bsums);
+      const int mins = KMinsVec(mn, a[r][i].bsums);
       acc[r] = std::fma(static_cast<float>(HSumI32(sumi[r])), dw * a[r][i].d, acc[r]);
       acc_min[r] = std::fma(static_cast<float>(mins), dmin * a[r][i].d, acc_min[r]);
     }

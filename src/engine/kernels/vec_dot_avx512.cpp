@@ -24,6 +24,12 @@ namespace {
 
 constexpr int kPanelRows = 16;
 
+// Scratch buffers hold file-local types only: a std::vector<uint8_t> here would emit weak (shared) definitions
+// of its members compiled for AVX-512, which the linker may then use everywhere.
+struct alignas(64) Line {
+  uint8_t b[64];
+};
+
 // One super-block of a Q4_K panel, transposed: q[j][l] lane x holds bytes 32j + 4l .. 32j + 4l + 3 of row x's
 // packed nibbles (low nibbles: sub-block 2j, high: 2j + 1); sc/mn[s] lane x is row x's scale/min of sub-block s.
 struct alignas(64) PanelQ4K {
@@ -147,9 +153,10 @@ void PanelQ0(int n, const void* vw, size_t w_stride, const void* va, size_t a_st
              size_t out_stride) {
   const int nb = n / kQK;
   thread_local std::vector<PanelBlockQ0> panel;
-  thread_local std::vector<uint8_t> shifted;  // one activation row's values + 128
+  thread_local std::vector<Line> lines;  // one activation row's values + 128
   if (static_cast<int>(panel.size()) < nb) panel.resize(static_cast<size_t>(nb));
-  if (static_cast<int>(shifted.size()) < n) shifted.resize(static_cast<size_t>(n));
+  if (static_cast<int>(lines.size()) * 64 < n) lines.resize(static_cast<size_t>(n + 63) / 64);
+  uint8_t* shifted = reinterpret_cast<uint8_t*>(lines.data());
   for (int x = 0; x < kPanelRows; ++x) {
     const auto* w = reinterpret_cast<const Block*>(static_cast<const uint8_t*>(vw) + w_stride * static_cast<size_t>(x));
     for (int i = 0; i < nb; ++i) {
@@ -165,13 +172,13 @@ void PanelQ0(int n, const void* vw, size_t w_stride, const void* va, size_t a_st
   }
   for (int t = 0; t < T; ++t) {
     const auto* a = reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(va) + a_stride * static_cast<size_t>(t));
-    for (int i = 0; i < nb; ++i) Shift(a[i].qs, shifted.data() + kQK * i, kQK);
+    for (int i = 0; i < nb; ++i) Shift(a[i].qs, shifted + kQK * i, kQK);
     __m512 acc[8];
     for (auto& v : acc) v = _mm512_setzero_ps();
     for (int i = 0; i < nb; ++i) {
       const PanelBlockQ0& p = panel[static_cast<size_t>(i)];
       const __m512 d = _mm512_mul_ps(_mm512_load_ps(p.d), _mm512_set1_ps(_cvtsh_ss(a[i].d)));
-      const uint8_t* y = shifted.data() + kQK * i;
+      const uint8_t* y = shifted + kQK * i;
       for (int m = 0; m < 8; ++m) {
         int32_t ym;
         std::memcpy(&ym, y + 4 * m, 4);
@@ -216,9 +223,10 @@ void PanelQ6_KBatch(int n, const void* vw, size_t w_stride, const void* va, size
                     size_t out_stride) {
   const int nb = n / kQK_K;
   thread_local std::vector<PanelBlockQ6K> panel;
-  thread_local std::vector<uint8_t> shifted;
+  thread_local std::vector<Line> lines;  // one activation row's values + 128
   if (static_cast<int>(panel.size()) < nb) panel.resize(static_cast<size_t>(nb));
-  if (static_cast<int>(shifted.size()) < n) shifted.resize(static_cast<size_t>(n));
+  if (static_cast<int>(lines.size()) * 64 < n) lines.resize(static_cast<size_t>(n + 63) / 64);
+  uint8_t* shifted = reinterpret_cast<uint8_t*>(lines.data());
   for (int x = 0; x < kPanelRows; ++x) {
     const auto* w = reinterpret_cast<const BlockQ6_K*>(static_cast<const uint8_t*>(vw) + w_stride * static_cast<size_t>(x));
     for (int i = 0; i < nb; ++i) {
@@ -237,11 +245,11 @@ void PanelQ6_KBatch(int n, const void* vw, size_t w_stride, const void* va, size
   }
   for (int t = 0; t < T; ++t) {
     const auto* a = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(va) + a_stride * static_cast<size_t>(t));
-    for (int i = 0; i < nb; ++i) Shift(a[i].qs, shifted.data() + kQK_K * i, kQK_K);
+    for (int i = 0; i < nb; ++i) Shift(a[i].qs, shifted + kQK_K * i, kQK_K);
     __m512 acc = _mm512_setzero_ps();
     for (int i = 0; i < nb; ++i) {
       const PanelBlockQ6K& p = panel[static_cast<size_t>(i)];
-      const uint8_t* y = shifted.data() + kQK_K * i;
+      const uint8_t* y = shifted + kQK_K * i;
       __m512i isum = _mm512_setzero_si512();
       for (int sb = 0; sb < 16; ++sb) {
         __m512i s = _mm512_load_si512(p.corr[sb]);
