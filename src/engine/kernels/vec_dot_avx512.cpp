@@ -17,7 +17,7 @@
 #include <cstring>
 #include <vector>
 
-#include "engine/kernels/dequant.h"
+#include "engine/kernels/k_scales_simd.h"
 
 namespace tandem::engine::detail {
 namespace {
@@ -43,11 +43,11 @@ void PackQ4K(const BlockQ4_K* const* w, int i, PanelQ4K& p) {
     const BlockQ4_K& b = w[x][i];
     for (int j = 0; j < 4; ++j)
       for (int l = 0; l < 8; ++l) std::memcpy(&p.q[j][l][x], b.qs + 32 * j + 4 * l, 4);
+    uint8_t scm[16];
+    ScalesMinsK4(b.scales, scm);
     for (int s = 0; s < 8; ++s) {
-      uint8_t sc, mn;
-      ScaleMinK4(s, b.scales, &sc, &mn);
-      p.sc[s][x] = sc;
-      p.mn[s][x] = mn;
+      p.sc[s][x] = scm[s];
+      p.mn[s][x] = scm[8 + s];
     }
     p.d[x] = _cvtsh_ss(b.d);
     p.dmin[x] = _cvtsh_ss(b.dmin);
