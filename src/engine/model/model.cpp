@@ -291,6 +291,13 @@ struct MatOut {
   float* y;                // [T][w->rows()]
 };
 
+// Activation rows from which a matmul takes the AVX-512 panels (DotKernel::panel16); TANDEM_PANEL_MIN_ROWS
+// overrides it (for measuring).
+const int kPanelMinRows = [] {
+  const char* env = std::getenv("TANDEM_PANEL_MIN_ROWS");
+  return env ? std::max(4, std::atoi(env)) : 16;
+}();
+
 // y[t][r] = W[r] . act[t] (+ bias) for weight rows [lo, hi) and activation rows [0, T) — the kernels a matmul of
 // T rows uses (llama.cpp's tiled order from kBatchOrderMinRows rows, tiles of four below that, single rows last).
 void MatRows(const DotKernel& kern, const TensorInfo* w, const float* bias, int64_t lo, int64_t hi,
@@ -300,9 +307,10 @@ void MatRows(const DotKernel& kern, const TensorInfo* w, const float* bias, int6
   const VecDotFn dot = batch_order ? kern.dot_batch : kern.dot;
   const VecDot4Fn dot4 = batch_order ? kern.dot4_batch : kern.dot4;
   int64_t r0 = lo;
-  // 16 weight rows at once, each output as the tile or the batch-order kernel has it.
+  // 16 weight rows at once, each output as the tile or the batch-order kernel has it; from kPanelMinRows rows,
+  // below which transposing the panel costs more than it saves.
   const VecPanelFn panel = batch_order ? kern.panel16_batch : kern.panel16;
-  if (panel && T >= 4) {
+  if (panel && T >= kPanelMinRows) {
     const size_t wb = w->row_bytes();
     const int T4 = T / 4 * 4;
     for (; r0 + 16 <= hi; r0 += 16) {
