@@ -5,7 +5,9 @@
 // type once per row, then its `dot` is called against many weight rows. Two implementations exist — portable
 // scalar code and AVX2/FMA — and GetDotKernel picks AVX2 when the CPU has it (checked once at run time;
 // TANDEM_FORCE_SCALAR=1 in the environment, or ForceScalarKernels, selects scalar). Integer partial sums are
-// identical in both; float accumulation order differs. Thread-safe: the tables are immutable after init.
+// identical in both; float accumulation order differs. Where the CPU also has AVX-512 VNNI, the AVX2 table
+// carries AVX-512 panels for prompt rows, bit-identical to its tiles. Thread-safe: the tables are immutable after
+// init.
 #pragma once
 
 #include <cstddef>
@@ -123,7 +125,7 @@ struct KernelTable {
 };
 const KernelTable& ScalarTable();
 const KernelTable* Avx2Table();  // nullptr when built without AVX2 support
-VecPanelFn Avx512PanelQ4_K();     // these three: nullptr when built without AVX-512 support
+VecPanelFn Avx512PanelQ4_K();     // these four: nullptr when built without AVX-512 support
 VecPanelFn Avx512PanelQ5_0();
 VecPanelFn Avx512PanelQ8_0();
 VecPanelFn Avx512PanelQ6_KBatch();
