@@ -30,6 +30,20 @@ struct alignas(64) Line {
   uint8_t b[64];
 };
 
+// Per-thread scratch, grown on demand: `count` transposed blocks of one panel type, and one activation row of `n`
+// values offset by +128 (vpdpbusd's unsigned operand).
+template <class Block>
+Block* PanelScratch(int count) {
+  thread_local std::vector<Block> blocks;
+  if (static_cast<int>(blocks.size()) < count) blocks.resize(static_cast<size_t>(count));
+  return blocks.data();
+}
+uint8_t* ShiftScratch(int n) {
+  thread_local std::vector<Line> lines;
+  if (static_cast<int>(lines.size()) * 64 < n) lines.resize(static_cast<size_t>(n + 63) / 64);
+  return reinterpret_cast<uint8_t*>(lines.data());
+}
+
 // One super-block of a Q4_K panel, transposed: q[j][l] lane x holds bytes 32j + 4l .. 32j + 4l + 3 of row x's
 // packed nibbles (low nibbles: sub-block 2j, high: 2j + 1); sc/mn[s] lane x is row x's scale/min of sub-block s.
 struct alignas(64) PanelQ4K {
@@ -65,12 +79,11 @@ inline __m512i Bcast(const int8_t* p) {
 void PanelQ4_K(int n, const void* vw, size_t w_stride, const void* va, size_t a_stride, int T, float* out,
                size_t out_stride) {
   const int nb = n / kQK_K;
-  thread_local std::vector<PanelQ4K> panel;
-  if (static_cast<int>(panel.size()) < nb) panel.resize(static_cast<size_t>(nb));
+  PanelQ4K* panel = PanelScratch<PanelQ4K>(nb);
   const BlockQ4_K* w[kPanelRows];
   for (int x = 0; x < kPanelRows; ++x)
     w[x] = reinterpret_cast<const BlockQ4_K*>(static_cast<const uint8_t*>(vw) + w_stride * static_cast<size_t>(x));
-  for (int i = 0; i < nb; ++i) PackQ4K(w, i, panel[static_cast<size_t>(i)]);
+  for (int i = 0; i < nb; ++i) PackQ4K(w, i, panel[i]);
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   for (int t = 0; t < T; t += 4) {
     const BlockQ8_K* a[4];
@@ -79,7 +92,7 @@ void PanelQ4_K(int n, const void* vw, size_t w_stride, const void* va, size_t a_
     __m512 acc[4], acc_min[4];
     for (int r = 0; r < 4; ++r) acc[r] = acc_min[r] = _mm512_setzero_ps();
     for (int i = 0; i < nb; ++i) {
-      const PanelQ4K& p = panel[static_cast<size_t>(i)];
+      const PanelQ4K& p = panel[i];
       const __m512 wd = _mm512_load_ps(p.d), wm = _mm512_load_ps(p.dmin);
       __m512 d[4], dmin[4];
       for (int r = 0; r < 4; ++r) {
@@ -152,15 +165,12 @@ template <class Block>
 void PanelQ0(int n, const void* vw, size_t w_stride, const void* va, size_t a_stride, int T, float* out,
              size_t out_stride) {
   const int nb = n / kQK;
-  thread_local std::vector<PanelBlockQ0> panel;
-  thread_local std::vector<Line> lines;  // one activation row's values + 128
-  if (static_cast<int>(panel.size()) < nb) panel.resize(static_cast<size_t>(nb));
-  if (static_cast<int>(lines.size()) * 64 < n) lines.resize(static_cast<size_t>(n + 63) / 64);
-  uint8_t* shifted = reinterpret_cast<uint8_t*>(lines.data());
+  PanelBlockQ0* panel = PanelScratch<PanelBlockQ0>(nb);
+  uint8_t* shifted = ShiftScratch(n);
   for (int x = 0; x < kPanelRows; ++x) {
     const auto* w = reinterpret_cast<const Block*>(static_cast<const uint8_t*>(vw) + w_stride * static_cast<size_t>(x));
     for (int i = 0; i < nb; ++i) {
-      PanelBlockQ0& p = panel[static_cast<size_t>(i)];
+      PanelBlockQ0& p = panel[i];
       int8_t v[kQK];
       Values(w[i], v);
       for (int m = 0; m < 8; ++m) {
@@ -176,7 +186,7 @@ void PanelQ0(int n, const void* vw, size_t w_stride, const void* va, size_t a_st
     __m512 acc[8];
     for (auto& v : acc) v = _mm512_setzero_ps();
     for (int i = 0; i < nb; ++i) {
-      const PanelBlockQ0& p = panel[static_cast<size_t>(i)];
+      const PanelBlockQ0& p = panel[i];
       const __m512 d = _mm512_mul_ps(_mm512_load_ps(p.d), _mm512_set1_ps(_cvtsh_ss(a[i].d)));
       const uint8_t* y = shifted + kQK * i;
       for (int m = 0; m < 8; ++m) {
@@ -222,15 +232,12 @@ struct alignas(64) PanelBlockQ6K {
 void PanelQ6_KBatch(int n, const void* vw, size_t w_stride, const void* va, size_t a_stride, int T, float* out,
                     size_t out_stride) {
   const int nb = n / kQK_K;
-  thread_local std::vector<PanelBlockQ6K> panel;
-  thread_local std::vector<Line> lines;  // one activation row's values + 128
-  if (static_cast<int>(panel.size()) < nb) panel.resize(static_cast<size_t>(nb));
-  if (static_cast<int>(lines.size()) * 64 < n) lines.resize(static_cast<size_t>(n + 63) / 64);
-  uint8_t* shifted = reinterpret_cast<uint8_t*>(lines.data());
+  PanelBlockQ6K* panel = PanelScratch<PanelBlockQ6K>(nb);
+  uint8_t* shifted = ShiftScratch(n);
   for (int x = 0; x < kPanelRows; ++x) {
     const auto* w = reinterpret_cast<const BlockQ6_K*>(static_cast<const uint8_t*>(vw) + w_stride * static_cast<size_t>(x));
     for (int i = 0; i < nb; ++i) {
-      PanelBlockQ6K& p = panel[static_cast<size_t>(i)];
+      PanelBlockQ6K& p = panel[i];
       int8_t v[kQK_K];
       Values(w[i], v);
       for (int g = 0; g < 64; ++g) std::memcpy(&p.q[g][x], v + 4 * g, 4);
@@ -248,7 +255,7 @@ void PanelQ6_KBatch(int n, const void* vw, size_t w_stride, const void* va, size
     for (int i = 0; i < nb; ++i) Shift(a[i].qs, shifted + kQK_K * i, kQK_K);
     __m512 acc = _mm512_setzero_ps();
     for (int i = 0; i < nb; ++i) {
-      const PanelBlockQ6K& p = panel[static_cast<size_t>(i)];
+      const PanelBlockQ6K& p = panel[i];
       const uint8_t* y = shifted + kQK_K * i;
       __m512i isum = _mm512_setzero_si512();
       for (int sb = 0; sb < 16; ++sb) {
