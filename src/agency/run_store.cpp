@@ -132,16 +132,22 @@ Status RunStore::Claim(const std::string& run_id, int ttl_s) {
   return st;
 }
 
+void ReportStoreError(const Status& st, const std::string& run_id) {
+  if (!st.ok()) std::fprintf(stderr, "tandem: run %s: %s\n", run_id.c_str(), st.message().c_str());
+}
+
 void RunStore::Release(const std::string& run_id) {
   std::lock_guard<std::mutex> lock(mu_);
   running_.erase(run_id);
-  db_->transact({}, [&](sqlite3* db) -> Status {
+  Status st = db_->transact({}, [&](sqlite3* db) -> Status {
     SqliteStmt u(db, "UPDATE runs SET lease = '', lease_until_us = 0 WHERE id = ?1 AND lease = ?2");
     u.text(1, run_id);
     u.text(2, holder_);
-    sqlite3_step(u.get());
+    if (sqlite3_step(u.get()) != SQLITE_DONE) return SqliteError(db, "cannot release run " + run_id);
     return Status::Ok();
   });
+  // A lease that stays behind expires at lease_until_us: another runner waits for that, nothing is lost.
+  ReportStoreError(st, run_id);
 }
 
 Result<std::unique_ptr<RunStore>> RunStore::Open(const std::string& path) {

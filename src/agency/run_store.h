@@ -53,6 +53,10 @@ struct StepRecord {
   int64_t seq = 0;  // order of recording (set by the store)
 };
 
+// For a store write whose failure the caller cannot undo (a run's last status, a trace step): says so on stderr
+// ("tandem: run <id>: <why>"), so nothing is lost silently. Does nothing when `st` is ok.
+void ReportStoreError(const Status& st, const std::string& run_id);
+
 class RunStore {
  public:
   static Result<std::unique_ptr<RunStore>> Open(const std::string& path);

@@ -76,7 +76,12 @@ class Runner {
       out.error = claimed.message();
       return out;
     }
-    store_.UpdateRun(run_id_, "running", "", "");
+    if (Status st = store_.UpdateRun(run_id_, "running", "", ""); !st.ok()) {  // a store that cannot record
+      store_.Release(run_id_);                                                // steps cannot run them either
+      out.status = "failed";
+      out.error = st.message();
+      return out;
+    }
     Scope scope;
     scope.Set("inputs", run.value().input);
     std::string last = "null";
@@ -114,7 +119,9 @@ class Runner {
         out.error = o.error;
         break;
     }
-    store_.UpdateRun(run_id_, out.status, out.output, out.error);
+    // The caller gets the outcome either way; a store that missed it still says "running", and the next start
+    // resumes the run from its recorded steps to the same end.
+    ReportStoreError(store_.UpdateRun(run_id_, out.status, out.output, out.error), run_id_);
     store_.Release(run_id_);
     return out;
   }

@@ -25,9 +25,6 @@
 #include "route/slm_head.h"
 
 namespace tandem {
-namespace {
-
-}  // namespace
 
 int CheckConfigCommand(const std::string& path) {
   auto snap = LoadSnapshot(path);

@@ -4,6 +4,9 @@
 // OpenAI error "type" that the gateway puts on the wire, so a Status can travel from a provider or the
 // request parser to the client unchanged. Status is a small value type; it is not thread-safe to mutate
 // one object from two threads, but copies are independent.
+//
+// Both types are [[nodiscard]]: a call whose Status or Result is dropped does not compile (-Werror). Where
+// dropping one is right, say why: `store.Flush().IgnoreError("best effort: ...")`.
 #pragma once
 
 #include <optional>
@@ -27,7 +30,7 @@ enum class Code {
   kInternal,          // 500: a bug
 };
 
-class Status {
+class [[nodiscard]] Status {
  public:
   Status() = default;
   Status(Code code, std::string message, int upstream_http = 0)
@@ -48,6 +51,9 @@ class Status {
   // Short machine code ("model_not_found", "rate_limited", ...), used in the error body and the ledger.
   const char* code_name() const;
 
+  // Drops this status on purpose; `reason` says why that loses nothing (it documents the call site).
+  void IgnoreError(const char* reason) const { (void)reason; }
+
  private:
   Code code_ = Code::kOk;
   std::string message_;
@@ -56,7 +62,7 @@ class Status {
 
 // A value or the Status explaining why there is none.
 template <class T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT

@@ -96,7 +96,8 @@ RunApi::RunApi(Runtime& rt, std::unique_ptr<agency::RunStore> store) : rt_(rt), 
     for (const auto& r : running.value()) {
       if (r.owner != "server") continue;
       if (r.kind == "agent") {  // agent runs are not durable: say what happened to them
-        store_->UpdateRun(r.id, "interrupted", "", "the server stopped during the run");
+        agency::ReportStoreError(store_->UpdateRun(r.id, "interrupted", "", "the server stopped during the run"),
+                                 r.id);
         continue;
       }
       std::fprintf(stderr, "tandem: resuming workflow run %s (%s)\n", r.id.c_str(), r.name.c_str());

@@ -120,7 +120,7 @@ agency::WorkflowOutcome ExecuteWorkflowRun(const Snapshot& snap, agency::RunStor
                              extra_tools);
     if (!p.ok()) {
       out.error = p.status().message();
-      store.UpdateRun(run_id, "failed", "", out.error);
+      agency::ReportStoreError(store.UpdateRun(run_id, "failed", "", out.error), run_id);
       return out;
     }
     prepared = &own.emplace(std::move(p.value()));
@@ -243,14 +243,15 @@ Result<AgentRunOutcome> ExecuteAgentRun(const Snapshot& snap, agency::RunStore* 
       c.output = has ? JsonString(st.results[i].content) : "null";
       c.error = has && st.results[i].is_error ? st.results[i].content : "";
       c.start_us = SystemClock::Get().wall_us();
-      store->PutStep(c);
+      agency::ReportStoreError(store->PutStep(c), c.run_id);
     }
   };
   out.result = agency::RunAgent(req.task, tools, model, opt);
   if (store) {
     std::string output = out.result.status == agency::AgentStatus::kDone ? JsonString(out.result.answer) : "null";
-    store->UpdateRun(out.run_id, agency::AgentStatusName(out.result.status), output,
-                     out.result.status == agency::AgentStatus::kDone ? "" : out.result.reason);
+    agency::ReportStoreError(store->UpdateRun(out.run_id, agency::AgentStatusName(out.result.status), output,
+                                      out.result.status == agency::AgentStatus::kDone ? "" : out.result.reason),
+                     out.run_id);
   }
   return out;
 }

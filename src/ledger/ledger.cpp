@@ -87,7 +87,8 @@ void Ledger::run() {
       cv_.wait_for(lock, kCommitInterval, [&] { return stopping_ || queue_.size() >= kWakeBatch; });
       if (queue_.empty() && !stopping_) continue;
       if (queue_.empty() && stopping_) {
-        if (failures_ == 0) journal_->truncate();  // else the next start recovers the rows
+        if (failures_ == 0)  // else the next start recovers the rows
+          journal_->truncate().IgnoreError("the rows are committed; a journal left full is replayed idempotently");
         return;
       }
       while (!queue_.empty() && rows.size() < 1024) {
