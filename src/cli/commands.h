@@ -79,6 +79,7 @@ struct OutcomesArgs {
   int limit = 0, threads = 2, ctx = 4096, max_tokens = 0;  // max_tokens 0: by the answer kind
   unsigned seed = 1;
   bool judge = false;
+  bool permute = false;  // also score the options' texts rotated through the letters (perm_* signals)
 };
 int OutcomesCommand(const OutcomesArgs& args);
 // The calibrated self-knowledge router from outcomes files (route/confidence_router.h); leave-one-task-out first.

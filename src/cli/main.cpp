@@ -136,6 +136,8 @@ int main(int argc, char** argv) {
   outcomes->add_option("--ctx", oc.ctx, "Context size")->capture_default_str();
   outcomes->add_option("--max-tokens", oc.max_tokens, "Answer length cap (default: 16, or 384 for numbers)");
   outcomes->add_flag("--judge", oc.judge, "Also ask the SLM whether its answer is right (signal judge_yes)");
+  outcomes->add_flag("--permute", oc.permute, "Multiple choice: also ask with the options' texts rotated through "
+                                              "the letters, one prefill each (signals perm_*)");
 
   tandem::CalibrateArgs cal;
   auto* calibrate = app.add_subcommand(

@@ -10,6 +10,9 @@
 // most likely option letter's share of the letters' probability), option_margin, option_entropy (normalised to
 // [0, 1]), letter_mass (the letters' total probability as the first token), answer_option_prob (the share of the
 // letter the model did answer). With --judge: judge_yes, p(yes) / (p(yes) + p(no)) for "Is your answer correct?".
+// With --permute (multiple choice), the question is asked again with its options' texts rotated through the
+// letters (every rotation, one prefill each from the shared question's cache): the perm_* signals of
+// route/choices.h, as the cascade computes them for a draft.
 #include <unistd.h>
 
 #include <algorithm>
@@ -100,6 +103,24 @@ void OptionSignals(const std::vector<double>& p, const std::string& letters, con
   sig["option_entropy"] = h / std::log(static_cast<double>(q.size()));
   size_t at = answer.size() == 1 ? letters.find(answer[0]) : std::string::npos;
   sig["answer_option_prob"] = at == std::string::npos ? 0.0 : q[at];
+}
+
+// The letters' probabilities with the options rotated (rotation 0 = `base`, the prompt as asked; one prefill
+// each), for PermutationSignals.
+Status AddPermutationSignals(engine::Session& session, const engine::Tokenizer& tok,
+                             const engine::ChatTemplate& tmpl, const std::string& asked, const std::string& letters,
+                             const std::vector<double>& base, const std::string& answer,
+                             std::map<std::string, double>& sig) {
+  const auto ids = LetterIds(tok, letters);
+  std::vector<std::vector<double>> probs{base};
+  for (size_t shift = 1; shift < letters.size(); ++shift) {
+    const std::string rotated = RotateOptions(asked, static_cast<int>(shift));
+    auto pre = engine::Prefill(session, tok.Encode(tmpl.Render({{"user", rotated}}), true, true));
+    if (!pre.ok()) return pre.status();
+    probs.push_back(ProbsAt(session.logits(), ids));
+  }
+  for (const auto& [k, v] : PermutationSignals(probs, letters, answer)) sig[k] = v;
+  return Status::Ok();
 }
 
 void AddAnswerSignals(const engine::GenerateResult& g, std::map<std::string, double>& sig) {
@@ -225,7 +246,8 @@ int OutcomesCommand(const OutcomesArgs& a) {
       continue;
     }
     eval::OutcomeRecord rec;
-    rec.slm = encoder, rec.prompt = lp.asked, rec.strong = lp.strong, rec.domain = lp.domain, rec.gold = lp.gold, rec.cut = lp.cut;
+    rec.slm = encoder, rec.prompt = lp.asked, rec.strong = lp.strong, rec.domain = lp.domain, rec.gold = lp.gold;
+    rec.cut = lp.cut;
     // Prefill (pooled states when asked), then read the next-token distribution over the option letters.
     Status st = Status::Ok();
     if (!a.states.empty() && !states.find(lp.asked)) {
@@ -240,7 +262,7 @@ int OutcomesCommand(const OutcomesArgs& a) {
       std::fprintf(stderr, "\n%s: %s\n", set->name.c_str(), st.message().c_str());
       return 1;
     }
-    const std::string letters = set->kind == AnswerKind::kLetter ? eval::OptionLetters(lp.asked) : "";
+    const std::string letters = set->kind == AnswerKind::kLetter ? OptionLetters(lp.asked) : "";
     std::vector<double> letter_p;
     if (!letters.empty()) letter_p = ProbsAt(session.logits(), LetterIds(tok, letters));
     engine::GenerateOptions opts;
@@ -258,6 +280,13 @@ int OutcomesCommand(const OutcomesArgs& a) {
     rec.signals["prompt_tokens"] = static_cast<double>(prompt.size());
     AddAnswerSignals(*g, rec.signals);
     if (!letters.empty()) OptionSignals(letter_p, letters, rec.answer, rec.signals);
+    if (a.permute && !letters.empty()) {
+      Status ps = AddPermutationSignals(session, tok, tmpl, lp.asked, letters, letter_p, rec.answer, rec.signals);
+      if (!ps.ok()) {
+        std::fprintf(stderr, "\n%s: %s\n", set->name.c_str(), ps.message().c_str());
+        return 1;
+      }
+    }
     if (a.judge) {
       std::vector<int32_t> jp = tok.Encode(
           tmpl.Render({{"user", lp.asked},

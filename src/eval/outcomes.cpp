@@ -11,11 +11,11 @@
 #include "core/read_file.h"
 #include "eval/csv.h"
 #include "eval/dataset.h"
+#include "route/choices.h"
 
 namespace tandem::eval {
 namespace {
 
-bool IsAlnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 size_t Words(std::string_view s) {
@@ -105,30 +105,6 @@ std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-std::string ExtractLetter(std::string_view text, std::string_view letters) {
-  if (letters.empty()) letters = "ABCDEFGHIJ";
-  auto standalone = [&](std::string_view s) -> std::string {
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (letters.find(s[i]) == std::string_view::npos) continue;
-      if (i > 0 && IsAlnum(s[i - 1])) continue;
-      if (i + 1 < s.size() && (IsAlnum(s[i + 1]) || s[i + 1] == '\'')) continue;
-      return std::string(1, s[i]);
-    }
-    return "";
-  };
-  const std::string lower = Lower(text);
-  for (std::string_view marker : {"answer is", "answer:", "correct option is", "correct choice is"}) {
-    size_t at = lower.rfind(marker);
-    if (at == std::string::npos) continue;
-    std::string_view rest = text.substr(at + marker.size());
-    size_t skip = rest.find_first_not_of(" \t\n*:(\"'");
-    if (skip == std::string_view::npos) continue;
-    std::string l = standalone(rest.substr(skip, 2));
-    if (!l.empty()) return l;
-  }
-  return standalone(text);
 }
 
 std::string ExtractNumber(std::string_view text) {
@@ -366,28 +342,9 @@ std::string FinalQuestion(std::string_view prompt, bool* cut) {
   return std::string(prompt.substr(start));
 }
 
-std::string OptionLetters(std::string_view prompt) {
-  std::string letters;
-  size_t i = 0;
-  while (i < prompt.size()) {
-    size_t b = i;
-    if (prompt[b] == '(') ++b;
-    if (b + 1 < prompt.size() && prompt[b] >= 'A' && prompt[b] <= 'J' &&
-        (prompt[b + 1] == ')' || prompt[b + 1] == '.' || prompt[b + 1] == ':') &&
-        letters.find(prompt[b]) == std::string::npos) {
-      char expect = static_cast<char>('A' + letters.size());
-      if (prompt[b] == expect) letters += prompt[b];
-    }
-    size_t eol = prompt.find('\n', i);
-    if (eol == std::string_view::npos) break;
-    i = eol + 1;
-  }
-  return letters.size() >= 2 ? letters : "";
-}
-
 std::string ExtractAnswer(AnswerKind kind, std::string_view text, std::string_view letters) {
   switch (kind) {
-    case AnswerKind::kLetter: return ExtractLetter(text, letters);
+    case AnswerKind::kLetter: return AnsweredLetter(text, letters);
     case AnswerKind::kNumber: return ExtractNumber(text);
     case AnswerKind::kText: return NormalizeText(text);
   }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "route/choices.h"  // OptionLetters, RotateOptions
 
 namespace tandem::eval {
 
@@ -28,10 +29,6 @@ std::string UnwrapPythonList(std::string_view s);
 // A few-shot prompt cut to its final question: the text after the last solved example (a line "Answer:" or
 // "Answer: X" followed by a short answer and a blank line). `cut` says whether anything was removed.
 std::string FinalQuestion(std::string_view prompt, bool* cut);
-
-// The option letters a multiple-choice prompt offers ("A) ...", "A. ..." or "(A) ..." at a line start), in
-// order; empty when it offers none.
-std::string OptionLetters(std::string_view prompt);
 
 // The answer in a model's text. Letter: the letter after "answer is"/"Answer:", else the first standalone
 // capital among `letters` (any of A-J when empty). Number: the number after "####" or "answer is", else the last

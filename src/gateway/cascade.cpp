@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "core/json_writer.h"
+#include "route/choices.h"
 #include "route/confidence_router.h"
 
 namespace tandem {
@@ -90,6 +91,8 @@ Confidence MeasureConfidence(const std::vector<std::string>& chunks, std::string
     simdjson::dom::array choices, content;
     if (doc["choices"].get(choices)) continue;
     for (element choice : choices) {
+      std::string_view text;
+      if (!choice["delta"]["content"].get(text)) c.text.append(text);
       if (choice["logprobs"]["content"].get(content)) continue;
       for (element e : content) {
         double lp;
@@ -265,6 +268,36 @@ asio::awaitable<DraftResult> Draft(const ProviderSet& providers, const std::vect
   r.chunks = std::move(sink.chunks());
   r.confidence = MeasureConfidence(r.chunks, cfg.measure);
   co_return r;
+}
+
+asio::awaitable<Result<std::map<std::string, double>>> ProbeOptions(LocalProvider& slm, const ChatRequest& req,
+                                                                     const std::string& draft_text,
+                                                                     CancelState& cancel, int64_t* prompt_tokens) {
+  size_t last = req.messages.size();
+  for (size_t i = 0; i < req.messages.size(); ++i)
+    if (req.messages[i].role == "user") last = i;
+  if (last == req.messages.size()) co_return std::map<std::string, double>{};
+  const std::string& question = req.messages[last].text;
+  const std::string letters = OptionLetters(question);
+  if (letters.empty()) co_return std::map<std::string, double>{};
+  std::vector<std::string> choices;  // each letter as the answer's first token, bare and after a space
+  for (char l : letters) {
+    choices.emplace_back(1, l);
+    choices.push_back(std::string(" ") + l);
+  }
+  std::vector<ChatMessage> turns(req.messages.begin(), req.messages.begin() + static_cast<long>(last) + 1);
+  std::vector<std::vector<double>> probs;
+  for (size_t shift = 0; shift < letters.size(); ++shift) {
+    if (shift > 0) turns.back().text = RotateOptions(question, static_cast<int>(shift));
+    auto scored = co_await slm.ScoreChoices(turns, choices, cancel);
+    if (!scored.ok()) co_return scored.status();
+    if (prompt_tokens) *prompt_tokens += scored->prompt_tokens - scored->cached_tokens;
+    std::vector<double> p;
+    for (size_t k = 0; k < letters.size(); ++k)
+      p.push_back(std::exp(scored->logprob[2 * k]) + std::exp(scored->logprob[2 * k + 1]));
+    probs.push_back(std::move(p));
+  }
+  co_return PermutationSignals(probs, letters, AnsweredLetter(draft_text, letters));
 }
 
 }  // namespace tandem

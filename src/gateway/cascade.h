@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "providers/local_provider.h"
 #include "providers/registry.h"
 
 namespace tandem {
@@ -25,6 +26,7 @@ struct Confidence {
   double value = 0;  // exp(mean logprob) or exp(min logprob), in [0, 1]
   int tokens = 0;    // answer tokens with a logprob
   std::map<std::string, double> signals;  // AnswerSignals() of the draft (route/confidence_router.h)
+  std::string text;                       // the draft's content
 };
 
 // From streamed chat.completion.chunk objects (OpenAI's logprobs.content entries, top_logprobs included).
@@ -51,5 +53,13 @@ struct DraftResult {
 asio::awaitable<DraftResult> Draft(const ProviderSet& providers, const std::vector<Provider*>& slm_chain,
                                    const ChatRequest& req, const CascadeConfig& cfg, CancelState& client_cancel,
                                    const Clock& clock);
+
+// The perm_* signals (route/choices.h) of a draft that answers a multiple-choice question: the last user message
+// asked again on the in-process SLM in each rotation of its options (one prefill each; the conversation's prefix
+// is cached), its letters scored as the answer's first token. Empty when that message offers no lettered options.
+// `prompt_tokens`: what the prefills read that no cache held.
+asio::awaitable<Result<std::map<std::string, double>>> ProbeOptions(LocalProvider& slm, const ChatRequest& req,
+                                                                     const std::string& draft_text,
+                                                                     CancelState& cancel, int64_t* prompt_tokens);
 
 }  // namespace tandem

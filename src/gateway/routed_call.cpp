@@ -57,6 +57,21 @@ asio::awaitable<void> DescribedRouteStage(const Snapshot& snap, const ChatReques
   d.model = snap.policy->resolve(route.target);
 }
 
+// Stage 5a: when the cascade's router reads the perm_* signals, a multiple-choice draft's question is asked again
+// in each rotation of its options (gateway/cascade.h ProbeOptions) and the signals join the draft's; the prefills
+// join its usage. Returns what to add to the verdict ("" unless the probe failed: the router then takes the
+// missing signals at their training means).
+asio::awaitable<std::string> ProbeDraft(const Snapshot& snap, const ChatRequest& req, DraftResult& dr,
+                                        CancelState& cancel, Usage* usage) {
+  if (!snap.cascade_prober || !dr.outcome.status.ok() || !dr.confidence.has_logprobs || !dr.outcome.served ||
+      dr.outcome.served->info().name != snap.cascade_prober->info().name)
+    co_return std::string();
+  auto probe = co_await ProbeOptions(*snap.cascade_prober, req, dr.confidence.text, cancel, &usage->prompt_tokens);
+  if (!probe.ok()) co_return "; options probe failed: " + probe.status().message();
+  dr.confidence.signals.insert(probe->begin(), probe->end());
+  co_return std::string();
+}
+
 // Stage 5: the SLM drafts into a buffer; a confident draft is replayed to the client, an unconfident one is
 // discarded and the LLM tier answers. The client never sees bytes from both.
 asio::awaitable<FailoverOutcome> RunCascade(const Snapshot& snap, const ChatRequest& req,
@@ -66,10 +81,13 @@ asio::awaitable<FailoverOutcome> RunCascade(const Snapshot& snap, const ChatRequ
   note->applied = true;
   DraftResult dr = co_await Draft(*snap.providers, local, req, cc, cancel, clock);
   if (dr.client_gone) co_return dr.outcome;
+  Usage draft_usage = dr.outcome.stats.usage;
+  const std::string probe_note = co_await ProbeDraft(snap, req, dr, cancel, &draft_usage);
+  if (cancel.cancelled()) co_return dr.outcome;
   if (dr.outcome.served) {  // a draft that failed midway still cost what it generated
-    note->draft_cost = CostUsd(dr.outcome.served->info(), dr.outcome.stats.usage);
-    note->draft_prompt_tokens = dr.outcome.stats.usage.prompt_tokens;
-    note->draft_completion_tokens = dr.outcome.stats.usage.completion_tokens;
+    note->draft_cost = CostUsd(dr.outcome.served->info(), draft_usage);
+    note->draft_prompt_tokens = draft_usage.prompt_tokens;
+    note->draft_completion_tokens = draft_usage.completion_tokens;
   }
   note->signals = dr.confidence.signals;
   char buf[192];
@@ -88,9 +106,10 @@ asio::awaitable<FailoverOutcome> RunCascade(const Snapshot& snap, const ChatRequ
   } else if (snap.cascade_router) {
     note->p_right = snap.cascade_router->p_right(dr.confidence.signals);
     accept = note->p_right >= cc.min_confidence;
-    std::snprintf(buf, sizeof buf, "p(right) %.3f %s %.3f (calibrated, %d tokens)", note->p_right,
-                  accept ? ">=" : "<", cc.min_confidence, dr.confidence.tokens);
-    note->verdict = buf;
+    std::snprintf(buf, sizeof buf, "p(right) %.3f %s %.3f (calibrated, %d tokens%s)", note->p_right,
+                  accept ? ">=" : "<", cc.min_confidence, dr.confidence.tokens,
+                  dr.confidence.signals.count("perm_prob") ? ", options probed" : "");
+    note->verdict = buf + probe_note;
   } else {
     accept = dr.confidence.value >= cc.min_confidence;
     std::snprintf(buf, sizeof buf, "confidence %.3f %s %.3f (%s of %d tokens)", dr.confidence.value,

@@ -1,5 +1,9 @@
 #include "gateway/runtime.h"
 
+#include <algorithm>
+
+#include "core/split.h"
+#include "route/choices.h"
 #include "providers/http_client.h"
 
 namespace tandem {
@@ -43,6 +47,18 @@ Result<std::shared_ptr<const Snapshot>> BuildSnapshot(Config config, const Clock
     if (slm && slm->encoder_id() != router->slm())
       return Status(Code::kInvalidArgument, where + "trained for '" + router->slm() + "', but " +
                                                 config.routing.slm_model + " is '" + slm->encoder_id() + "'");
+    // Each signal it reads must be one a draft carries (the perm_* ones need an in-process SLM to ask again);
+    // else it would be taken at its training mean, silently.
+    std::vector<std::string> known = DraftSignalNames();
+    const auto& perm = PermutationSignalNames();
+    if (slm) known.insert(known.end(), perm.begin(), perm.end());
+    for (const std::string& name : router->signals()) {
+      if (std::find(known.begin(), known.end(), name) == known.end())
+        return Status(Code::kInvalidArgument, where + "it reads the signal '" + name + "', which a draft does not "
+                                                  "carry (drafts " + (slm ? "" : "of a model not served in-process ") +
+                                                  "carry " + JoinComma(known) + ")");
+      if (std::find(perm.begin(), perm.end(), name) != perm.end()) snap->cascade_prober = slm;
+    }
     snap->cascade_router = std::make_unique<ConfidenceRouter>(std::move(router.value()));
   }
   if (const RoutingConfig& rc = config.routing; !rc.routes.empty()) {

@@ -51,8 +51,10 @@ struct Snapshot : std::enable_shared_from_this<Snapshot> {
   // SLM-scored router (routing.slm_scored): the head, and the in-process model that encodes for it.
   std::unique_ptr<SlmHead> slm_head;
   LocalProvider* slm_encoder = nullptr;
-  // The cascade's calibrated confidence router (routing.cascade.router), or null.
+  // The cascade's calibrated confidence router (routing.cascade.router), or null; when it reads the perm_*
+  // signals, the in-process SLM that asks a multiple-choice draft's question again in each rotation.
   std::unique_ptr<ConfidenceRouter> cascade_router;
+  LocalProvider* cascade_prober = nullptr;
   uint64_t generation = 0;  // distinct per built snapshot (a reload makes a new one)
   // Described routes (routing.routes): the in-process SLM that picks one, and the routing question it is asked.
   LocalProvider* route_scorer = nullptr;

@@ -180,3 +180,18 @@ def test_a_calibrated_router_decides_and_calibrate_sets_its_threshold(make_stack
     out = subprocess.run([tandem, "calibrate", "--cascade", "-c", str(plain), "--outcomes", str(outcomes)],
                          capture_output=True, text=True)
     assert out.returncode == 1 and "routing.cascade.router" in out.stderr
+
+
+def test_a_cascade_router_reading_a_signal_no_draft_carries_is_refused(make_stack, request, tmp_path):
+    import subprocess
+    tandem = request.config.getoption("--tandem-bin")
+    outcomes, tcr = tmp_path / "outcomes.jsonl", tmp_path / "perm.tcr"
+    with open(outcomes, "w") as f:  # outcomes with a signal only `tandem outcomes --permute` measures
+        for i in range(40):
+            f.write(json.dumps({"slm": "fake-slm", "prompt": f"q{i}", "weak": i % 2, "strong": 1,
+                                "signals": {"first_prob": 0.5, "perm_prob": 0.2 + 0.6 * (i % 2)}}) + "\n")
+    subprocess.run([tandem, "train", "--data", str(outcomes), "--signals", "first_prob,perm_prob", "--out", str(tcr)],
+                   check=True, capture_output=True)
+    stack = make_stack()
+    stack.assert_config_error(f"  cascade:\n    router: {tcr}\n",
+                              "it reads the signal 'perm_prob', which a draft does not carry")

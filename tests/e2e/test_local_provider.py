@@ -696,3 +696,43 @@ def test_smollm2_calls_the_right_tool(local):
     one = s.client.chat.completions.create(model="local", temperature=0, max_tokens=600, tools=WEATHER_TOOL,
                                            parallel_tool_calls=False, messages=ask)
     assert len(one.choices[0].message.tool_calls) == 1 and one.choices[0].finish_reason == "tool_calls"
+
+
+@pytest.mark.skipif(not SMOLLM.exists(), reason="SmolLM2 not downloaded (scripts/setup.sh --with-models)")
+@pytest.mark.skipif(SANITIZED, reason="real-model generation is too slow under sanitizers")
+def test_the_cascade_probes_a_multiple_choice_draft_as_outcomes_does(local, request, tmp_path):
+    """A cascade router that reads perm_prob: the gateway asks a multiple-choice draft's question again in each
+    rotation of its options, and finds the same perm_* signals that `tandem outcomes --permute` measured offline;
+    a question without options is not probed."""
+    tandem = request.config.getoption("--tandem-bin")
+    question = "Which planet is closest to the Sun?\nA) Venus\nB) Mercury\nC) Mars\nAnswer:"
+    labelled, outcomes, tcr = tmp_path / "q.jsonl", tmp_path / "o.jsonl", tmp_path / "perm.tcr"
+    labelled.write_text(json.dumps({"prompt": question, "answer": "B", "strong": 1}) + "\n")
+    r = subprocess.run([tandem, "outcomes", "--data", str(labelled), "--model", str(SMOLLM), "--permute",
+                        "--out", str(outcomes)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    offline = json.loads(outcomes.read_text())
+    assert {"perm_prob", "perm_agree", "perm_top", "perm_same"} <= offline["signals"].keys()
+    with open(outcomes, "a") as f:  # enough rows of this SLM to fit a router on
+        for i in range(40):
+            f.write(json.dumps({"slm": offline["slm"], "prompt": f"q{i}", "weak": i % 2, "strong": 1,
+                                "signals": {"first_prob": 0.5, "perm_prob": 0.2 + 0.6 * (i % 2)}}) + "\n")
+    r = subprocess.run([tandem, "train", "--data", str(outcomes), "--signals", "first_prob,perm_prob", "--out",
+                        str(tcr)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    s = local(gguf=str(SMOLLM), context=2048,
+              routing_extra=f"  cascade: {{router: {tcr}, min_confidence: 0, ttft_budget_ms: 60000}}\n")
+    raw = s.client.chat.completions.with_raw_response.create(
+        model="auto", temperature=0, max_tokens=4, messages=[{"role": "user", "content": question}])
+    assert "options probed" in raw.headers["x-tandem-cascade"], raw.headers["x-tandem-cascade"]
+    raw = s.client.chat.completions.with_raw_response.create(
+        model="auto", temperature=0, max_tokens=4, messages=[{"role": "user", "content": "Say hello."}])
+    assert "options probed" not in raw.headers["x-tandem-cascade"], raw.headers["x-tandem-cascade"]
+    probed, plain = s.wait_rows(2)
+    served = json.loads(probed["signals"])
+    for k in ["perm_prob", "perm_agree", "perm_top", "perm_same"]:
+        assert served[k] == pytest.approx(offline["signals"][k], abs=1e-3), (k, served, offline["signals"])
+    assert "perm_prob" not in json.loads(plain["signals"])
+    # The probe's prefills are in the draft's tokens: more than the accepted draft's own prompt and answer.
+    assert probed["draft_tokens"] > probed["prompt_tokens"] + probed["completion_tokens"], probed
+    assert plain["draft_tokens"] == plain["prompt_tokens"] + plain["completion_tokens"], plain

@@ -34,9 +34,36 @@ TEST(Outcomes, FewShotPromptsAreCutToTheirFinalQuestion) {
 }
 
 TEST(Outcomes, OptionLettersAreReadInOrder) {
-  EXPECT_EQ(eval::OptionLetters("Q\nA) a\nB) b\nC) c\nD) d\nAnswer:"), "ABCD");
-  EXPECT_EQ(eval::OptionLetters("Q\n(A) a\n(B) b"), "AB");
-  EXPECT_EQ(eval::OptionLetters("A lone line\nno options"), "");
+  EXPECT_EQ(OptionLetters("Q\nA) a\nB) b\nC) c\nD) d\nAnswer:"), "ABCD");
+  EXPECT_EQ(OptionLetters("Q\n(A) a\n(B) b"), "AB");
+  EXPECT_EQ(OptionLetters("A lone line\nno options"), "");
+}
+
+TEST(Outcomes, RotatedOptionsMoveTextsThroughTheLetters) {
+  const std::string q = "Which?\nA) red\nB) green\nC) blue\nAnswer:";
+  EXPECT_EQ(RotateOptions(q, 0), q);
+  EXPECT_EQ(RotateOptions(q, 1), "Which?\nA) green\nB) blue\nC) red\nAnswer:");
+  EXPECT_EQ(RotateOptions(q, 2), "Which?\nA) blue\nB) red\nC) green\nAnswer:");
+  EXPECT_EQ(RotateOptions("Q\n(A) x\n(B) y", 1), "Q\n(A) y\n(B) x");
+  EXPECT_EQ(RotateOptions("no options here", 1), "");
+}
+
+TEST(Outcomes, PermutationSignalsFollowTheOptionTexts) {
+  // Two options. As asked, the model says A (0.8); rotated (A shows B's text), it says B (0.7), i.e. it points at
+  // the same text again: the answer's text has mean share (0.8 + 0.7) / 2, and both rotations agree.
+  auto sig = PermutationSignals({{0.8, 0.2}, {0.3, 0.7}}, "AB", "A");
+  EXPECT_DOUBLE_EQ(sig["perm_prob"], 0.75);
+  EXPECT_DOUBLE_EQ(sig["perm_agree"], 1.0);
+  EXPECT_DOUBLE_EQ(sig["perm_top"], 0.75);
+  EXPECT_DOUBLE_EQ(sig["perm_same"], 1.0);
+  // A model that always says A (position bias): its answer's text gets 0.8 once and 0.2 once.
+  sig = PermutationSignals({{0.8, 0.2}, {0.8, 0.2}}, "AB", "A");
+  EXPECT_DOUBLE_EQ(sig["perm_prob"], 0.5);
+  EXPECT_DOUBLE_EQ(sig["perm_agree"], 0.5);
+  // Shares are normalised over the letters; an answer without a letter is the likeliest one as asked.
+  sig = PermutationSignals({{0.1, 0.3, 0.0}, {0.2, 0.2, 0.0}, {0.4, 0.0, 0.0}}, "ABC", "");
+  EXPECT_NEAR(sig["perm_prob"], (0.75 + 0.5 + 0.0) / 3, 1e-12);  // B's text: letter B, then A, then C
+  EXPECT_TRUE(PermutationSignals({{0.5, 0.5}}, "AB", "A").empty());  // one row per rotation is required
 }
 
 TEST(Outcomes, AnswersAreExtractedByKind) {
