@@ -3,8 +3,10 @@
 (read in place): {"prompt", "route"} per line, N per route, interleaved by route (any first lines are balanced), shuffled with a fixed seed.
 
   code        RouterBench MBPP task statements ("Write a function to ...")
-  math        MMLU math subjects (elementary, high-school and college mathematics, abstract algebra, statistics)
-  knowledge   RouterBench ARC-Challenge questions (cut to the final question) and MMLU's other subjects
+  math        word problems and calculations to solve: MMLU's elementary and high-school mathematics and
+              statistics questions with their options taken away (those that ask "which of the following" left out)
+  knowledge   multiple-choice knowledge questions with their lettered options: RouterBench ARC-Challenge (cut to
+              the final question) and MMLU, every subject (its math subjects too, as they come)
   writing     templated requests (essay, poem, email, story, ...) on topics taken from MMLU subjects and ARC
   extraction  templated requests (pull the numbers / names / options / terms out of a text) over ARC and
               Winogrande passages
@@ -23,8 +25,7 @@ import sys
 
 csv.field_size_limit(10**9)
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "routing")
-MATH = {"elementary_mathematics", "high_school_mathematics", "college_mathematics", "abstract_algebra",
-        "high_school_statistics"}
+MATH = {"elementary_mathematics", "high_school_mathematics", "high_school_statistics"}
 WRITING = ["Write a short essay about {t}.", "Write a poem about {t}.",
            "Draft a friendly email to my team announcing a workshop on {t}.",
            "Write a children's story that teaches {t}.", "Write a persuasive blog post on why everyone should learn {t}.",
@@ -62,6 +63,16 @@ def strip_instructions(q):
     return q.split("\nPrint only")[0].replace("Answer:", "").strip()
 
 
+def without_options(q):
+    """The question of an MMLU prompt, its lettered options and trailing "Answer:" removed ("" if none is left)."""
+    lines = []
+    for line in q.split("\n"):
+        if len(line) > 1 and line[0] in "ABCD" and line[1] in ".)":
+            break
+        lines.append(line)
+    return "\n".join(lines).strip()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--per-route", type=int, default=60)
@@ -74,10 +85,10 @@ def main():
     wino = list(routerbench("winograde_train.csv"))
     mix = []
     mix += [(p, "code") for p in rng.sample(list(routerbench("mbpp_train.csv")), n)]
-    math = [q for s in sorted(MATH) for q in subjects[s]]
-    mix += [(p, "math") for p in rng.sample(math, n)]
-    other = [q for s in sorted(subjects) if s not in MATH for q in subjects[s]]
-    mix += [(p, "knowledge") for p in rng.sample(arc, n // 2) + rng.sample(other, n - n // 2)]
+    math = [without_options(q) for s in sorted(MATH) for q in subjects[s] if "following" not in q.lower()]
+    mix += [(p, "math") for p in rng.sample([q for q in math if q], n)]
+    every = [q for s in sorted(subjects) for q in subjects[s]]
+    mix += [(p, "knowledge") for p in rng.sample(arc, n // 2) + rng.sample(every, n - n // 2)]
     topics = [s.replace("_", " ").replace("high school ", "").replace("college ", "") for s in subjects]
     for _ in range(n):
         t = rng.choice(WRITING)
