@@ -23,7 +23,7 @@ def gauge(text, name):
     return float(m.group(1)) if m else None
 
 
-def wait_shadow_rows(stack, n, timeout=10):
+def wait_shadow_rows(stack, n, timeout=30):
     deadline = time.time() + timeout
     while time.time() < deadline:
         rows = stack.rows("shadow_of != ''")
@@ -140,7 +140,9 @@ def test_shadow_config_errors(make_stack):
 
 def test_workflow_steps_are_judged_like_chat_completions(make_stack, tmp_path):
     from test_workflows import http, serve_with_workflows
-    stack = make_stack(learned="  shadow: {sample: 1.0, judge: cloud-gpt}\n")
+    # Five steps can finish faster than their judgments: room for all five at once (the default, 4, would skip
+    # the fifth and count it as skipped).
+    stack = make_stack(learned="  shadow: {sample: 1.0, judge: cloud-gpt, max_in_flight: 8}\n")
     serve_with_workflows(stack, tmp_path)
     stack.cloud.control(replies=[{"contains": "step", "reply": "yes"}])
     code, run = http("POST", stack.url + "/v1/workflows/chain/runs", {})
