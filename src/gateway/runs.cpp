@@ -249,9 +249,9 @@ Result<AgentRunOutcome> ExecuteAgentRun(const Snapshot& snap, agency::RunStore* 
   out.result = agency::RunAgent(req.task, tools, model, opt);
   if (store) {
     std::string output = out.result.status == agency::AgentStatus::kDone ? JsonString(out.result.answer) : "null";
-    agency::ReportStoreError(store->UpdateRun(out.run_id, agency::AgentStatusName(out.result.status), output,
-                                      out.result.status == agency::AgentStatus::kDone ? "" : out.result.reason),
-                     out.run_id);
+    const std::string why = out.result.status == agency::AgentStatus::kDone ? "" : out.result.reason;
+    agency::ReportStoreError(store->UpdateRun(out.run_id, agency::AgentStatusName(out.result.status), output, why),
+                             out.run_id);
   }
   return out;
 }

@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "core/split.h"
-#include "route/choices.h"
 #include "providers/http_client.h"
+#include "route/choices.h"
 
 namespace tandem {
 

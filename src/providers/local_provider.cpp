@@ -536,7 +536,7 @@ asio::awaitable<Result<ChoiceScores>> LocalProvider::ScoreChoices(const std::vec
   if (choices.empty()) co_return Status(Code::kInvalidArgument, "no choices to score");
   for (const auto& t : turns) job->turns.push_back({t.role, t.text});
   job->choices = choices;
-  Status done = co_await RunQuietJob(*engine_, info_, job, cancel, "scoring the routes");
+  Status done = co_await RunQuietJob(*engine_, info_, job, cancel, "scoring choices");
   if (!done.ok()) co_return done;
   ChoiceScores out;
   out.logprob = job->scores.logprob;
