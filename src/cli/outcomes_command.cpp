@@ -109,9 +109,8 @@ void OptionSignals(const std::vector<double>& p, const std::string& letters, con
 // each), for PermutationSignals.
 Status AddPermutationSignals(engine::Session& session, const engine::Tokenizer& tok,
                              const engine::ChatTemplate& tmpl, const std::string& asked, const std::string& letters,
-                             const std::vector<double>& base, const std::string& answer,
-                             std::map<std::string, double>& sig) {
-  const auto ids = LetterIds(tok, letters);
+                             const std::vector<std::vector<int32_t>>& ids, const std::vector<double>& base,
+                             const std::string& answer, std::map<std::string, double>& sig) {
   std::vector<std::vector<double>> probs{base};
   for (size_t shift = 1; shift < letters.size(); ++shift) {
     const std::string rotated = RotateOptions(asked, static_cast<int>(shift));
@@ -263,8 +262,9 @@ int OutcomesCommand(const OutcomesArgs& a) {
       return 1;
     }
     const std::string letters = set->kind == AnswerKind::kLetter ? OptionLetters(lp.asked) : "";
+    const auto letter_ids = LetterIds(tok, letters);
     std::vector<double> letter_p;
-    if (!letters.empty()) letter_p = ProbsAt(session.logits(), LetterIds(tok, letters));
+    if (!letters.empty()) letter_p = ProbsAt(session.logits(), letter_ids);
     engine::GenerateOptions opts;
     opts.max_tokens = max_tokens;
     opts.logprobs = true;
@@ -281,7 +281,8 @@ int OutcomesCommand(const OutcomesArgs& a) {
     AddAnswerSignals(*g, rec.signals);
     if (!letters.empty()) OptionSignals(letter_p, letters, rec.answer, rec.signals);
     if (a.permute && !letters.empty()) {
-      Status ps = AddPermutationSignals(session, tok, tmpl, lp.asked, letters, letter_p, rec.answer, rec.signals);
+      Status ps = AddPermutationSignals(session, tok, tmpl, lp.asked, letters, letter_ids, letter_p, rec.answer,
+                                        rec.signals);
       if (!ps.ok()) {
         std::fprintf(stderr, "\n%s: %s\n", set->name.c_str(), ps.message().c_str());
         return 1;
